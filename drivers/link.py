@@ -1,0 +1,169 @@
+"""A request/response link over one byte transport: the layer between a device
+class and its transport URL.
+
+The link owns the port: it opens it lazily, serialises transactions (a half-duplex
+bus carries one at a time), keeps a gap between them, traces every frame at DEBUG
+in hex, and turns a vanished port into :class:`DeviceGone` naming it. The next call
+after a vanished port tries to open it again, so a device that comes back (USB
+replugged, simulator restarted) just works again.
+
+It never retries on its own: whether a request is safe to repeat (a status query)
+or not (an unlock) is the device class's decision.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+import serial
+
+from drivers.errors import DeviceGone, DeviceTimeout, PortUnavailable
+from drivers.framing import Deframer, Scanner
+from drivers.transport import open_transport
+
+Accept = Callable[[bytes], bool]
+
+
+class SerialLink:
+    def __init__(self, url: str, scan: Scanner, *, name: str, baudrate: int | None = None,
+                 read_timeout: float = 0.01, gap: float = 0.005) -> None:
+        self.url = url
+        self.name = name
+        self._scan = scan
+        self._baudrate = baudrate
+        self._read_timeout = read_timeout
+        self._gap = gap
+        self._port: serial.SerialBase | None = None
+        self._lock = threading.RLock()
+        self._last_end = 0.0
+        self.deframer = Deframer(scan)
+        self.log = logging.getLogger(f"drivers.{name}")
+
+    # -- port lifetime ---------------------------------------------------------
+    @property
+    def port_name(self) -> str:
+        port = self._port
+        return str(getattr(port, "port", None) or getattr(port, "portstr", None) or self.url)
+
+    def open(self) -> serial.SerialBase:
+        with self._lock:
+            if self._port is None or not self._port.is_open:
+                self._port = open_transport(self.url, baudrate=self._baudrate, timeout=self._read_timeout)
+                self.deframer = Deframer(self._scan)
+                self.log.info("%s: opened %s", self.name, self.port_name)
+            return self._port
+
+    def close(self) -> None:
+        with self._lock:
+            if self._port is not None:
+                try:
+                    self._port.close()
+                except (serial.SerialException, OSError):
+                    pass
+                self._port = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None and self._port.is_open
+
+    def __enter__(self) -> "SerialLink":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Hold this to run several transactions back to back (a bus scan)."""
+        return self._lock
+
+    # -- I/O -------------------------------------------------------------------
+    def _gone(self, exc: BaseException) -> DeviceGone:
+        where = self.port_name
+        self.close()
+        return DeviceGone(f"{self.name} on {where} vanished: {exc}",
+                          hint="check the cable or USB adapter; the driver reconnects when the port is back",
+                          port=where)
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            try:
+                port = self.open()
+            except PortUnavailable:
+                raise
+            wait = self._gap - (time.monotonic() - self._last_end)
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                port.write(data)
+                port.flush()
+            except (serial.SerialException, OSError) as exc:
+                raise self._gone(exc) from exc
+            if self.log.isEnabledFor(logging.DEBUG):
+                self.log.debug("%s TX %s", self.name, data.hex(" "))
+
+    def read_frames(self, deadline: float, *, until: Accept | None = None,
+                    silence: float | None = None) -> list[bytes]:
+        """Read frames until ``until(frame)`` accepts one, ``silence`` seconds pass
+        with no byte after at least one frame, or ``deadline`` (monotonic) passes.
+        Returns the frames seen (the accepted one last)."""
+        frames: list[bytes] = []
+        with self._lock:
+            port = self.open()
+            last_byte = time.monotonic()
+            try:
+                while True:
+                    now = time.monotonic()
+                    if now >= deadline:
+                        break
+                    if silence is not None and frames and now - last_byte >= silence:
+                        break
+                    waiting = port.in_waiting
+                    chunk = port.read(waiting or 1)
+                    if chunk:
+                        last_byte = time.monotonic()
+                        if self.log.isEnabledFor(logging.DEBUG):
+                            self.log.debug("%s RX %s", self.name, chunk.hex(" "))
+                        for frame in self.deframer.feed(chunk):
+                            frames.append(frame)
+                            if until is not None and until(frame):
+                                return frames
+            except (serial.SerialException, OSError) as exc:
+                raise self._gone(exc) from exc
+            finally:
+                self._last_end = time.monotonic()
+        return frames
+
+    def transact(self, request: bytes, accept: Accept, *, timeout: float, what: str = "reply") -> bytes:
+        """Send ``request`` and return the first frame ``accept`` takes.
+
+        Frames that validate but are not accepted (another board's reply, a late
+        reply to an earlier request) are logged and skipped. Raises
+        :class:`DeviceTimeout` when none comes in ``timeout`` seconds."""
+        with self._lock:
+            self.discard_input()
+            self.write(request)
+            frames = self.read_frames(time.monotonic() + timeout, until=accept)
+            if frames and accept(frames[-1]):
+                for stray in frames[:-1]:
+                    self.log.debug("%s: skipped unrelated frame %s", self.name, stray.hex(" "))
+                return frames[-1]
+            raise DeviceTimeout(f"{self.name} on {self.port_name}: no {what} within {timeout * 1000:.0f} ms",
+                                hint="check power, wiring (A/B swapped?), address and baud rate",
+                                port=self.port_name)
+
+    def discard_input(self) -> None:
+        """Drop stale bytes before a new request (late replies, line noise)."""
+        with self._lock:
+            port = self.open()
+            try:
+                stale = port.read(port.in_waiting) if port.in_waiting else b""
+            except (serial.SerialException, OSError) as exc:
+                raise self._gone(exc) from exc
+            if stale:
+                self.deframer.feed(stale)
+                self.log.debug("%s: discarded %d stale bytes", self.name, len(stale))
+            self.deframer.clear()
