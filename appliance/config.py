@@ -1,0 +1,342 @@
+"""The appliance's configuration: one TOML file, validated at start-up.
+
+Where the file comes from, first found wins:
+
+1. ``--config PATH`` on the command line;
+2. the environment variable ``KIOSK_CONFIG``;
+3. ``/etc/kiosk/appliance.toml``;
+4. the shipped default ``assets/appliance.toml``, which runs every device on its
+   simulator so a fresh checkout works.
+
+Validation is strict: an unknown key, a wrong type (TOML has types: ``doors = "16"``
+is a string, not a number) or an impossible value (door 17 on a 16-door board, a
+serial port that does not exist) stops the program with ONE line naming the file,
+the line, the key and the value. Every key is documented in README.md (a test checks).
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from appliance.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PATHS = (Path("/etc/kiosk/appliance.toml"), ROOT / "assets" / "appliance.toml")
+ENV_VAR = "KIOSK_CONFIG"
+
+
+class Section(BaseModel):
+    # strict: TOML already carries types; "16" must not quietly become 16.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# -- appliance -------------------------------------------------------------------
+class ApplianceSection(Section):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = "demo-kiosk-01"
+    name: str = "示范社区 社区事务一体机"
+    community: str = "示范社区"
+    role: Literal["kiosk", "locker", "kiosk+locker"] = "kiosk+locker"
+    data_dir: str = "var"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class StoreSection(Section):
+    path: str = "appliance.db"  # relative paths are inside appliance.data_dir
+
+
+# -- lock boards -----------------------------------------------------------------
+PROTOCOL_LIMITS = {  # protocol: (lowest address, highest address, most doors a board)
+    "kerong": (0, 15, 16),
+    "bcc": (1, 64, 48),
+}
+DEFAULT_BAUD = {"kerong": 19200, "bcc": 9600}
+
+
+class DoorSizes(Section):
+    """Door numbers (as on the labels) by size class; doors not listed are M."""
+
+    S: list[int] = []
+    L: list[int] = []
+
+
+class BoardSection(Section):
+    address: int  # as set on the board's DIP switches
+    doors: Annotated[int, Field(ge=1, le=48)] = 16
+    sensor_inverted: bool = False  # door switch wired the other way round
+    item_sensors: bool = False  # the board has infrared item sensors
+    status_bytes: Literal[3, 4, 6] = 4  # bcc "query all" reply length (board model)
+    out_of_service: list[int] = []  # door numbers not to be used
+    sizes: DoorSizes = DoorSizes()
+
+    @model_validator(mode="after")
+    def _doors_exist(self) -> Self:
+        for key, numbers in (("out_of_service", self.out_of_service), ("sizes.S", self.sizes.S),
+                             ("sizes.L", self.sizes.L)):
+            for door in numbers:
+                if not 1 <= door <= self.doors:
+                    raise _Impossible(key, door, f"this board has doors 1–{self.doors}")
+        both = set(self.sizes.S) & set(self.sizes.L)
+        if both:
+            raise _Impossible("sizes", sorted(both), "a door is either S or L, not both")
+        return self
+
+
+class LockBusSection(Section):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
+    url: str  # serial:///dev/kiosk-lockbus0, sim://lockboard?..., socket://…
+    protocol: Literal["kerong", "bcc"] = "kerong"
+    baud: int | None = None  # default: 19200 for kerong, 9600 for bcc
+    timeout_ms: Annotated[int, Field(ge=10, le=5000)] = 150
+    poll_interval_ms: Annotated[int, Field(ge=50, le=60000)] = 500
+    board: list[BoardSection] = []
+
+    @field_validator("baud")
+    @classmethod
+    def _baud(cls, value: int | None) -> int | None:
+        if value is not None and value not in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200):
+            raise ValueError("not a standard baud rate (9600, 19200, 38400, 57600, 115200 …)")
+        return value
+
+    @model_validator(mode="after")
+    def _boards_fit_protocol(self) -> Self:
+        low, high, most = PROTOCOL_LIMITS[self.protocol]
+        seen: set[int] = set()
+        for i, board in enumerate(self.board):
+            if not low <= board.address <= high:
+                raise _Impossible(f"board[{i}].address", board.address,
+                                  f"{self.protocol} boards have addresses {low}–{high}")
+            if board.doors > most:
+                raise _Impossible(f"board[{i}].doors", board.doors,
+                                  f"{self.protocol} boards drive at most {most} doors")
+            if board.address in seen:
+                raise _Impossible(f"board[{i}].address", board.address, "two boards on one bus share this address")
+            seen.add(board.address)
+        return self
+
+    @property
+    def baudrate(self) -> int:
+        return self.baud or DEFAULT_BAUD[self.protocol]
+
+
+# -- other devices ---------------------------------------------------------------
+class IdCardSection(Section):
+    url: str = "sim://idcard"  # serial:///dev/kiosk-idreader?baud=115200 in production
+    baud: int = 115200
+    find_window_ms: Annotated[int, Field(ge=100, le=30000)] = 3000  # keep finding while the card slides in
+    timeout_ms: Annotated[int, Field(ge=100, le=10000)] = 1500
+    wlt_decoder: str = ""  # the vendor's photo decoder library (.so); "" = none
+
+
+class PcscSection(Section):
+    enabled: bool = False
+    reader: str = ""  # part of the reader's name; "" = the first reader
+
+
+class PrinterSection(Section):
+    enabled: bool = True
+    url: str = "cups://kiosk"  # cups://QUEUE, optionally ?server=/run/cups/cups.sock
+
+
+class CameraSection(Section):
+    enabled: bool = True
+    url: str = "synthetic://?width=640&height=480&fps=15"  # camera://0, file:///path.mp4
+
+
+class ScannerSection(Section):
+    enabled: bool = True
+    url: str = "sim://scanner"  # serial:///dev/ttyACM0?baud=9600, or camera: to read codes from the camera
+
+
+class Config(Section):
+    appliance: ApplianceSection = ApplianceSection()
+    store: StoreSection = StoreSection()
+    lockboard: list[LockBusSection] = []
+    idcard: IdCardSection = IdCardSection()
+    pcsc: PcscSection = PcscSection()
+    printer: PrinterSection = PrinterSection()
+    camera: CameraSection = CameraSection()
+    scanner: ScannerSection = ScannerSection()
+
+    # Set by load(): where the file was, for messages and relative paths.
+    source: str = Field(default="", exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_bus_names(self) -> Self:
+        names = [bus.name for bus in self.lockboard]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _Impossible(f"lockboard[{i}].name", name, "two buses share this name")
+        return self
+
+    @property
+    def data_dir(self) -> Path:
+        path = Path(self.appliance.data_dir)
+        return path if path.is_absolute() else ROOT / path
+
+    @property
+    def store_path(self) -> Path:
+        path = Path(self.store.path)
+        return path if path.is_absolute() else self.data_dir / path
+
+
+class _Impossible(ValueError):
+    """A value of the right type that cannot work; carries its key within the section."""
+
+    def __init__(self, key: str, value: Any, message: str) -> None:
+        self.key, self.value, self.message = key, value, message
+        super().__init__(message)
+
+
+# -- loading ---------------------------------------------------------------------
+def find_config(explicit: str | os.PathLike | None = None) -> Path:
+    """The configuration file to use (see the module docstring for the order)."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    for path in DEFAULT_PATHS:
+        if path.exists():
+            return path
+    return DEFAULT_PATHS[-1]
+
+
+def load(path: str | os.PathLike | None = None, *, check_devices: bool = True) -> Config:
+    """Read and validate the configuration; raise :class:`ConfigError` (one line).
+
+    ``check_devices`` also checks that serial ports named by ``serial://`` URLs exist;
+    ``doctor`` turns it off so it can report a missing port with its fix instead."""
+    file = find_config(path)
+    name = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(name, f"no such file; copy {ROOT / 'assets' / 'appliance.toml'} there, "
+                                f"or set {ENV_VAR} / --config") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(name, f"cannot read the file ({exc}); check its permissions and that it is UTF-8") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_of_decode_error(str(exc))
+        raise ConfigError(name, f"not valid TOML: {exc}", line=line) from None
+    try:
+        config = Config.model_validate({**raw})
+    except ValidationError as exc:
+        raise _translate(name, text, raw, exc) from None
+    config = config.model_copy(update={"source": name})
+    if check_devices:
+        check_ports(config, text)
+    return config
+
+
+def check_ports(config: Config, text: str = "") -> None:
+    """Stop on a serial port that does not exist (the usual wrong-port mistake)."""
+    from urllib.parse import urlsplit
+
+    urls: list[tuple[tuple, str]] = [(("lockboard", i, "url"), bus.url) for i, bus in enumerate(config.lockboard)]
+    urls += [(("idcard", "url"), config.idcard.url), (("scanner", "url"), config.scanner.url)]
+    for loc, url in urls:
+        path = url if url.startswith("/") else (urlsplit(url).path if url.startswith("serial:") else "")
+        if path and not os.path.exists(path):
+            raise ConfigError(config.source, "no such serial port; check the cable, "
+                                             "`ls /dev/ttyUSB* /dev/ttyACM* /dev/kiosk-*`, and the udev rules",
+                              key=_dotted(loc), value=url, line=_find_line(text, loc))
+
+
+def _translate(file: str, text: str, raw: dict, exc: ValidationError) -> ConfigError:
+    error = exc.errors(include_url=False)[0]
+    loc = tuple(error["loc"])
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, _Impossible):
+        # The validator sits on a section; its key is relative to that section.
+        full = loc + _split_key(cause.key)
+        return ConfigError(file, cause.message, key=_dotted(full), value=cause.value, line=_find_line(text, full))
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        message = "unknown key; see the configuration reference in README.md (a typo?)"
+        value = error.get("input")
+    elif kind == "missing":
+        message = "required key is missing"
+        value = None
+    else:
+        message = _plain(error["msg"])
+        value = error.get("input")
+    return ConfigError(file, message, key=_dotted(loc), value=value, line=_find_line(text, loc))
+
+
+def _plain(msg: str) -> str:
+    return msg.replace("Input should be", "should be").replace("Value error, ", "")
+
+
+def _split_key(key: str) -> tuple:
+    parts: list[Any] = []
+    for piece in key.split("."):
+        m = re.fullmatch(r"([A-Za-z_]\w*)((?:\[\d+\])*)", piece)
+        if not m:
+            parts.append(piece)
+            continue
+        parts.append(m.group(1))
+        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+    return tuple(parts)
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of_decode_error(message: str) -> int | None:
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"]+)\s*=")
+
+
+def _find_line(text: str, loc: tuple) -> int | None:
+    """Best-effort line of ``loc`` in the TOML text: tracks [table] and [[array]]
+    headers; enough for the flat layout our configs use."""
+    if not text:
+        return None
+    counters: dict[tuple, int] = {}
+    table: tuple = ()
+    best: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            names = tuple(p.strip().strip('"') for p in header.group(2).split("."))
+            # resolve parents' array indices from the counters seen so far
+            resolved: list[Any] = []
+            for i, name in enumerate(names):
+                resolved.append(name)
+                key = tuple(resolved)
+                if i < len(names) - 1 and key in counters:
+                    resolved.append(counters[key])
+            key = tuple(resolved)
+            if header.group(1) == "[[":
+                counters[key] = counters.get(key, -1) + 1
+                table = key + (counters[key],)
+            else:
+                table = key
+            if table == loc[: len(table)] and best is None and len(table) == len(loc):
+                best = number
+            continue
+        m = _KEY.match(line)
+        if m:
+            full = table + (m.group(1).strip('"'),)
+            if full == loc:
+                return number
+            if loc[: len(full)] == full and best is None:
+                best = number  # an inline table holding the key
+    if best is None and loc:
+        # the key itself is absent (a missing key, or an inherited default): point at its table
+        return _find_line(text, loc[:-1]) if len(loc) > 1 else None
+    return best
