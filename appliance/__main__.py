@@ -1,0 +1,34 @@
+"""``python -m appliance``: run the appliance in simulation, check its configuration."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from appliance.cli import add_config_argument, load_or_exit, main_guard
+
+
+@main_guard
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m appliance", description=__doc__)
+    add_config_argument(parser)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start every configured device (simulators by default) and follow them live")
+    check = sub.add_parser("check-config", help="validate the configuration file and say where it came from")
+    check.add_argument("--json", action="store_true", help="print the effective configuration as JSON")
+    args = parser.parse_args(argv)
+
+    if args.command == "check-config":
+        cfg = load_or_exit(args.config)
+        if args.json:
+            print(json.dumps({"source": cfg.source, **cfg.model_dump()}, ensure_ascii=False, indent=2))
+        else:
+            buses = ", ".join(f"{b.name} ({len(b.board)} boards)" for b in cfg.lockboard) or "none"
+            print(f"{cfg.source}: OK — appliance {cfg.appliance.id} ({cfg.appliance.role}), lock buses: {buses}")
+        return 0
+    from appliance.demo import run
+    return run(load_or_exit(args.config))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
