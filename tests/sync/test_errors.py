@@ -3,7 +3,10 @@ import ast
 import errno
 import inspect
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -12,6 +15,8 @@ from sync.errors import (StoreCorrupt, StoreFull, StoreLocked, StoreReadOnly, St
                          TransactionAborted)
 from sync.store import Store
 from sync.store.translate import from_os, from_sqlite
+
+from tests.support import ROOT, require
 
 from .conftest import THINGS, names
 
@@ -90,17 +95,24 @@ def test_disk_full_rolls_back_and_names_the_file(store):
     assert names(store) == ["small", "fits"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions")
-def test_a_read_only_folder_is_named(tmp_path):  # pragma: no cover - CI runs as root
+def test_a_read_only_folder_is_named(tmp_path):
+    """Root writes through file permissions, so the folder is made read-only with a
+    read-only bind mount in a private mount namespace (what a read-only root
+    filesystem looks like to the appliance)."""
     folder = tmp_path / "ro"
     folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        with pytest.raises(StoreReadOnly) as raised:
-            Store(folder / "appliance.db")
-        assert str(folder) in str(raised.value)
-    finally:
-        folder.chmod(0o700)
+    unshare = shutil.which("unshare")
+    require("unshare (util-linux)", unshare is not None, "needed to mount a read-only folder")
+    code = ("import sys\nfrom sync.store import Store\nfrom sync.errors import StoreReadOnly\n"
+            "try:\n    Store(sys.argv[1])\nexcept StoreReadOnly as exc:\n    print(exc)\n    sys.exit(0)\n"
+            "sys.exit('no StoreReadOnly')\n")
+    script = f'mount --bind -o ro "$1" "$1" && exec "$2" -c "$3" "$1/appliance.db"'
+    run = subprocess.run([unshare, "-m", "sh", "-c", script, "sh", str(folder), sys.executable, code],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    require("mount namespaces", "mount" not in run.stderr or run.returncode == 0,
+            f"cannot make a read-only bind mount here: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stderr
+    assert str(folder) in run.stdout
 
 
 def sqlite_error(code: int, cls=sqlite3.OperationalError) -> sqlite3.Error:
