@@ -1,0 +1,1 @@
+"""Tests of drivers.printer against a private cupsd."""
