@@ -5,9 +5,9 @@ configuration in a temp dir, listening on a Unix socket there, so the driver tal
 real IPP to a real scheduler. It adds two queues:
 
 - ``kiosk``: cups-pdf (Ghostscript) writing PDFs into ``pdf_out``. cups-pdf only
-  reads its settings from ``/etc/cups/cups-pdf-NAME.conf`` and its backend only runs
-  as root, so this queue needs root; the file is removed on stop, and stale ones left
-  by a killed launcher are swept at the next start.
+  reads its settings from ``/etc/cups/cups-pdf-NAME.conf`` (:mod:`.cupspdf`) and its
+  backend only runs as root, so this queue needs root; the file is removed on stop,
+  and stale ones left by a killed launcher are swept at the next start.
 - ``kiosk-fault``: the script backend of :mod:`drivers.printer.faultbackend`, whose
   mode (out of paper, jam, toner low, offline, ...) is switched at run time with
   :meth:`PrivateCups.set_fault`. The backend lives in this cupsd's own ``ServerBin``
@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import glob
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -40,6 +38,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from drivers.printer import cupspdf
 from drivers.printer.errors import SimUnavailable
 from drivers.printer.faultbackend import FAULTS, SCHEME, backend_script
 
@@ -47,9 +46,6 @@ log = logging.getLogger(__name__)
 
 PDF_QUEUE = "kiosk"  # the queue name appliance.toml uses by default
 FAULT_QUEUE = "kiosk-fault"
-CUPS_PDF_CONF_DIR = Path("/etc/cups")  # compiled into cups-pdf; not configurable
-CUPS_PDF_PPD = "lsb/usr/cups-pdf/CUPS-PDF_opt.ppd"
-_CONF_PREFIX = "cups-pdf-kiosksim-"
 _SERVER_BINS = ("/usr/lib/cups", "/usr/libexec/cups")
 _INSTALL = "apt-get install cups cups-bsd printer-driver-cups-pdf (scripts/debian-packages)"
 _SOCKET_MAX = 100  # sun_path is 108 bytes; keep a margin
@@ -339,27 +335,12 @@ FileDevice No
         why = self._pdf_blocker()
         if why:
             raise SimUnavailable(f"no PDF printer: {why}", hint=_INSTALL)
-        _sweep_stale_confs()
-        uri_name = f"kiosksim-{self.token}-{name}"
-        conf = CUPS_PDF_CONF_DIR / f"cups-pdf-{uri_name}.conf"
-        # Written aside and renamed: another launcher's sweep must never read it half done.
-        partial = CUPS_PDF_CONF_DIR / f".{conf.name}.partial"
-        partial.write_text(f"""\
-# Written by drivers.printer.sim for the private cupsd in {self.root}; removed when
-# it stops, or by the next launcher once that cupsd is gone.
-# sim-root {self.root}
-# sim-pid {self.proc.pid if self.proc else 0}
-Out {self.pdf_out}
-AnonDirName {self.pdf_out}
-Spool {self.root}/pdf-spool
-Log {self.root}/log
-Label 2
-UserUMask 0022
-AnonUMask 0022
-""")
-        self._written.append(conf)
-        partial.replace(conf)
-        self.run_tool("lpadmin", "-p", name, "-v", f"cups-pdf:/{uri_name}", "-m", CUPS_PDF_PPD,
+        cupspdf.sweep_stale()
+        uri_name = f"{cupspdf.PREFIX}{self.token}-{name}"
+        self._written.append(cupspdf.conf_path(uri_name))
+        cupspdf.write_conf(uri_name, root=self.root, cupsd_pid=self.proc.pid if self.proc else 0,
+                           out=self.pdf_out)
+        self.run_tool("lpadmin", "-p", name, "-v", f"cups-pdf:/{uri_name}", "-m", cupspdf.PPD,
                       "-E", "-D", "Kiosk PDF printer (cups-pdf)")
         return name
 
@@ -441,29 +422,6 @@ def _group_name(gid: int) -> str:
         return grp.getgrgid(gid).gr_name
     except KeyError:
         return str(gid)
-
-
-def _sweep_stale_confs() -> None:
-    """Remove cups-pdf configs whose launcher died without cleaning up."""
-    for conf in glob.glob(str(CUPS_PDF_CONF_DIR / f"{_CONF_PREFIX}*.conf")):
-        try:
-            text = Path(conf).read_text()
-        except OSError:
-            continue
-        root = re.search(r"^# sim-root (.+)$", text, re.M)
-        pid = re.search(r"^# sim-pid (\d+)$", text, re.M)
-        alive = bool(root and pid and os.path.isdir(root.group(1))
-                     and _is_cupsd(int(pid.group(1))))
-        if not alive:
-            log.info("removing stale %s", conf)
-            Path(conf).unlink(missing_ok=True)
-
-
-def _is_cupsd(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() == "cupsd"
-    except OSError:
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from drivers.printer import Printer
+from drivers.printer import cupspdf
 from drivers.printer import sim as simmod
 from drivers.printer.errors import SimUnavailable
 from drivers.printer.sim import PrivateCups
@@ -65,7 +66,7 @@ def open_dir():
 
 def test_a_given_dir_is_kept_with_logs_and_conf_files_are_removed(open_dir):
     with PrivateCups(open_dir / "cups") as sim:
-        confs = list(simmod.CUPS_PDF_CONF_DIR.glob(f"cups-pdf-kiosksim-{sim.token}-*.conf"))
+        confs = list(cupspdf.CONF_DIR.glob(f"cups-pdf-{cupspdf.PREFIX}{sim.token}-*.conf"))
         assert len(confs) == (1 if sim.pdf_queue else 0)
         if sim.pdf_queue:
             outcome = Printer(sim.url()).print_pdf(make_pdf("given dir"), timeout=20)
@@ -102,10 +103,10 @@ def test_a_dir_lp_cannot_reach_is_a_clear_error(tmp_path):
 
 def test_stale_cups_pdf_conf_is_swept(tmp_path):
     require("root", os.geteuid() == 0, "writes /etc/cups")
-    stale = simmod.CUPS_PDF_CONF_DIR / "cups-pdf-kiosksim-deadbeef-kiosk-pdf.conf"
+    stale = cupspdf.conf_path(f"{cupspdf.PREFIX}deadbeef-kiosk")
     stale.write_text(f"# sim-root {tmp_path / 'gone'}\n# sim-pid 999999\nOut /nowhere\n")
     try:
-        simmod._sweep_stale_confs()
+        cupspdf.sweep_stale()
         assert not stale.exists()
     finally:
         stale.unlink(missing_ok=True)
