@@ -204,3 +204,26 @@ def serve_main(build: Callable[[argparse.Namespace], Any], parser: argparse.Argu
         done.wait(0.2)
     server.stop()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m drivers.simserve 'sim://NAME?opt=value'``: serve the simulator a
+    ``sim://`` URL names as its own process (what ``make run`` does with the sim://
+    URLs of the config, so drivers and simulators talk over a real pty)."""
+    from drivers.transport import parse_url, simulator_from_params
+
+    parser = argparse.ArgumentParser(prog="python -m drivers.simserve", description=main.__doc__)
+    parser.add_argument("url", help="a sim:// URL, as in the configuration file")
+
+    def build(args: argparse.Namespace) -> Any:
+        parsed = parse_url(args.url)
+        if parsed.scheme != "sim":
+            parser.error(f"{args.url} is not a sim:// URL")
+        own = {"baud", "baudrate", "timeout"}
+        return simulator_from_params(parsed.target, {k: v for k, v in parsed.params.items() if k not in own})
+
+    return serve_main(build, parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
