@@ -64,7 +64,8 @@ def test_every_cli_and_its_commands_are_in_the_readme(module):
     run = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
                          cwd=ROOT, timeout=60)
     assert run.returncode == 0, run.stderr
-    choices = re.search(r"\{([a-z0-9_,-]+)\}", run.stdout)
+    positional = run.stdout.split("positional arguments:", 1)[1] if "positional arguments:" in run.stdout else ""
+    choices = re.search(r"^\s*\{([a-z0-9_,-]+)\}", positional, re.M)  # the subcommands, not option choices
     for command in (choices.group(1).split(",") if choices else []):
-        assert re.search(rf"python -m {re.escape(module)}\b[^\n|]*\b{re.escape(command)}\b", README), \
+        assert re.search(rf"python -m {re.escape(module)}\b[^\n]*\b{re.escape(command)}\b", README), \
             f"README.md does not show `python -m {module} … {command}`"
