@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import serial
 
@@ -38,6 +39,7 @@ class SerialLink:
         self._port: serial.SerialBase | None = None
         self._lock = threading.RLock()
         self._last_end = 0.0
+        self._withheld = 0  # > 0 while personal data is on the wire
         self.deframer = Deframer(scan)
         self.log = logging.getLogger(f"drivers.{name}")
 
@@ -74,6 +76,18 @@ class SerialLink:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def withholding(self) -> Iterator[None]:
+        """While inside, received bytes are traced as a count, never as hex: an ID
+        card's text and photo must not reach a log even at DEBUG."""
+        with self._lock:
+            self._withheld += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._withheld -= 1
 
     @property
     def lock(self) -> threading.RLock:
@@ -126,7 +140,8 @@ class SerialLink:
                     if chunk:
                         last_byte = time.monotonic()
                         if self.log.isEnabledFor(logging.DEBUG):
-                            self.log.debug("%s RX %s", self.name, chunk.hex(" "))
+                            self.log.debug("%s RX %s", self.name, f"<{len(chunk)} bytes withheld: personal data>"
+                                           if self._withheld else chunk.hex(" "))
                         for frame in self.deframer.feed(chunk):
                             frames.append(frame)
                             if until is not None and until(frame):

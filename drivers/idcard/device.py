@@ -14,8 +14,6 @@ fingerprint) are withheld from the trace: personal data never goes to a log.
 from __future__ import annotations
 
 import logging
-import re
-import threading
 import time
 from dataclasses import dataclass
 
@@ -46,44 +44,6 @@ class SamStatus:
         return f"{self.code:02X} {self.zh} / {self.en}"
 
 
-class _Withhold(logging.Filter):
-    """Replaces received hex dumps with their length while a card read is on the wire."""
-
-    _HEX = re.compile(r"^[0-9a-f]{2}( [0-9a-f]{2})*$")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.active = 0
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> None:
-        with self._lock:
-            self.active += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self.active -= 1
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.active and isinstance(record.args, tuple) and " TX " not in str(record.msg):
-            record.args = tuple(f"<{len(a.split())} bytes withheld: personal data>"
-                                if isinstance(a, str) and self._HEX.match(a) else a for a in record.args)
-        return True
-
-
-_WITHHOLD: dict[str, _Withhold] = {}
-_WITHHOLD_LOCK = threading.Lock()
-
-
-def _withholder(logger: logging.Logger) -> _Withhold:
-    with _WITHHOLD_LOCK:
-        found = _WITHHOLD.get(logger.name)
-        if found is None:
-            found = _WITHHOLD[logger.name] = _Withhold()
-            logger.addFilter(found)
-        return found
-
-
 class IdCardReader:
     """A SAM ID card reader on one port.
 
@@ -106,7 +66,6 @@ class IdCardReader:
         self.decoder = decoder
         # No gap between transactions: the SAM takes the next command as soon as it replied.
         self._link = SerialLink(url, codec.scan, name=name, baudrate=baudrate, read_timeout=0.01, gap=0.0)
-        self._withhold = _withholder(self._link.log)
 
     # -- lifetime ------------------------------------------------------------------
     @property
@@ -163,7 +122,7 @@ class IdCardReader:
         command = codec.BY_NAME[name]
         sensitive = name in READ_COMMANDS
         if sensitive:
-            with self._withhold:
+            with self._link.withholding():
                 reply = self._exchange(command, timeout or self.timeout)
         else:
             reply = self._exchange(command, timeout or self.timeout)
