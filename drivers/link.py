@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -41,6 +42,9 @@ class SerialLink:
         self._last_end = 0.0
         self._withheld = 0  # > 0 while personal data is on the wire
         self.deframer = Deframer(scan)
+        # Frames that arrived in the same chunk after the one a reader accepted:
+        # they belong to the next read, not to the floor.
+        self._ready: deque[bytes] = deque()
         self.log = logging.getLogger(f"drivers.{name}")
 
     # -- port lifetime ---------------------------------------------------------
@@ -54,6 +58,7 @@ class SerialLink:
             if self._port is None or not self._port.is_open:
                 self._port = open_transport(self.url, baudrate=self._baudrate, timeout=self._read_timeout)
                 self.deframer = Deframer(self._scan)
+                self._ready.clear()
                 self.log.info("%s: opened %s", self.name, self.port_name)
             return self._port
 
@@ -130,6 +135,11 @@ class SerialLink:
             last_byte = time.monotonic()
             try:
                 while True:
+                    while self._ready:
+                        frame = self._ready.popleft()
+                        frames.append(frame)
+                        if until is not None and until(frame):
+                            return frames
                     now = time.monotonic()
                     if now >= deadline:
                         break
@@ -142,10 +152,7 @@ class SerialLink:
                         if self.log.isEnabledFor(logging.DEBUG):
                             self.log.debug("%s RX %s", self.name, f"<{len(chunk)} bytes withheld: personal data>"
                                            if self._withheld else chunk.hex(" "))
-                        for frame in self.deframer.feed(chunk):
-                            frames.append(frame)
-                            if until is not None and until(frame):
-                                return frames
+                        self._ready.extend(self.deframer.feed(chunk))
             except (serial.SerialException, OSError) as exc:
                 raise self._gone(exc) from exc
             finally:
@@ -181,4 +188,7 @@ class SerialLink:
             if stale:
                 self.deframer.feed(stale)
                 self.log.debug("%s: discarded %d stale bytes", self.name, len(stale))
+            if self._ready:
+                self.log.debug("%s: discarded %d stale frames", self.name, len(self._ready))
+                self._ready.clear()
             self.deframer.clear()

@@ -41,6 +41,7 @@ class PtyServer:
         self._tick = tick
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._stopping = threading.Lock()  # stop() may race: a "vanish" request and SIGTERM
         self._thread: threading.Thread | None = None
         self._control_sock: socket.socket | None = None
         self._control_thread: threading.Thread | None = None
@@ -64,6 +65,10 @@ class PtyServer:
         return self
 
     def stop(self) -> None:
+        with self._stopping:
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
@@ -72,6 +77,7 @@ class PtyServer:
                 self._control_sock.close()
             except OSError:
                 pass
+            self._control_sock = None
             if self.control_path and os.path.exists(self.control_path):
                 os.unlink(self.control_path)
         for fd in (self.master, self.slave):

@@ -103,3 +103,20 @@ def test_vanished_port_is_device_gone_then_reconnects(tmp_path):
     finally:
         link.close()
         server.stop()
+
+
+class Burst:
+    """Answers one request with three frames in a single write."""
+
+    def receive(self, data: bytes) -> bytes:
+        return b"<a>\n<b>\n<c>\n"
+
+
+def test_frames_after_the_accepted_one_are_kept_for_the_next_read():
+    with PtyServer(Burst()) as server:
+        with SerialLink(server.path, scan_lines, name="burst") as link:
+            link.write(b"<go>\n")
+            first = link.read_frames(time.monotonic() + 1, until=lambda f: f == b"<a>\n")
+            assert first == [b"<a>\n"]
+            rest = link.read_frames(time.monotonic() + 0.3, silence=0.05)
+            assert rest == [b"<b>\n", b"<c>\n"]
