@@ -152,6 +152,18 @@ class ScannerSection(Section):
     url: str = "sim://scanner"  # serial:///dev/ttyACM0?baud=9600, or camera: to read codes from the camera
 
 
+# -- certificates ----------------------------------------------------------------
+class FormsSection(Section):
+    templates_dir: str = "assets/forms"  # relative to the install folder
+    font: str = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"  # TrueType CJK (fonts-wqy-zenhei)
+    issuer: Annotated[str, Field(min_length=1, max_length=30)] = "示范社区居民委员会"
+    issuer_en: Annotated[str, Field(max_length=60)] = "Shifan Community Residents' Committee"
+    id_mask: Literal["middle", "last4", "none"] = "middle"  # how ID numbers are printed
+    seal_image: str = ""  # PNG, relative to the install folder; "" = an empty seal slot
+    verify_url: Annotated[str, Field(pattern=r"^$|^https?://[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+$")] = ""
+    keep_printed_days: Annotated[int, Field(ge=0, le=365)] = 7  # PDFs kept for a staff re-print
+
+
 class Config(Section):
     appliance: ApplianceSection = ApplianceSection()
     store: StoreSection = StoreSection()
@@ -161,6 +173,7 @@ class Config(Section):
     printer: PrinterSection = PrinterSection()
     camera: CameraSection = CameraSection()
     scanner: ScannerSection = ScannerSection()
+    forms: FormsSection = FormsSection()
 
     # Set by load(): where the file was, for messages and relative paths.
     source: str = Field(default="", exclude=True)
@@ -229,9 +242,38 @@ def load(path: str | os.PathLike | None = None, *, check_devices: bool = True) -
     except ValidationError as exc:
         raise _translate(name, text, raw, exc) from None
     config = config.model_copy(update={"source": name})
+    check_urls(config, text)
     if check_devices:
         check_ports(config, text)
     return config
+
+
+def check_urls(config: Config, text: str = "") -> None:
+    """Every device URL must parse with its driver's own parser (scheme, options)."""
+    from drivers.camera.url import parse_camera_url
+    from drivers.errors import DriverError
+    from drivers.printer.url import parse_printer_url
+    from drivers.transport import parse_url
+
+    def serial_url(url: str) -> None:
+        parse_url(url).baudrate  # the baud option is checked when read
+
+    checks: list[tuple[tuple, str, Any]] = [(("lockboard", i, "url"), bus.url, serial_url)
+                                            for i, bus in enumerate(config.lockboard)]
+    checks += [(("idcard", "url"), config.idcard.url, serial_url)]
+    if config.printer.enabled:
+        checks.append((("printer", "url"), config.printer.url, parse_printer_url))
+    if config.camera.enabled:
+        checks.append((("camera", "url"), config.camera.url, parse_camera_url))
+    if config.scanner.enabled and config.scanner.url != "camera:":
+        checks.append((("scanner", "url"), config.scanner.url, serial_url))
+    for loc, url, parse in checks:
+        try:
+            parse(url)
+        except DriverError as exc:
+            message = exc.message + (f"; {exc.hint}" if exc.hint else "")
+            raise ConfigError(config.source, message, key=_dotted(loc), value=url,
+                              line=_find_line(text, loc)) from None
 
 
 def check_ports(config: Config, text: str = "") -> None:

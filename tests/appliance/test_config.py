@@ -61,6 +61,10 @@ def test_good_file_loads_with_defaults(tmp_path):
     (("name = \"bus0\"\n", ""), 4, "lockboard[0].name", "required key is missing"),
     (("url = \"sim://lockboard\"", "url = \"serial:///dev/ttyNOPE7\""), 6,
      "lockboard[0].url = 'serial:///dev/ttyNOPE7'", "no such serial port"),
+    (("url = \"sim://lockboard\"", "url = \"ftp://lockboard\""), 6, "lockboard[0].url = 'ftp://lockboard'",
+     "unknown transport"),
+    (("[appliance]", "[camera]\nurl = \"webcam://0\"\n[appliance]"), 2, "camera.url = 'webcam://0'", "camera"),
+    (("[appliance]", "[printer]\nurl = \"lpd://x\"\n[appliance]"), 2, "printer.url = 'lpd://x'", "cups://"),
     (("out_of_service = [3]", "out_of_service = [3]\n[[lockboard.board]]\naddress = 0"), 14,
      "lockboard[0].board[1].address = 0", "share this address"),
 ])
