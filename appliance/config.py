@@ -156,7 +156,7 @@ class ScannerSection(Section):
 class FormsSection(Section):
     templates_dir: str = "assets/forms"  # relative to the install folder
     font: str = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"  # TrueType CJK (fonts-wqy-zenhei)
-    issuer: Annotated[str, Field(min_length=1, max_length=30)] = "示范社区居民委员会"
+    issuer: Annotated[str, Field(min_length=1, max_length=24)] = "示范社区居民委员会"  # as templates allow
     issuer_en: Annotated[str, Field(max_length=60)] = "Shifan Community Residents' Committee"
     id_mask: Literal["middle", "last4", "none"] = "middle"  # how ID numbers are printed
     seal_image: str = ""  # PNG, relative to the install folder; "" = an empty seal slot

@@ -1,0 +1,1 @@
+"""Tests of forms/: templates, rendering, signing, verifying, the register."""

@@ -1,0 +1,1 @@
+"""Tests of the kiosk flows (plain Python, no display)."""
