@@ -164,6 +164,22 @@ class FormsSection(Section):
     keep_printed_days: Annotated[int, Field(ge=0, le=365)] = 7  # PDFs kept for a staff re-print
 
 
+class LockerSection(Section):
+    """The locker daemon (``python -m locker``): its store, socket, codes and door safety."""
+
+    store: str = "locker.db"  # the daemon's own store file; relative paths are inside data_dir
+    socket: str = "locker.sock"  # the local JSON API (Unix socket); relative paths are inside data_dir
+    pickup_days: Annotated[int, Field(ge=1, le=90)] = 7  # a pickup code expires; the case goes back to the worker
+    worker_code_max_minutes: Annotated[int, Field(ge=1, le=1440)] = 30  # longer-lived worker codes are refused
+    jam_seconds: Annotated[int, Field(ge=1, le=60)] = 3  # an unlocked door not seen open by then is jammed
+    door_open_prompt_seconds: Annotated[int, Field(ge=1, le=3600)] = 60  # door left open: screen and voice prompt
+    door_open_alarm_seconds: Annotated[int, Field(ge=1, le=86400)] = 300  # ... then an event for the worker
+    wrong_tries: Annotated[int, Field(ge=1, le=100)] = 5  # wrong codes a minute before a scanner backs off
+    backoff_seconds: Annotated[int, Field(ge=1, le=3600)] = 60  # how long it backs off (doubling while it goes on)
+    receipt: bool = True  # print a drop-off receipt on [printer] (when that is enabled)
+    server_key_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = "server"  # trusted-keys entry of worker and booking codes
+
+
 class Config(Section):
     appliance: ApplianceSection = ApplianceSection()
     store: StoreSection = StoreSection()
@@ -174,6 +190,7 @@ class Config(Section):
     camera: CameraSection = CameraSection()
     scanner: ScannerSection = ScannerSection()
     forms: FormsSection = FormsSection()
+    locker: LockerSection = LockerSection()
 
     # Set by load(): where the file was, for messages and relative paths.
     source: str = Field(default="", exclude=True)

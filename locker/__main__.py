@@ -1,0 +1,140 @@
+"""``python -m locker``: the locker daemon and its tools.
+
+    python -m locker [--config PATH] serve            the daemon (prints its socket path once serving)
+    python -m locker status [--json]                  doors, cases and boards, from the running daemon
+    python -m locker audit verify                     check the audit log's hash chain (exit 1: broken)
+    python -m locker audit show [--last N]            the last audit entries
+    python -m locker request JSON                     one API request (see locker.api)
+    python -m locker sign worker|booking --key PEM …  sign a code with a server key (demo, tests)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from appliance.cli import add_config_argument, load_or_exit, main_guard
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m locker", description="The locker daemon (云柜) and its tools.")
+    add_config_argument(parser)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the daemon: reconcile with the boards, then serve the API and the scanner")
+    status = sub.add_parser("status", help="doors, cases and boards, asked of the running daemon")
+    status.add_argument("--json", action="store_true")
+    audit = sub.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="check the hash chain; name the first broken entry")
+    show = audit_sub.add_parser("show", help="the last entries")
+    show.add_argument("--last", type=int, default=20, metavar="N")
+    req = sub.add_parser("request", help="send one JSON request to the daemon and print the answer")
+    req.add_argument("message", help='e.g. \'{"op": "pickup", "code": "12345678"}\'')
+    sign = sub.add_parser("sign", help="sign a worker or booking code with a server key (demo and tests)")
+    sign.add_argument("kind", choices=["worker", "booking", "server-key"],
+                      help="worker code, booking code, or make a new server key (prints its trusted-keys entry)")
+    sign.add_argument("--key", required=True, metavar="PEM", help="the server's Ed25519 private key (PKCS#8 PEM)")
+    sign.add_argument("--key-id", default="server", help="its entry in trusted-keys.json (default server)")
+    sign.add_argument("--worker", help="worker code: the worker's id")
+    sign.add_argument("--lockers", nargs="*", default=[], help="worker code: the lockers (appliance ids)")
+    sign.add_argument("--minutes", type=int, default=15, help="worker code: valid minutes (default 15)")
+    sign.add_argument("--case", help="booking code: the case id")
+    sign.add_argument("--size", choices=["S", "M", "L"], default="M", help="booking code: door size")
+    sign.add_argument("--locker", default="", help="booking code: the locker (default: any)")
+    return parser
+
+
+@main_guard
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.command == "sign":
+        return _sign(args)
+    config = load_or_exit(args.config)
+    from locker.daemon import serve, socket_path, store_path
+
+    if args.command == "serve":
+        logging.getLogger().setLevel(logging.DEBUG if args.verbose else config.appliance.log_level)
+        return serve(config)
+    if args.command == "audit":
+        from locker import audit
+        from locker.errors import AuditBroken
+
+        path = store_path(config)
+        if not path.exists():
+            print(f"{path}: no locker store yet", file=sys.stderr)
+            return 2
+        if args.audit_command == "verify":
+            try:
+                count = audit.verify(path)
+            except AuditBroken as exc:
+                print(f"{path}: BROKEN at {exc}", file=sys.stderr)
+                return 1
+            print(f"{path}: {count} audit entries, hash chain intact")
+            return 0
+        for entry in audit.entries(path, last=args.last):
+            print(json.dumps(entry, ensure_ascii=False))
+        return 0
+    from locker.api import request
+
+    message = {"op": "state"} if args.command == "status" else _json(args.message)
+    try:
+        answer = request(socket_path(config), message)
+    except OSError as exc:
+        print(f"{socket_path(config)}: cannot reach the locker daemon ({exc}); is `python -m locker serve` running?",
+              file=sys.stderr)
+        return 2
+    if args.command == "status" and not args.json and answer.get("ok"):
+        for door in answer["doors"]:
+            print(f"door {door['number']:>3} {door['size']} {door['use']:<15} {door['seen']:<8} "
+                  f"{door['case'] or ''} {door['reason']}".rstrip())
+        offline = [f"{b['bus']}/{b['board']}" for b in answer["boards"] if not b["online"]]
+        print(f"{len(answer['cases'])} cases; boards offline: {', '.join(offline) or 'none'}")
+        return 0
+    print(json.dumps(answer, ensure_ascii=False, indent=None if args.command == "request" else 2))
+    return 0 if answer.get("ok") else 1
+
+
+def _json(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"not JSON: {exc}") from None
+    return value
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from appliance.keys import DeviceKey
+    from locker import codes
+
+    path = Path(args.key)
+    if args.kind == "server-key":
+        private = Ed25519PrivateKey.generate()
+        path.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        path.chmod(0o600)
+        print(json.dumps(DeviceKey(args.key_id, private).trusted_entry()))
+        return 0
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(private, Ed25519PrivateKey)
+    key = DeviceKey(args.key_id, private)
+    if args.kind == "worker":
+        if not args.worker:
+            raise SystemExit("a worker code needs --worker")
+        print(codes.worker_code(key, args.worker, args.lockers, minutes=args.minutes))
+    else:
+        if not args.case:
+            raise SystemExit("a booking code needs --case")
+        print(codes.booking_code(key, args.case, args.size, locker=args.locker))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

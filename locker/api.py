@@ -1,0 +1,189 @@
+"""The locker daemon's local API: JSON over a Unix socket (``[locker] socket``).
+
+One request per line, one JSON object; one answer per line. A connection may carry
+many requests. Every answer has ``ok``; a refusal is ``{"ok": false, "error":
+REASON, "message": "中文 · English", "detail"?, "retry_after"?}`` where REASON is one
+of :data:`locker.errors.REASONS` (``forged``, ``expired``, ``replayed``,
+``other_locker``, ``unknown_key``, ``revoked``, ``too_long``, ``wrong_short_code``,
+``backing_off``, ``no_free_door``, ``nothing_to_collect``, ``wrong_state``,
+``busy``, ``unreadable``, ``bad_request``, ``bus_unavailable``) or ``internal``.
+
+Requests (``op`` names the request; ``source`` optionally names the caller's input
+device for rate limiting, default ``kiosk``):
+
+=========================================================  =========================================
+request                                                    answer
+=========================================================  =========================================
+``{"op": "state"}``                                        ``{"ok", "locker", "doors": [{"number",
+                                                           "id", "size", "use", "case", "reason",
+                                                           "seen"}], "cases": [{"id", "state",
+                                                           "size", "worker", "deadline", "door"}],
+                                                           "boards": [{"bus", "board", "online"}]}``
+``{"op": "scan", "code": TEXT}``                           what the scanner would do with TEXT:
+                                                           booking QR → drop-off, pickup QR or 8
+                                                           digits → pickup, worker QR → collect
+``{"op": "dropoff", "case": ID, "size": "S|M|L",           ``{"ok", "door": N, "opening": OPENING}``
+"worker"?: ID, "item"?: TEXT, "resident"?: NAME}``         (a case made at this kiosk)
+``{"op": "pickup", "code": QR_OR_8_DIGITS}``               ``{"ok", "door", "opening"}``
+``{"op": "collect", "code": WORKER_QR, "door"?: N}``       ``{"ok", "door", "opening", "queued":
+                                                           [N…]}``: her doors open one after
+                                                           another as each closes, or just door N
+``{"op": "return", "code": WORKER_QR, "case": ID,          ``{"ok", "door", "opening"}``; the pickup
+"size": "S|M|L"}``                                         code is issued when the door closes
+``{"op": "opening", "id": N}``                             ``{"ok", "opening": OPENING}``
+``{"op": "events", "after": SEQ, "timeout": S}``           ``{"ok", "events": [{"seq", "at", "event",
+                                                           "subject", "detail"}]}``: audit entries
+                                                           after SEQ, waiting up to S seconds (≤ 30)
+                                                           for one (door_left_open, forced, jammed…)
+``{"op": "sweep"}``                                        ``{"ok", "expired": N}``: expire overdue
+                                                           pickups now (it also runs every minute)
+=========================================================  =========================================
+
+OPENING is ``{"id", "door", "purpose", "case", "state" (commanded, opened, closed,
+jammed, not_opened), "reply" (what the unlock's reply showed: open, closed, null),
+"outcome" (opened, unknown), "commanded_at", "opened_at", "closed_at",
+"left_open_level" (0, 1 prompt, 2 worker told), "note"}``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import socketserver
+import threading
+from pathlib import Path
+from typing import Any
+
+from locker import audit
+from locker.errors import Refused
+from locker.flows import Locker
+
+log = logging.getLogger("locker.api")
+MAX_LINE = 64 * 1024
+
+
+class Api:
+    """Dispatches requests to the :class:`Locker`; waits for events."""
+
+    def __init__(self, locker: Locker) -> None:
+        self.locker = locker
+        self._changed = threading.Condition()
+        locker.ledger.listeners.append(self._notify)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def handle(self, request: Any) -> dict[str, Any]:
+        try:
+            if not isinstance(request, dict) or not isinstance(request.get("op"), str):
+                raise Refused("bad_request", 'a request is a JSON object with "op"')
+            handler = getattr(self, "op_" + request["op"], None)
+            if handler is None:
+                raise Refused("bad_request", f"unknown op {request['op']!r}")
+            return handler(request)
+        except Refused as exc:
+            return exc.as_dict()
+        except (KeyError, TypeError, ValueError) as exc:
+            return Refused("bad_request", f"{type(exc).__name__}: {exc}").as_dict()
+        except Exception as exc:  # the daemon keeps serving; the caller learns something broke
+            log.exception("request %r failed", request.get("op") if isinstance(request, dict) else request)
+            return {"ok": False, "error": "internal", "message": f"内部错误 · Internal error: {type(exc).__name__}"}
+
+    @staticmethod
+    def _source(request: dict) -> str:
+        return str(request.get("source") or "kiosk")[:40]
+
+    def op_state(self, request: dict) -> dict:
+        return self.locker.state()
+
+    def op_scan(self, request: dict) -> dict:
+        return self.locker.scan(str(request["code"]), self._source(request))
+
+    def op_dropoff(self, request: dict) -> dict:
+        return self.locker.dropoff(str(request["case"]), str(request.get("size", "M")),
+                                   worker=request.get("worker"), item=str(request.get("item", "")),
+                                   resident=str(request.get("resident", "")), source=self._source(request))
+
+    def op_pickup(self, request: dict) -> dict:
+        return self.locker.pickup(str(request["code"]), self._source(request))
+
+    def op_collect(self, request: dict) -> dict:
+        door = request.get("door")
+        return self.locker.collect(str(request["code"]), None if door is None else int(door), self._source(request))
+
+    def op_return(self, request: dict) -> dict:
+        return self.locker.return_result(str(request["code"]), str(request["case"]), str(request.get("size", "M")),
+                                         self._source(request))
+
+    def op_opening(self, request: dict) -> dict:
+        return {"ok": True, "opening": self.locker.opening(int(request["id"]))}
+
+    def op_sweep(self, request: dict) -> dict:
+        return {"ok": True, "expired": self.locker.sweep()}
+
+    def op_events(self, request: dict) -> dict:
+        after = int(request.get("after", 0))
+        timeout = min(30.0, max(0.0, float(request.get("timeout", 0))))
+        with self._changed:
+            events = self._events(after)
+            if not events and timeout:
+                self._changed.wait_for(lambda: bool(self._events(after, peek=True)), timeout)
+                events = self._events(after)
+        return {"ok": True, "events": events}
+
+    def _events(self, after: int, *, peek: bool = False) -> list[dict]:
+        with self.locker.store.reader() as db:
+            if peek:
+                return list(db.query("SELECT seq FROM audit WHERE seq > ? LIMIT 1", [after]))
+            return list(audit.iter_since(db, after))
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: "ApiServer"
+
+    def handle(self) -> None:
+        while True:
+            line = self.rfile.readline(MAX_LINE + 1)
+            if not line:
+                return
+            try:
+                request = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                answer = Refused("bad_request", "not one JSON object per line").as_dict()
+            else:
+                answer = self.server.api.handle(request)
+            try:
+                self.wfile.write(json.dumps(answer, ensure_ascii=False).encode("utf-8") + b"\n")
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return
+
+
+class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str | Path, api: Api) -> None:
+        self.api = api
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() or path.is_symlink():
+            path.unlink()  # a socket left by a killed daemon; the store's writer lock says we own this locker
+        super().__init__(str(path), _Handler)
+        os.chmod(path, 0o660)
+
+
+def request(path: str | Path, message: dict[str, Any], *, timeout: float = 40.0) -> dict[str, Any]:
+    """Send one request to the daemon at ``path``; its answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        sock.sendall(json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"the locker daemon at {path} closed the connection")
+            data += chunk
+    return json.loads(data)

@@ -1,0 +1,214 @@
+"""The locker daemon: the one process that owns the lock buses and the locker's scanner.
+
+Start-up order matters: open the store (its writer lock makes a second daemon
+stop), install the configured doors, ask every board for its doors' states and
+reconcile the stored openings with them (:meth:`Daemon.reconcile`), and only then
+serve the API and read the scanner. The first line printed on stdout is the API
+socket's path, once serving (tests and ``make run`` wait for it).
+
+Threads: one poller per bus (status of every board each ``poll_interval_ms``; the
+bus lets unlocks overtake it), one scanner reader, the API server's threads, and a
+receipt printer. A poll failing (the port vanished) makes that bus's boards
+offline and is retried on the next poll.
+"""
+from __future__ import annotations
+
+import logging
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from appliance.config import Config
+from appliance.keys import TRUSTED_KEYS_FILE, DeviceKey, TrustedKeys
+from drivers.lockboard import LockboardError
+from locker import schema
+from locker.api import Api, ApiServer
+from locker.bank import Bank
+from locker.errors import Refused
+from locker.flows import Locker
+from locker.receipt import ReceiptPrinter
+from sync.store import Store
+
+log = logging.getLogger("locker")
+SWEEP_EVERY = 60.0
+
+
+def store_path(config: Config) -> Path:
+    path = Path(config.locker.store)
+    return path if path.is_absolute() else config.data_dir / path
+
+
+def socket_path(config: Config) -> Path:
+    path = Path(config.locker.socket)
+    return path if path.is_absolute() else config.data_dir / path
+
+
+class KeyRing:
+    """The trusted keys, re-read when the sync agent rewrites its file."""
+
+    def __init__(self, data_dir: Path, own: DeviceKey) -> None:
+        self.data_dir, self.own = data_dir, own
+        self._stamp: float | None = -1.0
+        self._keys = TrustedKeys()
+
+    def __call__(self) -> TrustedKeys:
+        file = self.data_dir / TRUSTED_KEYS_FILE
+        stamp = file.stat().st_mtime_ns if file.exists() else None
+        if stamp != self._stamp:
+            self._keys = TrustedKeys.default(self.data_dir, self.own)
+            self._stamp = stamp
+        return self._keys
+
+
+class Daemon:
+    def __init__(self, config: Config, *, scanner: Any = None, print_receipt: Callable[[dict], None] | None = None) -> None:
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(store_path(config), [schema.migrations])
+        self.bank = Bank.from_config(config)
+        key = DeviceKey.load_or_create(config.data_dir, config.appliance.id)
+        if print_receipt is None and config.locker.receipt and config.printer.enabled:
+            print_receipt = ReceiptPrinter(config)
+        self.locker = Locker(self.store, self.bank, locker_id=config.appliance.id, signer=key,
+                             keys=KeyRing(config.data_dir, key), settings=config.locker,
+                             receipts=print_receipt is not None)
+        self.print_receipt = print_receipt
+        self.scanner = scanner
+        self.api = Api(self.locker)
+        self.server: ApiServer | None = None
+        self._stop = threading.Event()
+        self._receipts = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.locker.ledger.listeners.append(self._receipts.set)
+
+    # -- start-up ----------------------------------------------------------------------
+    def reconcile(self) -> None:
+        """Before serving anyone: the stored doors and openings against what the boards say."""
+        self.locker.install_doors()
+        for name, bus in self.bank.buses.items():
+            try:
+                statuses = bus.open().status_all()
+            except LockboardError as exc:
+                self.locker.keeper.bus_failed(name, exc.message if hasattr(exc, "message") else str(exc))
+                continue
+            self.locker.keeper.observe(name, statuses, restarting=True)
+        with self.locker.ledger.atomic() as db:
+            # A door reserved by a command that never got written (a crash between
+            # the two is impossible: one transaction) — kept as a guard all the same.
+            for row in list(db.query("SELECT id FROM doors WHERE use = 'reserved' AND id NOT IN (SELECT door_id "
+                                     "FROM openings WHERE state IN ('commanded', 'opened'))")):
+                from locker.ledger import DOOR
+                from locker.states import DoorUse
+                self.locker.ledger.set_state(db, DOOR, row["id"], DoorUse.CHECK, detail={"reason": "reconcile"})
+            self.locker.ledger.record(db, "daemon_started", "locker", self.config.appliance.id, outbox=False)
+        self.locker.sweep()
+
+    def start(self) -> Path:
+        self.reconcile()
+        path = socket_path(self.config)
+        self.server = ApiServer(path, self.api)
+        self._spawn("api", self.server.serve_forever)
+        for name, bus in self.bank.buses.items():
+            interval = next(b.poll_interval_ms for b in self.config.lockboard if b.name == name) / 1000
+            self._spawn(f"poll {name}", self._poll, name, bus, interval)
+        if self.scanner is not None:
+            self._spawn("scanner", self._scan)
+        if self.print_receipt is not None:
+            self._spawn("receipts", self._print_receipts)
+        return path
+
+    def _spawn(self, name: str, target: Callable, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # -- the threads -------------------------------------------------------------------
+    def _poll(self, name: str, bus: Any, interval: float) -> None:
+        last_sweep = time.monotonic()
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                statuses = bus.status_all()
+            except LockboardError as exc:
+                self.locker.keeper.bus_failed(name, getattr(exc, "message", str(exc)))
+                bus.close()
+            else:
+                try:
+                    self.locker.keeper.observe(name, statuses)
+                except Exception:
+                    log.exception("processing a poll of %s failed", name)
+            if started - last_sweep >= SWEEP_EVERY:
+                last_sweep = started
+                self.locker.sweep()
+            self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+    def _scan(self) -> None:
+        from drivers.scanner import ScannerGone, ScannerUnavailable
+
+        while not self._stop.is_set():
+            try:
+                code = self.scanner.read_code(0.5)
+            except (ScannerGone, ScannerUnavailable):
+                continue
+            if code is None:
+                continue
+            try:
+                answer = self.locker.scan(code.text, "scanner")
+                log.info("scanner: door %s opens", answer.get("door"))
+            except Refused as exc:
+                log.info("scanner: refused: %s", exc.reason)  # the code itself may be a secret
+            except Exception:
+                log.exception("scanner: handling a code failed")
+
+    def _print_receipts(self) -> None:
+        while not self._stop.is_set():
+            self._receipts.wait(5.0)
+            self._receipts.clear()
+            for row in self.store.query("SELECT * FROM receipts WHERE state = 'pending' ORDER BY opening_id"):
+                try:
+                    self.print_receipt(json.loads(row["data"]))  # type: ignore[misc]
+                    state, error = "printed", ""
+                except Exception as exc:  # a printer out of paper must not stop the locker
+                    state, error = "failed", f"{type(exc).__name__}: {exc}"[:300]
+                with self.locker.ledger.atomic() as db:
+                    db["receipts"].update(row["opening_id"], {"state": state, "error": error})
+                    self.locker.ledger.record(db, f"receipt_{state}", "case", row["case_id"],
+                                              {"error": error} if error else {}, outbox=False)
+
+    # -- the end -----------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        if self.scanner is not None:
+            self.scanner.close()
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=3)
+        self.bank.close()
+        self.store.close()
+
+
+def serve(config: Config) -> int:
+    scanner = None
+    if config.scanner.enabled:
+        from drivers.scanner import open_scanner
+
+        scanner = open_scanner(config.scanner.url, camera_url=config.camera.url)
+    daemon = Daemon(config, scanner=scanner)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    path = daemon.start()
+    print(path, flush=True)
+    try:
+        while not done.wait(1.0):
+            pass
+    finally:
+        daemon.stop()
+    return 0
+

@@ -1,0 +1,235 @@
+"""Doors: unlocking each exactly once, and what the boards then show.
+
+The rules of the road (shared/protocols/lockboard.md), as the locker keeps them:
+
+* ``commanded`` is written (with the code's nonce marked used) BEFORE the unlock
+  frame goes out; the frame is sent once and never resent. What the unlock's reply
+  showed and what later status polls showed are recorded apart.
+* No reply is ``unlock_unknown``, not a failure: polls decide. A door seen open is
+  ``door_opened``; closed again, the opening is ``closed`` and its flow completes.
+* Acknowledged but not seen open within ``jam_seconds``: ``jammed`` — the door goes
+  out of service and the flow gets another door. Never acknowledged and never
+  seen open: ``not_opened`` — out of service too.
+* Open with no unlock in flight: ``forced`` (an alarm). Left open after use:
+  ``door_left_open``, first a prompt (screen and voice), then an event for the worker.
+* A board that does not answer is ``board_offline`` (its doors are not "closed");
+  ``board_online`` when it answers again.
+* Polls never hold up an unlock: the bus lets unlocks go first, and nothing here
+  holds the bus while writing the store.
+
+Flows (:mod:`locker.flows`) hook in through ``on_closed`` and ``on_failed``, which
+run inside the transaction that finishes the opening and may return a follow-up
+(another unlock) to run after it commits.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sqlite3
+import threading
+import time
+from typing import Any, Callable
+
+from drivers.lockboard import BoardStatus, DoorState, DoorStatus, LockBusGone, LockBusUnavailable
+from locker.bank import Bank, DoorSpec, door_id
+from locker.errors import Refused
+from locker.ledger import DOOR, OPENING, Ledger
+from locker.states import DoorUse, OpeningState, Purpose
+
+log = logging.getLogger("locker")
+
+FollowUp = Callable[[], Any]
+CRASH_ENV = "LOCKER_CRASH_AT"  # tests: SIGKILL this process at a named step
+
+
+def crashpoint(step: str) -> None:
+    """Die here, as a power cut would, when ``LOCKER_CRASH_AT`` names ``step``."""
+    if os.environ.get(CRASH_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class DoorKeeper:
+    def __init__(self, ledger: Ledger, bank: Bank, *, jam_seconds: float = 3.0, prompt_seconds: float = 60.0,
+                 alarm_seconds: float = 300.0, clock: Callable[[], float] = time.time) -> None:
+        self.ledger, self.bank = ledger, bank
+        self.jam_seconds, self.prompt_seconds, self.alarm_seconds = jam_seconds, prompt_seconds, alarm_seconds
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.on_closed: Callable[[Any, dict, DoorStatus | None], FollowUp | None] = lambda db, op, st: None
+        # on_failed's mode: "failed" (jammed or not opened: the door is now out of service),
+        # "restart" (found closed after a restart: nobody knows), "unsent" (the frame never went out)
+        self.on_failed: Callable[[Any, dict, str], FollowUp | None] = lambda db, op, mode: None
+        self.online: dict[tuple[str, int], bool] = {}
+        self.seen: dict[str, DoorStatus] = {}  # door id -> last observation
+        self.forced: set[str] = set()  # doors open without a command, alarm raised
+
+    # -- unlocking ---------------------------------------------------------------------
+    def unlock(self, door: DoorSpec | Callable[[Any], DoorSpec], purpose: Purpose, case_id: str | None, *,
+               nonce: str | None = None, kind: str = "", worker: str | None = None,
+               source: str = "") -> tuple[int, DoorSpec]:
+        """Record the command, send ONE unlock, record what the reply showed; the
+        opening's id and door. ``door`` may be a function of the transaction that
+        checks, chooses and reserves the door in the same transaction as the command.
+        Raises Refused("replayed") when ``nonce`` already opened this door."""
+        with self.lock, self.ledger.atomic() as db:
+            if callable(door):
+                door = door(db)
+            now = self.clock()
+            opening = self.ledger.set_state(
+                db, OPENING, None, OpeningState.COMMANDED, event="unlock_commanded",
+                insert={"door_id": door.id, "case_id": case_id, "purpose": str(purpose), "nonce": nonce,
+                        "worker": worker, "source": source, "commanded_at": now},
+                detail={"door": door.number, "at": door.id, "purpose": str(purpose), "case": case_id,
+                        "source": source})
+            if nonce:
+                try:
+                    db.execute("INSERT INTO used_codes (nonce, door_id, kind, opening_id, used_at) "
+                               "VALUES (?, ?, ?, ?, ?)", [nonce, door.id, kind, opening, now])
+                except sqlite3.IntegrityError:
+                    raise Refused("replayed") from None
+        crashpoint("commanded")
+        bus = self.bank.bus_of(door)
+        try:
+            result = bus.unlock(door.board, door.door)
+        except (LockBusGone, LockBusUnavailable) as exc:
+            # Not sent: the driver raises only when the request could not go out.
+            self._finish_failed(opening, f"the unlock could not be sent: {exc.message}")
+            raise Refused("bus_unavailable", exc.message) from exc
+        crashpoint("unlocked")
+        observed = None if result.observed is None else str(result.observed)
+        with self.lock, self.ledger.atomic() as db:
+            db["openings"].update(opening, {"reply": observed, "outcome": str(result.outcome)})
+            self.ledger.record(db, "unlock_result", "opening", str(opening),
+                               {"door": door.number, "commanded": "open", "observed": observed,
+                                "outcome": str(result.outcome), "reason": result.reason})
+            state = self._state(db, opening)
+            if result.opened and state is OpeningState.COMMANDED:
+                self.ledger.set_state(db, OPENING, opening, OpeningState.OPENED, event="door_opened",
+                                      fields={"opened_at": result.replied_at or self.clock()},
+                                      detail={"door": door.number, "by": "unlock reply"})
+            elif observed is None:
+                self.ledger.record(db, "unlock_unknown", "door", door.id,
+                                   {"door": door.number, "opening": opening, "reason": result.reason})
+        crashpoint("recorded")
+        return opening, door
+
+    def _finish_failed(self, opening: int, note: str) -> None:
+        follow: FollowUp | None = None
+        with self.lock, self.ledger.atomic() as db:
+            op = self._row(db, opening)
+            if op["state"] == OpeningState.COMMANDED:
+                self.ledger.set_state(db, OPENING, opening, OpeningState.NOT_OPENED, fields={"note": note},
+                                      detail={"door": self.bank.doors[op["door_id"]].number, "note": note})
+                follow = self.on_failed(db, self._row(db, opening), "unsent")
+        if follow is not None:
+            follow()
+
+    # -- observing -----------------------------------------------------------------------
+    def observe(self, bus: str, statuses: dict[int, BoardStatus], *, restarting: bool = False) -> None:
+        """What one poll of ``bus`` saw; moves openings along. ``restarting``: the
+        first look after a start, when closed doors cannot have been waited for."""
+        follow_ups: list[FollowUp] = []
+        with self.lock, self.ledger.atomic() as db:
+            unfinished = {row["door_id"]: row for row in db.query(
+                "SELECT * FROM openings WHERE state IN ('commanded', 'opened')")}
+            for board, status in statuses.items():
+                self._board(db, bus, status)
+                if not status.online:
+                    continue
+                for door_status in status.doors:
+                    spec = self.bank.doors.get(door_id(bus, board, door_status.door))
+                    if spec is None:
+                        continue
+                    follow = self._door(db, spec, door_status, unfinished.get(spec.id), restarting)
+                    self.seen[spec.id] = door_status
+                    if follow is not None:
+                        follow_ups.append(follow)
+        for follow in follow_ups:
+            try:
+                follow()
+            except Refused as exc:
+                log.warning("follow-up refused: %s", exc)
+
+    def bus_failed(self, bus: str, message: str) -> None:
+        """The bus's port is gone or cannot be opened: every board on it is offline."""
+        boards = {d.board for d in self.bank.doors.values() if d.bus == bus}
+        self.observe(bus, {b: BoardStatus(b, False, (), self.clock(), message) for b in sorted(boards)})
+
+    def _board(self, db: Any, bus: str, status: BoardStatus) -> None:
+        key = (bus, status.board)
+        was = self.online.get(key)
+        if status.online == was:
+            return
+        self.online[key] = status.online
+        if not status.online:
+            self.ledger.record(db, "board_offline", "board", f"{bus}/{status.board}", {"reason": status.reason})
+        elif was is False:
+            self.ledger.record(db, "board_online", "board", f"{bus}/{status.board}")
+
+    def _door(self, db: Any, spec: DoorSpec, seen: DoorStatus, op: dict | None,
+              restarting: bool) -> FollowUp | None:
+        is_open = seen.state is DoorState.OPEN
+        if op is None:
+            if is_open and spec.id not in self.forced:
+                self.forced.add(spec.id)
+                self.ledger.record(db, "forced", "door", spec.id, {"door": spec.number, "alarm": True})
+            elif not is_open:
+                self.forced.discard(spec.id)
+            return None
+        self.forced.discard(spec.id)
+        if seen.at and seen.at < op["commanded_at"] and not restarting:
+            return None  # polled before the unlock went out
+        now = self.clock()
+        state = OpeningState(op["state"])
+        if state is OpeningState.COMMANDED:
+            if is_open:
+                self.ledger.set_state(db, OPENING, op["id"], OpeningState.OPENED, event="door_opened",
+                                      fields={"opened_at": seen.at or now},
+                                      detail={"door": spec.number, "by": "status poll"})
+                return None
+            if restarting:
+                note = "found closed after a restart, never seen open"
+            elif now - op["commanded_at"] >= self.jam_seconds:
+                note = "acknowledged, never seen open" if op["reply"] else "no reply, never seen open"
+            else:
+                return None
+            jammed = op["reply"] is not None and not restarting
+            new = OpeningState.JAMMED if jammed else OpeningState.NOT_OPENED
+            self.ledger.set_state(db, OPENING, op["id"], new, event="jammed" if jammed else "not_opened",
+                                  fields={"note": note}, detail={"door": spec.number, "note": note})
+            if not restarting:
+                self.ledger.set_state(db, DOOR, spec.id, DoorUse.OUT_OF_SERVICE, fields={"reason": note},
+                                      detail={"door": spec.number, "reason": note})
+            return self.on_failed(db, self._row(db, op["id"]), "restart" if restarting else "failed")
+        # OPENED
+        if not is_open:
+            self.ledger.set_state(db, OPENING, op["id"], OpeningState.CLOSED, event="door_closed",
+                                  fields={"closed_at": seen.at or now},
+                                  detail={"door": spec.number, **({"while": "daemon down"} if restarting else {})})
+            return self.on_closed(db, self._row(db, op["id"]), seen)
+        self._left_open(db, spec, op, now)
+        return None
+
+    def _left_open(self, db: Any, spec: DoorSpec, op: dict, now: float) -> None:
+        open_for = now - (op["opened_at"] or now)
+        level = op["left_open_level"]
+        for wanted, after, who, outbox in ((1, self.prompt_seconds, "prompt", False),
+                                           (2, self.alarm_seconds, "worker", True)):
+            if level < wanted and open_for >= after:
+                level = wanted
+                db["openings"].update(op["id"], {"left_open_level": wanted})
+                self.ledger.record(db, "door_left_open", "door", spec.id,
+                                   {"door": spec.number, "level": who, "seconds": round(open_for),
+                                    "opening": op["id"], "case": op["case_id"]}, outbox=outbox)
+
+    # -- reading -------------------------------------------------------------------------
+    @staticmethod
+    def _row(db: Any, opening: int) -> dict:
+        return next(db.query("SELECT * FROM openings WHERE id = ?", [opening]))
+
+    def _state(self, db: Any, opening: int) -> OpeningState:
+        return OpeningState(self._row(db, opening)["state"])
+
+    def board_online(self, spec: DoorSpec) -> bool:
+        return self.online.get((spec.bus, spec.board), True)

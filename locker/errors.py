@@ -1,0 +1,71 @@
+"""Errors of the locker, and the reasons a code or a request is refused::
+
+    LockerError                    anything locker/ raises on purpose
+    ├── Refused                    a request the locker turns down, with a reason
+    │                              a person can read (Chinese first) and a stable
+    │                              ``reason`` id for the kiosk: a forged, expired,
+    │                              replayed or other-locker code, no free door,
+    │                              a scanner backing off …
+    ├── TransitionError            a state change the state machine does not allow
+    │                              (a bug, or a stale request): nothing was written
+    └── AuditBroken                the audit log's hash chain does not hold; names
+                                   the first broken entry
+
+A refusal is not a failure of the daemon: it is recorded in the audit log and
+answered to the caller as ``{"ok": false, "error": REASON, "message": …}``.
+"""
+from __future__ import annotations
+
+# reason id: (Chinese, English). What the screen shows, Chinese first.
+REASONS: dict[str, tuple[str, str]] = {
+    "unreadable": ("无法识别的二维码", "This is not a locker code"),
+    "forged": ("二维码签名无效（伪造或被篡改）", "The code's signature is invalid (forged or altered)"),
+    "unknown_key": ("二维码的签发方不受信任", "The code was signed by an unknown key"),
+    "revoked": ("二维码的签发密钥已被吊销", "The code's signing key has been revoked"),
+    "expired": ("二维码已过期", "The code has expired"),
+    "not_yet_valid": ("二维码尚未生效", "The code is not valid yet"),
+    "replayed": ("二维码已使用过", "The code has already been used"),
+    "other_locker": ("此二维码不属于本柜", "The code is for another locker"),
+    "too_long": ("工作码有效期过长，已拒绝", "The worker code is valid for too long"),
+    "wrong_short_code": ("取件码错误", "Wrong pickup code"),
+    "backing_off": ("尝试次数过多，请稍后再试", "Too many wrong tries; please wait"),
+    "no_free_door": ("没有合适的空闲柜门", "No free door of that size"),
+    "nothing_to_collect": ("本柜没有您要取的材料", "Nothing to collect for you at this locker"),
+    "unknown_case": ("找不到该办件", "No such case at this locker"),
+    "wrong_state": ("办件当前状态不允许此操作", "The case is not in a state that allows this"),
+    "busy": ("该办件正在开门处理中", "A door is already being opened for this case"),
+    "bad_request": ("请求无效", "Bad request"),
+    "bus_unavailable": ("柜门控制板无法连接，请联系工作人员", "The lock boards cannot be reached; please call staff"),
+}
+
+
+class LockerError(Exception):
+    pass
+
+
+class Refused(LockerError):
+    def __init__(self, reason: str, detail: str = "", *, retry_after: float | None = None) -> None:
+        zh, en = REASONS.get(reason, REASONS["bad_request"])
+        self.reason, self.detail, self.retry_after = reason, detail, retry_after
+        self.message = f"{zh} · {en}"
+        super().__init__(self.message + (f" ({detail})" if detail else ""))
+
+    def as_dict(self) -> dict:
+        out = {"ok": False, "error": self.reason, "message": self.message}
+        if self.detail:
+            out["detail"] = self.detail
+        if self.retry_after is not None:
+            out["retry_after"] = round(self.retry_after, 1)
+        return out
+
+
+class TransitionError(LockerError):
+    def __init__(self, what: str, ident: object, old: object, new: object) -> None:
+        self.what, self.ident, self.old, self.new = what, ident, old, new
+        super().__init__(f"{what} {ident}: {old} → {new} is not an allowed transition")
+
+
+class AuditBroken(LockerError):
+    def __init__(self, seq: int, problem: str) -> None:
+        self.seq, self.problem = seq, problem
+        super().__init__(f"audit entry {seq}: {problem}")

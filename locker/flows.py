@@ -1,0 +1,388 @@
+"""The locker's flows: drop-off, collect, return, pickup, and pickups not made in time.
+
+:class:`Locker` is what the daemon's API and its scanner call. Each entry point
+checks the request (and its code: :mod:`locker.codes`, rate-limited by
+:mod:`locker.throttle`), then asks :class:`~locker.doorkeeper.DoorKeeper` for ONE
+unlock; the flow completes when the door is seen closed again:
+
+=========  ============================  =========================================
+flow       asked by                      when the door closes
+=========  ============================  =========================================
+drop-off   kiosk (case id) or booking    case → materials_deposited in that door;
+           QR (server-signed)            a receipt is queued where one prints
+collect    worker QR (server-signed)     case → collected (expired ones →
+                                         retrieved), door free; her next door opens
+return     worker QR + case id           case → result_deposited; a pickup code
+                                         (signed by this locker, N days, single
+                                         use, 8-digit short form) goes out in the
+                                         outbox so the server can tell the resident
+pickup     pickup QR or short code       case → picked_up, door free
+=========  ============================  =========================================
+
+A pickup not made within ``pickup_days`` is ``expired``: the case goes back to the
+worker's list (an outbox event) and her next collect takes it out.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from typing import Any, Callable
+
+from appliance.keys import TrustedKeys
+from drivers.lockboard import DoorStatus
+from locker import codes
+from locker.bank import SIZE_ORDER, Bank, DoorSpec
+from locker.codes import Code, Signer
+from locker.doorkeeper import DoorKeeper, FollowUp
+from locker.errors import Refused
+from locker.ledger import CASE, DOOR, Ledger
+from locker.states import CaseState, DoorUse, Purpose
+from locker.throttle import Throttle
+from sync.store import Store
+
+log = logging.getLogger("locker")
+C, D, P = CaseState, DoorUse, Purpose
+
+
+class Locker:
+    def __init__(self, store: Store, bank: Bank, *, locker_id: str, signer: Signer,
+                 keys: Callable[[], TrustedKeys], settings: Any, receipts: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store, self.bank, self.locker_id = store, bank, locker_id
+        self.signer, self.keys, self.settings, self.receipts, self.clock = signer, keys, settings, receipts, clock
+        self.ledger = Ledger(store, locker_id)
+        self.keeper = DoorKeeper(self.ledger, bank, jam_seconds=settings.jam_seconds,
+                                 prompt_seconds=settings.door_open_prompt_seconds,
+                                 alarm_seconds=settings.door_open_alarm_seconds, clock=clock)
+        self.keeper.on_closed = self._closed
+        self.keeper.on_failed = self._failed
+        self.throttle = Throttle(settings.wrong_tries, settings.backoff_seconds)
+        self._queues: dict[str, list[str]] = {}  # worker code nonce -> doors still to open
+
+    # -- start-up --------------------------------------------------------------------
+    def install_doors(self) -> None:
+        """Door rows for every configured door; configured out-of-service doors follow the config."""
+        with self.ledger.atomic() as db:
+            known = {row["id"]: row for row in db.query("SELECT id, use, number FROM doors")}
+            for spec in self.bank.doors.values():
+                row = known.get(spec.id)
+                if row is None:
+                    db.execute("DELETE FROM doors WHERE number = ?", [spec.number])  # renumbered config
+                    use = D.OUT_OF_SERVICE if spec.out_of_service else D.FREE
+                    self.ledger.set_state(db, DOOR, spec.id, use, event="door_installed", outbox=False,
+                                          insert={"number": spec.number, "bus": spec.bus, "board": spec.board,
+                                                  "door": spec.door, "size": spec.size},
+                                          detail={"door": spec.number, "size": spec.size})
+                elif spec.out_of_service and row["use"] == D.FREE:
+                    self.ledger.set_state(db, DOOR, spec.id, D.OUT_OF_SERVICE, fields={"reason": "configured"})
+                elif not spec.out_of_service and row["use"] == D.OUT_OF_SERVICE:
+                    pass  # taken out at run time (jammed): stays out until a maintainer frees it
+
+    # -- the entry points ----------------------------------------------------------------
+    def scan(self, text: str, source: str = "scanner") -> dict[str, Any]:
+        """Whatever was scanned or typed: booking → drop-off, pickup QR or 8 digits →
+        pickup, worker QR → collect her doors."""
+        text = text.strip()
+        if codes.SHORT.match(text):
+            return self.pickup(text, source)
+        kind = codes.KINDS.get(text.split(".")[1] if text.count(".") == 3 else "", "")
+        if kind == "booking":
+            code = self._code(text, source, "booking")
+            return self.dropoff(code.case, code.size, worker=code.worker or None, source=source, code=code)
+        if kind == "worker":
+            return self.collect(text, source=source)
+        return self.pickup(text, source)
+
+    def dropoff(self, case_id: str, size: str = "M", *, worker: str | None = None, item: str = "",
+                resident: str = "", source: str = "kiosk", code: Code | None = None) -> dict[str, Any]:
+        if not case_id or not isinstance(case_id, str) or size not in SIZE_ORDER:
+            raise Refused("bad_request", "dropoff needs a case id and a size S, M or L")
+
+        def prepare(db: Any) -> None:
+            case = self._case(case_id, db)
+            if case is None:
+                self.ledger.set_state(db, CASE, case_id, C.CREATED, fields={"size": size, "worker": worker},
+                                      insert={"item": item, "resident": resident, "created_at": self.clock()},
+                                      detail={"size": size, "source": source})
+            elif case["state"] != C.CREATED:
+                raise Refused("replayed" if code is not None else "wrong_state", f"case is {case['state']}")
+        return self._deposit(P.DROPOFF, case_id, size, prepare, code=code, worker=worker, source=source)
+
+    def return_result(self, text: str, case_id: str, size: str = "M", source: str = "kiosk") -> dict[str, Any]:
+        code = self._code(text, source, "worker")
+        if not case_id or not isinstance(case_id, str) or size not in SIZE_ORDER:
+            raise Refused("bad_request", "return needs a case id and a size S, M or L")
+
+        def prepare(db: Any) -> None:
+            case = self._case(case_id, db)
+            if case is not None and case["state"] not in (C.COLLECTED, C.PICKED_UP, C.RETRIEVED):
+                raise Refused("wrong_state", f"case is {case['state']}")
+        return self._deposit(P.RETURN, case_id, size, prepare, code=code, worker=code.worker, source=source)
+
+    def pickup(self, text: str, source: str = "kiosk") -> dict[str, Any]:
+        short = bool(codes.SHORT.match(text.strip()))
+        if short:
+            self.throttle.check(source, short=True)
+            rows = self.store.query("SELECT * FROM pickup_codes WHERE short = ? AND state = 'live'", [text.strip()])
+            if not rows:
+                self._refuse(source, Refused("wrong_short_code"), short=True)
+            nonce = rows[0]["nonce"]
+            if rows[0]["expires_at"] < self.clock():
+                self._refuse(source, Refused("expired"))
+        else:
+            code = self._code(text, source, "pickup")
+            nonce = code.nonce
+        row = next(iter(self.store.query("SELECT * FROM pickup_codes WHERE nonce = ?", [nonce])), None)
+        if row is None or row["state"] != "live":
+            reason = {"expired": "expired", "used": "replayed"}.get(row["state"] if row else "", "replayed")
+            self._refuse(source, Refused(reason))
+        case = self._case(row["case_id"])
+        if case is None or case["state"] != C.RESULT_DEPOSITED or not case["door_id"]:
+            self._refuse(source, Refused("replayed", "nothing waits for this code"))
+        door = self.bank.doors[case["door_id"]]
+
+        def check(db: Any) -> DoorSpec:
+            self._not_busy(case["id"], db)
+            return door
+        opening, _ = self.keeper.unlock(check, P.PICKUP, case["id"], nonce=nonce, kind="pickup", source=source)
+        return self._answer(opening, door)
+
+    def collect(self, text: str, door_number: int | None = None, source: str = "kiosk") -> dict[str, Any]:
+        code = self._code(text, source, "worker")
+        mine = [d for d in self._her_doors(code.worker) if not self._used(code.nonce, d)]
+        if door_number is not None:
+            mine = [d for d in mine if self.bank.doors[d].number == door_number]
+        if not mine:
+            raise Refused("nothing_to_collect")
+        first, rest = mine[0], mine[1:]
+        if door_number is None and rest:
+            self._queues[code.nonce] = rest
+        answer = self._open_for_worker(code, first, source)
+        answer["queued"] = [self.bank.doors[d].number for d in rest] if door_number is None else []
+        return answer
+
+    # -- the flows' halves -----------------------------------------------------------------
+    def _deposit(self, purpose: Purpose, case_id: str, size: str, prepare: Callable[[Any], None], *,
+                 code: Code | None, worker: str | None, source: str) -> dict[str, Any]:
+        def choose(db: Any) -> DoorSpec:  # in the command's transaction: no two deposits get one door
+            self._not_busy(case_id, db)
+            prepare(db)
+            door = self._free_door(size, db)
+            self.ledger.set_state(db, DOOR, door.id, D.RESERVED, fields={"case_id": case_id},
+                                  detail={"door": door.number, "case": case_id, "purpose": str(purpose)})
+            return door
+        opening, door = self.keeper.unlock(choose, purpose, case_id, nonce=code.nonce if code else None,
+                                           kind=code.kind if code else "", worker=worker, source=source)
+        return self._answer(opening, door)
+
+    def _open_for_worker(self, code: Code, door_id: str, source: str) -> dict[str, Any]:
+        door = self.bank.doors[door_id]
+        row = next(iter(self.store.query("SELECT case_id FROM doors WHERE id = ?", [door_id])))
+        opening, _ = self.keeper.unlock(door, P.COLLECT, row["case_id"], nonce=code.nonce, kind="worker",
+                                        worker=code.worker, source=source)
+        return self._answer(opening, door)
+
+    def _closed(self, db: Any, op: dict, seen: DoorStatus | None) -> FollowUp | None:
+        purpose, case_id, spec = Purpose(op["purpose"]), op["case_id"], self.bank.doors[op["door_id"]]
+        where = {"door": spec.number, "opening": op["id"]}
+        if purpose is P.DROPOFF:
+            if spec.item_sensor and seen is not None and seen.item is False:
+                self.ledger.record(db, "dropoff_empty", "case", case_id, where)
+                self.ledger.set_state(db, DOOR, spec.id, D.FREE, fields={"case_id": None}, detail=where)
+                return None
+            self.ledger.set_state(db, CASE, case_id, C.MATERIALS_DEPOSITED, fields={"door_id": spec.id},
+                                  detail=where)
+            self.ledger.set_state(db, DOOR, spec.id, D.OCCUPIED, detail={**where, "case": case_id})
+            if self.receipts:
+                case = self._case(case_id, db)
+                data = {"case_number": case_id, "item": case["item"], "name": case["resident"],
+                        "locker": self.locker_id, "door": spec.number,
+                        "deposited_at": time.strftime("%Y-%m-%dT%H:%M", time.localtime(self.clock()))}
+                db["receipts"].insert({"case_id": case_id, "opening_id": op["id"],
+                                       "data": json.dumps(data, ensure_ascii=False)})
+            return None
+        if purpose is P.RETURN:
+            self._result_deposited(db, op, spec)
+            return None
+        if purpose is P.PICKUP:
+            self.ledger.set_state(db, CASE, case_id, C.PICKED_UP, fields={"door_id": None, "deadline": None},
+                                  detail=where)
+            db.execute("UPDATE pickup_codes SET state = 'used' WHERE nonce = ?", [op["nonce"]])
+            self.ledger.set_state(db, DOOR, spec.id, D.FREE, fields={"case_id": None}, detail=where)
+            return None
+        # COLLECT
+        case = self._case(case_id, db) if case_id else None
+        if case is not None and case["state"] == C.MATERIALS_DEPOSITED:
+            self.ledger.set_state(db, CASE, case_id, C.COLLECTED, fields={"door_id": None, "worker": op["worker"]},
+                                  detail={**where, "worker": op["worker"]})
+        elif case is not None and case["state"] == C.EXPIRED:
+            self.ledger.set_state(db, CASE, case_id, C.RETRIEVED, fields={"door_id": None},
+                                  detail={**where, "worker": op["worker"]})
+            db.execute("UPDATE pickup_codes SET state = 'expired' WHERE case_id = ? AND state = 'live'", [case_id])
+        self.ledger.set_state(db, DOOR, spec.id, D.FREE, fields={"case_id": None, "reason": ""},
+                              detail={**where, "checked_by": op["worker"]})
+        return self._next_for_worker(op)
+
+    def _result_deposited(self, db: Any, op: dict, spec: DoorSpec) -> None:
+        case_id, now = op["case_id"], self.clock()
+        deadline = now + self.settings.pickup_days * 86400
+        where = {"door": spec.number, "opening": op["id"], "worker": op["worker"]}
+        fields = {"door_id": spec.id, "deadline": deadline, "worker": op["worker"]}
+        self.ledger.set_state(db, CASE, case_id, C.RESULT_DEPOSITED, fields=fields, detail=where,
+                              insert={"created_at": now, "size": spec.size})
+        self.ledger.set_state(db, DOOR, spec.id, D.OCCUPIED, detail={**where, "case": case_id})
+        db.execute("UPDATE pickup_codes SET state = 'superseded' WHERE case_id = ? AND state = 'live'", [case_id])
+        text = codes.pickup_code(self.signer, self.locker_id, case_id, days=self.settings.pickup_days, now=now)
+        nonce = codes.parse(text)[0].nonce
+        for _ in range(20):
+            short = codes.short_code()
+            try:
+                with db.atomic():
+                    db["pickup_codes"].insert({"nonce": nonce, "case_id": case_id, "short": short, "code": text,
+                                               "expires_at": deadline, "state": "live"})
+                break
+            except sqlite3.IntegrityError:
+                continue  # that short code is live for another case: draw again
+        self.ledger.record(db, "pickup_code_issued", "case", case_id,
+                           {"door": spec.number, "expires_at": round(deadline)},
+                           secret={"code": text, "short": short})
+
+    def _failed(self, db: Any, op: dict, mode: str) -> FollowUp | None:
+        purpose, spec = Purpose(op["purpose"]), self.bank.doors[op["door_id"]]
+        if op["nonce"]:  # the code did not open that door: it may try again
+            db.execute("DELETE FROM used_codes WHERE nonce = ? AND door_id = ?", [op["nonce"], spec.id])
+        if purpose not in (P.DROPOFF, P.RETURN):
+            return self._next_for_worker(op) if purpose is P.COLLECT and mode == "failed" else None
+        if mode == "unsent":
+            self.ledger.set_state(db, DOOR, spec.id, D.FREE, fields={"case_id": None})
+        elif mode == "restart":  # it may have opened and shut while we were down: someone must look
+            self.ledger.set_state(db, DOOR, spec.id, D.CHECK, fields={"case_id": None},
+                                  detail={"door": spec.number, "reason": "unlock outcome unknown across a restart"})
+            return None
+        if mode != "failed":
+            return None
+
+        def another_door() -> None:  # the failed door is out of service; the case gets another
+            def choose(db2: Any) -> DoorSpec:
+                case = self._case(op["case_id"], db2)
+                door = self._free_door(case["size"] if case else spec.size, db2)
+                self.ledger.set_state(db2, DOOR, door.id, D.RESERVED, fields={"case_id": op["case_id"]},
+                                      detail={"door": door.number, "case": op["case_id"], "instead_of": spec.number})
+                return door
+            try:
+                self.keeper.unlock(choose, purpose, op["case_id"], nonce=op["nonce"], kind="retry",
+                                   worker=op["worker"], source=op["source"])
+            except Refused as exc:
+                with self.ledger.atomic() as db2:
+                    self.ledger.record(db2, "no_other_door", "case", op["case_id"] or "?",
+                                       {"door": spec.number, "reason": exc.reason})
+        return another_door
+
+    def _next_for_worker(self, op: dict) -> FollowUp | None:
+        queue = self._queues.get(op["nonce"] or "")
+        if not queue:
+            return None
+        door_id = queue.pop(0)
+        if not queue:
+            self._queues.pop(op["nonce"], None)
+        code = Code("worker", "", op["nonce"], 0, 0, {"w": op["worker"]})
+        return lambda: self._open_for_worker(code, door_id, op["source"])
+
+    def sweep(self) -> int:
+        """Pickups not made in time: the case is expired, back on the worker's list."""
+        now, count = self.clock(), 0
+        with self.keeper.lock, self.ledger.atomic() as db:
+            for case in list(db.query("SELECT * FROM cases WHERE state = 'result_deposited' AND deadline < ?",
+                                      [now])):
+                self.ledger.set_state(db, CASE, case["id"], C.EXPIRED, event="pickup_expired",
+                                      detail={"worker": case["worker"], "door_id": case["door_id"]})
+                db.execute("UPDATE pickup_codes SET state = 'expired' WHERE case_id = ? AND state = 'live'",
+                           [case["id"]])
+                count += 1
+        return count
+
+    # -- helpers -----------------------------------------------------------------------
+    def _code(self, text: str, source: str, kind: str) -> Code:
+        self.throttle.check(source)
+        try:
+            code = codes.check(text, self.keys(), locker_id=self.locker_id,
+                               server_key_id=self.settings.server_key_id,
+                               worker_max_minutes=self.settings.worker_code_max_minutes, now=self.clock())
+        except Refused as exc:
+            self._refuse(source, exc)
+        if code.kind != kind:
+            self._refuse(source, Refused("unreadable", f"a {code.kind} code where a {kind} code was expected"))
+        if kind in ("booking", "pickup") and self.store.query("SELECT 1 FROM used_codes WHERE nonce = ?",
+                                                              [code.nonce]):
+            self._refuse(source, Refused("replayed"))
+        return code
+
+    def _refuse(self, source: str, exc: Refused, *, short: bool = False) -> None:
+        self.throttle.wrong(source, short=short)
+        with self.ledger.atomic() as db:
+            self.ledger.record(db, "code_refused", "source", source, {"reason": exc.reason, "detail": exc.detail},
+                               outbox=False)
+        raise exc
+
+    def _case(self, case_id: str, db: Any = None) -> dict | None:
+        sql, args = "SELECT * FROM cases WHERE id = ?", [case_id]
+        rows = list(db.query(sql, args)) if db is not None else self.store.query(sql, args)
+        return rows[0] if rows else None
+
+    def _not_busy(self, case_id: str, db: Any) -> None:
+        if list(db.query("SELECT 1 FROM openings WHERE case_id = ? AND state IN ('commanded', 'opened')",
+                         [case_id])):
+            raise Refused("busy")
+
+    def _used(self, nonce: str, door_id: str) -> bool:
+        return bool(self.store.query("SELECT 1 FROM used_codes WHERE nonce = ? AND door_id = ?", [nonce, door_id]))
+
+    def _free_door(self, size: str, db: Any) -> DoorSpec:
+        rows = db.query("SELECT id FROM doors WHERE use = 'free' AND id NOT IN "
+                                "(SELECT door_id FROM openings WHERE state IN ('commanded', 'opened'))")
+        free = [self.bank.doors[r["id"]] for r in rows if r["id"] in self.bank.doors]
+        fits = [d for d in free if SIZE_ORDER[d.size] >= SIZE_ORDER[size] and self.keeper.board_online(d)
+                and d.id not in self.keeper.forced]
+        if not fits:
+            raise Refused("no_free_door", f"size {size}")
+        return min(fits, key=lambda d: (SIZE_ORDER[d.size], d.number))
+
+    def _her_doors(self, worker: str) -> list[str]:
+        rows = self.store.query(
+            "SELECT d.id FROM doors d LEFT JOIN cases c ON c.id = d.case_id "
+            "WHERE (d.use = 'occupied' AND c.state IN ('materials_deposited', 'expired') "
+            "       AND (c.worker IS NULL OR c.worker = ?)) OR d.use = 'check' ORDER BY d.number", [worker])
+        return [r["id"] for r in rows if r["id"] in self.bank.doors and self.keeper.board_online(self.bank.doors[r["id"]])]
+
+    def _answer(self, opening: int, door: DoorSpec) -> dict[str, Any]:
+        return {"ok": True, "opening": self.opening(opening), "door": door.number}
+
+    # -- reading -------------------------------------------------------------------------
+    def opening(self, opening: int) -> dict[str, Any]:
+        rows = self.store.query("SELECT o.*, d.number FROM openings o JOIN doors d ON d.id = o.door_id "
+                                "WHERE o.id = ?", [opening])
+        if not rows:
+            raise Refused("bad_request", f"no opening {opening}")
+        row = rows[0]
+        return {"id": row["id"], "door": row["number"], "purpose": row["purpose"], "case": row["case_id"],
+                "state": row["state"], "reply": row["reply"], "outcome": row["outcome"],
+                "commanded_at": row["commanded_at"], "opened_at": row["opened_at"], "closed_at": row["closed_at"],
+                "left_open_level": row["left_open_level"], "note": row["note"]}
+
+    def state(self) -> dict[str, Any]:
+        doors = []
+        for row in self.store.query("SELECT * FROM doors ORDER BY number"):
+            spec = self.bank.doors.get(row["id"])
+            seen = self.keeper.seen.get(row["id"])
+            online = spec is not None and self.keeper.board_online(spec)
+            doors.append({"number": row["number"], "id": row["id"], "size": row["size"], "use": row["use"],
+                          "case": row["case_id"], "reason": row["reason"],
+                          "seen": "offline" if not online else (str(seen.state) if seen else "unknown")})
+        cases = self.store.query("SELECT id, state, size, worker, deadline, "
+                                 "(SELECT number FROM doors WHERE id = cases.door_id) AS door FROM cases "
+                                 "ORDER BY updated_at")
+        boards = [{"bus": bus, "board": board, "online": online} for (bus, board), online in
+                  sorted(self.keeper.online.items())]
+        return {"ok": True, "locker": self.locker_id, "doors": doors, "cases": cases, "boards": boards}
