@@ -180,6 +180,19 @@ class LockerSection(Section):
     server_key_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = "server"  # trusted-keys entry of worker and booking codes
 
 
+# -- sync (the agent's way to the central server) ---------------------------------
+class SyncSection(Section):
+    """The sync agent (``python -m sync.agent``, or a thread of the daemon owning a store)."""
+
+    enabled: bool = True  # false: events stay queued in the outbox
+    server_url: Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9._~:/@%-]+$")] = "http://127.0.0.1:8000"
+    enrolment_code_file: str = "enrolment-code"  # the admin's one-time code; relative paths are inside data_dir
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 500  # events in one push
+    interval_s: Annotated[int, Field(ge=1, le=3600)] = 30  # between rounds (push, pull, heartbeat)
+    backoff_max_s: Annotated[int, Field(ge=1, le=86400)] = 300  # longest wait after failures (full jitter)
+    timeout_s: Annotated[int, Field(ge=1, le=300)] = 30  # one HTTP request
+
+
 class Config(Section):
     appliance: ApplianceSection = ApplianceSection()
     store: StoreSection = StoreSection()
@@ -190,6 +203,7 @@ class Config(Section):
     camera: CameraSection = CameraSection()
     scanner: ScannerSection = ScannerSection()
     forms: FormsSection = FormsSection()
+    sync: SyncSection = SyncSection()
     locker: LockerSection = LockerSection()
 
     # Set by load(): where the file was, for messages and relative paths.

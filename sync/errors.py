@@ -20,6 +20,14 @@ Every store error names the database file and says what to do next::
         │                            (renamed, reordered, removed, or a newer release's file)
         └── OutboxError              the outbox used the wrong way (outside atomic(),
                                      an event UUID reused with other content)
+    ├── LifecycleError               about a case's state (:mod:`sync.lifecycle`)
+    │   ├── UnknownCaseState         not a state of the lifecycle
+    │   └── TransitionRefused        that change of state is not allowed from the current one
+    └── AgentError                   the sync agent cannot talk to the server (:mod:`sync.agent`)
+        ├── ServerUnreachable        no answer: offline, refused, timed out, or a 5xx
+        ├── NotEnrolled              no device registration and no enrolment code to make one
+        └── ServerRefused            the server answered no (4xx): names the status and its detail
+            └── EventConflict        409: event UUIDs the server knows with other content
 
 SQLite's own errors are translated at the store's boundary (``raise X(...) from exc``)
 only when they are about the file or the machine (busy, corrupt, full, read-only,
@@ -115,3 +123,52 @@ class MigrationMismatch(MigrationError):
 
 class OutboxError(StoreError):
     """The outbox was used the wrong way."""
+
+
+class LifecycleError(SyncError):
+    """A case's state cannot change as asked (see :mod:`sync.lifecycle`)."""
+
+
+class UnknownCaseState(LifecycleError):
+    def __init__(self, value: object) -> None:
+        self.value = value
+        super().__init__(f"{value!r} is not a case state", hint="see sync/lifecycle.py for the states")
+
+
+class TransitionRefused(LifecycleError):
+    """``current`` (None: no case yet) may not move to ``target``; ``allowed`` lists where it may."""
+
+    def __init__(self, current: str | None, target: str, allowed: list[str]) -> None:
+        self.current, self.target, self.allowed = current, target, allowed
+        super().__init__(f"a case in state {current or '(none)'} cannot become {target}",
+                         hint=f"from {current or '(none)'} it may become: {', '.join(allowed) or 'nothing (final)'}")
+
+
+class AgentError(SyncError):
+    """The sync agent could not do one round with the server."""
+
+
+class ServerUnreachable(AgentError):
+    """No usable answer: connection refused, offline, timeout, or a server error (5xx).
+    The agent backs off and tries again; nothing is lost."""
+
+
+class NotEnrolled(AgentError):
+    """This appliance has no registration with the server and no code to make one."""
+
+
+class ServerRefused(AgentError):
+    """The server answered with a 4xx; ``status`` and ``detail`` say why."""
+
+    def __init__(self, status: int, detail: object, *, hint: str = "") -> None:
+        self.status, self.detail = status, detail
+        super().__init__(f"server refused the request: HTTP {status}: {detail}", hint=hint)
+
+
+class EventConflict(ServerRefused):
+    """The server already holds ``event_ids`` with other content (a UUID reused)."""
+
+    def __init__(self, event_ids: list[str], detail: object) -> None:
+        self.event_ids = event_ids
+        super().__init__(409, detail, hint="these events stay in the outbox with the reason; "
+                                           "the events behind them are pushed")

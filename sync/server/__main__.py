@@ -1,0 +1,131 @@
+"""``python -m sync.server``: run the central server, migrate its database, make
+enrolment codes, revoke devices.
+
+    python -m sync.server [--host H] [--port P] [--database URL]       serve (migrates first)
+    python -m sync.server migrate [--database URL]
+    python -m sync.server enrol-code --community C --device-id D [--database URL]
+    python -m sync.server revoke --device-id D [--database URL]
+
+Serving prints one line, ``listening on http://HOST:PORT``, once the socket is bound
+(``--port 0`` takes a free port), then runs uvicorn on that socket.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+
+from appliance.keys import DEVICE_ID
+from appliance.privacy import setup_logging
+from sync.server import db, migrations
+
+ENV_DATABASE = "SYNC_DATABASE_URL"
+
+
+def _database(args: argparse.Namespace) -> str:
+    return args.database or os.environ.get(ENV_DATABASE) or db.DEFAULT_URL
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sync.server.app import create_app
+
+    setup_logging(args.log_level)
+    app = create_app(_database(args))
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(2048)
+    host, port = sock.getsockname()[:2]
+    print(f"listening on http://{host}:{port}", flush=True)
+    config = uvicorn.Config(app, log_level=args.log_level.lower(), access_log=args.access_log,
+                            timeout_graceful_shutdown=5)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    engine = db.create(_database(args))
+    try:
+        migrations.upgrade(engine)
+        print(f"database at revision {migrations.current(engine)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def enrol_code(args: argparse.Namespace) -> int:
+    from sync.server.devices import create_code
+
+    if not DEVICE_ID.match(args.device_id):
+        print(f"device id {args.device_id!r}: lower-case letters, digits and '-'", file=sys.stderr)
+        return 2
+    engine = db.create(_database(args))
+    try:
+        migrations.upgrade(engine)
+        with engine.begin() as conn:
+            code = create_code(conn, args.community, args.device_id)
+    finally:
+        engine.dispose()
+    print(code)
+    return 0
+
+
+def revoke(args: argparse.Namespace) -> int:
+    from sync.server.devices import revoke as revoke_device
+
+    engine = db.create(_database(args))
+    try:
+        migrations.upgrade(engine)
+        with engine.begin() as conn:
+            found = revoke_device(conn, args.device_id)
+    finally:
+        engine.dispose()
+    if not found:
+        print(f"no device {args.device_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.device_id}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database", default=argparse.SUPPRESS,
+                        help=f"SQLAlchemy URL, sqlite:///… or postgresql://… (default ${ENV_DATABASE} or "
+                             f"{db.DEFAULT_URL})")
+    main = argparse.ArgumentParser(prog="python -m sync.server", parents=[common],
+                                   description="The central sync server.")
+    main.add_argument("--host", default="127.0.0.1")
+    main.add_argument("--port", type=int, default=8000, help="0 takes a free port")
+    main.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    main.add_argument("--access-log", action="store_true", help="log every request")
+    main.set_defaults(run=serve)
+    commands = main.add_subparsers(metavar="{migrate,enrol-code,revoke}")
+    commands.add_parser("migrate", parents=[common], help="bring the database schema up to date"
+                        ).set_defaults(run=migrate)
+    code = commands.add_parser("enrol-code", parents=[common], help="print a one-time enrolment code")
+    code.add_argument("--community", required=True)
+    code.add_argument("--device-id", required=True)
+    code.set_defaults(run=enrol_code)
+    rev = commands.add_parser("revoke", parents=[common], help="refuse a device from now on")
+    rev.add_argument("--device-id", required=True)
+    rev.set_defaults(run=revoke)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not hasattr(args, "database"):
+        args.database = None
+    logging.captureWarnings(True)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The FastAPI application: the sync API under /api/v1, OpenAPI at /openapi.json
+(and /docs). Endpoints are plain ``def``: they run in the thread pool, each request
+on its own pooled connection, and keep nothing between requests."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, select
+
+from sync.server import db, migrations
+from sync.server.auth import authenticate, body_of, path_of
+from sync.server.content import now, pull
+from sync.server.devices import EnrolmentRefused, enrol, heartbeat
+from sync.server.ingest import Conflicts, Device, apply_batch
+from sync.server.models import Device as DeviceRow
+from sync.wire import (API, Conflict, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse, Problem,
+                       PullResponse, PushRequest, PushResponse)
+
+VERSION = "1"
+
+
+def _device(request: Request, body: Annotated[bytes, Depends(body_of)],
+            x_device: Annotated[str | None, Header(description="enrolled device id")] = None,
+            x_timestamp: Annotated[str | None, Header(description="Unix time, milliseconds")] = None,
+            x_nonce: Annotated[str | None, Header(description="never reused")] = None,
+            x_signature: Annotated[str | None, Header(description="base64 Ed25519 over "
+                                                                   "sync.wire.canonical_request")] = None,
+            ) -> Device:
+    return authenticate(request.app.state.engine, request.method, path_of(request), request.headers, body)
+
+
+SignedDevice = Annotated[Device, Depends(_device)]
+REFUSED = {401: {"model": Problem, "description": "not signed, bad signature, stale or replayed"},
+           403: {"model": Problem, "description": "device revoked"}}
+
+
+def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
+               engine: Engine | None = None) -> FastAPI:
+    """The app on its own engine (disposed when the app shuts down)."""
+    engine = engine or db.create(database_url)
+    if migrate:
+        migrations.upgrade(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Iterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Community kiosk sync server", version=VERSION, lifespan=lifespan,
+                  description="Appliances enrol, push events, pull changes and send heartbeats. "
+                              "Every call but enrolment and health is signed with the device's "
+                              "Ed25519 key (see sync/wire.py).")
+    app.state.engine = engine
+
+    @app.get(f"{API}/health")
+    def health() -> dict[str, str]:
+        with engine.connect() as conn:
+            conn.execute(select(1))
+        return {"status": "ok", "database": engine.dialect.name}
+
+    @app.post(f"{API}/enrol", status_code=201, response_model=EnrolResponse,
+              responses={403: {"model": Problem}, 422: {"model": Problem}})
+    def enrol_device(request: EnrolRequest) -> EnrolResponse:
+        try:
+            with engine.begin() as conn:
+                return enrol(conn, request)
+        except EnrolmentRefused as exc:
+            raise HTTPException(exc.status, exc.detail) from None
+
+    @app.post(f"{API}/events", response_model=PushResponse,
+              responses={409: {"model": Conflict, "description": "a known event UUID with other content; "
+                                                                 "nothing of the batch was applied"},
+                         **REFUSED})
+    def push(batch: PushRequest, device: SignedDevice):
+        try:
+            return PushResponse(results=apply_batch(engine, device, batch.events))
+        except Conflicts as exc:
+            return JSONResponse(status_code=409, content=Conflict(
+                detail=str(exc), event_ids=exc.event_ids).model_dump(mode="json"))
+
+    @app.get(f"{API}/changes", response_model=PullResponse, responses=REFUSED)
+    def changes(device: SignedDevice, cursor: Annotated[int, Query(ge=0)] = 0,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> PullResponse:
+        with engine.begin() as conn:
+            return pull(conn, device.community, cursor, limit)
+
+    @app.post(f"{API}/heartbeat", response_model=HeartbeatResponse, responses=REFUSED)
+    def beat(body: Heartbeat, device: SignedDevice) -> HeartbeatResponse:
+        with engine.begin() as conn:
+            heartbeat(conn, device.device_id, body)
+        return HeartbeatResponse(server_time=now())
+
+    @app.get(f"{API}/keys")
+    def keys() -> dict[str, dict[str, object]]:
+        """Every device's public key in the trusted-keys format of appliance.keys (public)."""
+        rows = DeviceRow.__table__
+        with engine.connect() as conn:
+            return {r.device_id: {"public_key": r.public_key, "revoked": r.revoked_at is not None}
+                    for r in conn.execute(select(rows.c.device_id, rows.c.public_key, rows.c.revoked_at)
+                                          .order_by(rows.c.device_id))}
+
+    return app

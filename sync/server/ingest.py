@@ -1,0 +1,159 @@
+"""Applying a pushed batch of events, idempotently by event UUID.
+
+One transaction per batch:
+
+1. Events whose UUID the server already holds: with the same content (digest) they
+   get the answer they got the first time, and nothing changes; with other content
+   the whole batch is refused (:class:`Conflicts`, a 409 naming the UUIDs) and
+   nothing of it is applied.
+2. New events are applied in the batch's order. A case event must be a transition
+   the lifecycle (:mod:`sync.lifecycle`) allows from the case's current state; one
+   that is not is stored as *quarantined* with its reason and the current state,
+   and the events behind it are applied all the same. Other aggregates (doors,
+   certificates, …) are recorded as they come.
+3. Events are inserted with one multi-row statement; cases updated likewise.
+
+On PostgreSQL the case rows a batch touches are locked (``FOR UPDATE``, in key
+order) so two server processes applying events of one case queue up. Two batches
+creating the same case, or carrying the same new event, race on a unique key: the
+loser's transaction fails with an IntegrityError and :func:`apply_batch` runs it
+again, when it finds the winner's rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy.exc import IntegrityError
+
+from sync import lifecycle
+from sync.errors import LifecycleError, TransitionRefused
+from sync.server.content import now
+from sync.server.models import Case, EventRow
+from sync.wire import Event, EventResult
+
+EVENTS = EventRow.__table__
+CASES = Case.__table__
+ATTEMPTS = 4
+
+
+class Conflicts(Exception):
+    def __init__(self, event_ids: list[str]) -> None:
+        self.event_ids = event_ids
+        super().__init__(f"{len(event_ids)} event UUID(s) already known with other content: "
+                         f"{', '.join(event_ids[:5])}{' …' if len(event_ids) > 5 else ''}")
+
+
+@dataclass
+class Device:
+    device_id: str
+    community: str
+
+
+@dataclass
+class _Cases:
+    state: dict[str, str | None] = field(default_factory=dict)  # case id -> state now
+    community: dict[str, str] = field(default_factory=dict)
+    existing: set[str] = field(default_factory=set)
+    touched: dict[str, str] = field(default_factory=dict)  # case id -> last event id
+
+
+def apply_batch(engine: Engine, device: Device, events: list[Event]) -> list[EventResult]:
+    for attempt in range(ATTEMPTS):
+        try:
+            with engine.begin() as conn:
+                return _apply(conn, device, events)
+        except IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(conn: Connection, device: Device, events: list[Event]) -> list[EventResult]:
+    digests = [event.digest() for event in events]
+    ids = [str(event.id) for event in events]
+    known = {row.id: row for row in conn.execute(
+        select(EVENTS.c.id, EVENTS.c.digest, EVENTS.c.status, EVENTS.c.reason, EVENTS.c.case_state)
+        .where(EVENTS.c.id.in_(ids)))}
+    conflicts, seen = [], {}
+    for event_id, digest in zip(ids, digests):
+        first = known[event_id].digest if event_id in known else seen.get(event_id)
+        if first is not None and first != digest:
+            conflicts.append(event_id)
+        seen.setdefault(event_id, digest)
+    if conflicts:
+        raise Conflicts(sorted(set(conflicts)))
+
+    cases = _load_cases(conn, {e.aggregate_id for e, i in zip(events, ids)
+                               if e.aggregate_type == lifecycle.CASE and i not in known})
+    received = now()
+    results: dict[str, EventResult] = {i: _stored(row) for i, row in known.items()}
+    rows: list[dict[str, Any]] = []
+    for event, event_id, digest in zip(events, ids, digests):
+        if event_id in results:
+            continue
+        result = _decide(event, event_id, device, cases)
+        results[event_id] = result
+        rows.append({
+            "id": event_id, "device_id": device.device_id, "device_seq": event.seq,
+            "aggregate_type": event.aggregate_type, "aggregate_id": event.aggregate_id,
+            "event_type": event.event_type, "payload": event.payload, "created_at": event.created_at,
+            "received_at": received, "digest": digest, "status": result.status,
+            "reason": result.reason, "case_state": result.case_state})
+    if rows:
+        conn.execute(EVENTS.insert(), rows)
+    _save_cases(conn, cases, received)
+    return [results[event_id] for event_id in ids]
+
+
+def _stored(row: Any) -> EventResult:
+    return EventResult(id=row.id, status=row.status, reason=row.reason, case_state=row.case_state)
+
+
+def _load_cases(conn: Connection, case_ids: set[str]) -> _Cases:
+    cases = _Cases()
+    if not case_ids:
+        return cases
+    query = select(CASES.c.id, CASES.c.state, CASES.c.community).where(CASES.c.id.in_(sorted(case_ids)))
+    if conn.dialect.name == "postgresql":
+        query = query.order_by(CASES.c.id).with_for_update()
+    for row in conn.execute(query):
+        cases.state[row.id], cases.community[row.id] = row.state, row.community
+        cases.existing.add(row.id)
+    return cases
+
+
+def _decide(event: Event, event_id: str, device: Device, cases: _Cases) -> EventResult:
+    if event.aggregate_type != lifecycle.CASE:
+        return EventResult(id=event_id, status="applied")
+    case_id = event.aggregate_id
+    current = cases.state.get(case_id)
+    owner = cases.community.get(case_id, device.community)
+    if owner != device.community:
+        return EventResult(id=event_id, status="quarantined", case_state=current,
+                           reason=f"case belongs to another community than device {device.device_id}'s")
+    try:
+        target = lifecycle.next_state(current, event.event_type)
+    except TransitionRefused as exc:
+        return EventResult(id=event_id, status="quarantined", case_state=current,
+                           reason=f"transition refused: {exc.message} ({exc.hint})")
+    except LifecycleError as exc:
+        return EventResult(id=event_id, status="quarantined", case_state=current,
+                           reason=f"not a case event: {exc.message}")
+    cases.state[case_id], cases.community[case_id] = target.value, owner
+    cases.touched[case_id] = event_id
+    return EventResult(id=event_id, status="applied", case_state=target.value)
+
+
+def _save_cases(conn: Connection, cases: _Cases, when: Any) -> None:
+    new = [{"id": c, "community": cases.community[c], "state": cases.state[c], "updated_at": when,
+            "last_event_id": e} for c, e in cases.touched.items() if c not in cases.existing]
+    changed = [{"case_id": c, "new_state": cases.state[c], "when": when, "event": e}
+               for c, e in cases.touched.items() if c in cases.existing]
+    if new:
+        conn.execute(CASES.insert(), new)
+    if changed:
+        conn.execute(CASES.update().where(CASES.c.id == bindparam("case_id"))
+                     .values(state=bindparam("new_state"), updated_at=bindparam("when"),
+                             last_event_id=bindparam("event")), changed)

@@ -1,0 +1,49 @@
+"""Alembic migrations of the server's database, run programmatically.
+
+:func:`upgrade` is what ``python -m sync.server`` runs at start-up and what
+``python -m sync.server migrate`` runs alone. On PostgreSQL it holds an advisory
+lock, so several server processes starting at once migrate one after another.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+HERE = Path(__file__).resolve().parent
+LOCK_ID = 0x6B696F736B  # pg_advisory_lock key: "kiosk"
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head() -> str:
+    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+
+
+def current(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    config = alembic_config(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_ID})
+            conn.commit()
+            try:
+                command.upgrade(config, revision)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_ID})
+                conn.commit()
+    else:
+        command.upgrade(config, revision)

@@ -1,0 +1,140 @@
+"""The wire schema shared by the appliance's sync agent and the central server.
+
+JSON over HTTP under ``/api/v1``; pydantic models on both ends, so a field renamed
+on one side fails the other's tests. Every request but enrolment is signed with the
+device's Ed25519 key (:mod:`appliance.keys`)::
+
+    X-Device:     the device id
+    X-Timestamp:  Unix time in milliseconds (the server refuses more than
+                  MAX_SKEW_S seconds off its clock)
+    X-Nonce:      random, never reused (the server remembers nonces for twice
+                  MAX_SKEW_S and refuses a replay)
+    X-Signature:  base64 Ed25519 signature of canonical_request(...)
+
+The signed text binds the method, the path with its query, the timestamp, the nonce
+and the SHA-256 of the exact body bytes, so none can be changed or replayed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+API = "/api/v1"
+MAX_SKEW_S = 300
+MAX_BATCH = 1000  # events in one push
+HEADER_DEVICE, HEADER_TIMESTAMP = "X-Device", "X-Timestamp"
+HEADER_NONCE, HEADER_SIGNATURE = "X-Nonce", "X-Signature"
+
+DeviceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+
+
+def canonical_request(method: str, path: str, timestamp_ms: int, nonce: str, body: bytes) -> bytes:
+    """The bytes a device signs: method, path (with query), timestamp, nonce, body digest."""
+    digest = hashlib.sha256(body).hexdigest()
+    return f"{method.upper()}\n{path}\n{timestamp_ms}\n{nonce}\n{digest}".encode("ascii")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- enrolment -------------------------------------------------------------------
+class EnrolRequest(Model):
+    code: Annotated[str, Field(min_length=8, max_length=64)]
+    device_id: DeviceId
+    public_key: Annotated[str, Field(description="base64 of the 32-byte raw Ed25519 public key")]
+
+
+class EnrolResponse(Model):
+    device_id: str
+    community: str
+    fingerprint: str
+
+
+# -- events ----------------------------------------------------------------------
+class Event(Model):
+    """One outbox event (sync.store.outbox), as pushed."""
+
+    id: UUID
+    seq: Annotated[int, Field(ge=1, description="the device's append order")]
+    aggregate_type: Annotated[str, Field(min_length=1, max_length=40)]
+    aggregate_id: Annotated[str, Field(min_length=1, max_length=120)]
+    event_type: Annotated[str, Field(min_length=1, max_length=60)]
+    payload: dict[str, Any]
+    created_at: Annotated[str, Field(max_length=40)]
+
+    def digest(self) -> str:
+        """SHA-256 of the event's content: the same UUID with another digest is a conflict."""
+        body = self.model_dump(mode="json")
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False,
+                                         separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+class PushRequest(Model):
+    events: Annotated[list[Event], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class EventResult(Model):
+    id: UUID
+    status: Literal["applied", "quarantined"]
+    reason: str | None = None  # why it was quarantined
+    case_state: str | None = None  # for case events: the case's state after this event
+
+
+class PushResponse(Model):
+    results: list[EventResult]
+
+
+class Conflict(Model):
+    """The body of a 409: nothing of the batch was applied."""
+
+    error: Literal["conflict"] = "conflict"
+    detail: str
+    event_ids: list[UUID]
+
+
+# -- changes ---------------------------------------------------------------------
+ChangeKind = Literal["household", "subsidy", "guide_item", "certificate_template",
+                     "worker_key", "device_key", "revocation", "config"]
+
+
+class Change(Model):
+    seq: int
+    kind: ChangeKind
+    key: str
+    data: dict[str, Any] | None  # None: the record was deleted
+    changed_at: datetime
+
+
+class PullResponse(Model):
+    cursor: int  # pass it back as ?cursor= to get what changed after
+    changes: list[Change]
+    more: bool  # another page is waiting
+
+
+# -- heartbeat -------------------------------------------------------------------
+class PeripheralHealth(Model):
+    state: Literal["ok", "warning", "error", "absent"]
+    detail: str = ""
+
+
+class Heartbeat(Model):
+    software_version: str
+    free_disk_bytes: Annotated[int, Field(ge=0)]
+    outbox_pending: Annotated[int, Field(ge=0)] = 0
+    peripherals: dict[str, PeripheralHealth] = {}  # printer, lockboard:bus1, idcard, camera …
+
+
+class HeartbeatResponse(Model):
+    server_time: datetime
+
+
+class Problem(Model):
+    """Any other error answer."""
+
+    detail: str
