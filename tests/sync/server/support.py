@@ -103,13 +103,17 @@ def event(case_id: str, event_type: str, seq: int, *, aggregate_type: str = "cas
 class ServerProcess(Child):
     """``python -m sync.server --port 0 --database URL`` as a process; ``url`` once started."""
 
-    def __init__(self, database_url: str) -> None:
-        super().__init__("sync.server", "--port", "0", "--database", database_url, "--log-level", "WARNING",
+    def __init__(self, database_url: str, port: int = 0) -> None:
+        super().__init__("sync.server", "--port", str(port), "--database", database_url, "--log-level", "WARNING",
                          header_lines=1)
 
     @property
     def url(self) -> str:
         return self.header[0].split()[-1]
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         super().start(timeout)

@@ -1,0 +1,63 @@
+"""``python -m sync.agent [--config PATH] [--once]``: the sync agent in the foreground.
+
+It opens the appliance store (``[store] path``) itself, so it runs only where no
+daemon owns that store (see :mod:`sync.agent`: daemons run the Agent as a thread).
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from appliance.config import load
+from appliance.errors import ApplianceError
+from appliance.keys import DeviceKey
+from appliance.privacy import setup_logging
+from sync.agent.agent import Agent
+from sync.errors import AgentError, SyncError
+from sync.store import Store
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sync.agent", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="the appliance configuration file")
+    parser.add_argument("--once", action="store_true", help="one round (enrol, push, pull, heartbeat), then exit")
+    args = parser.parse_args(argv)
+    try:
+        config = load(args.config, check_devices=False)
+    except ApplianceError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    setup_logging(config.appliance.log_level)
+    if not config.sync.enabled:
+        print("[sync] enabled = false: nothing to do", file=sys.stderr)
+        return 0
+    try:
+        key = DeviceKey.load_or_create(config.data_dir, config.appliance.id)
+        store = Store(config.store_path)
+    except (ApplianceError, SyncError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        with Agent.from_config(store, config, key=key) as agent:
+            if args.once:
+                try:
+                    done = agent.run_once()
+                except AgentError as exc:
+                    print(exc, file=sys.stderr)
+                    return 1
+                print(f"pushed {done.pushed} event(s) ({done.quarantined} quarantined), "
+                      f"pulled {done.pulled} change(s)")
+                return 0
+            signal.signal(signal.SIGTERM, lambda *_: agent.stop(timeout=0))
+            try:
+                agent.run()
+            except KeyboardInterrupt:
+                pass
+            return 0
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,292 @@
+"""The Agent: drains the outbox to the server, pulls what changed, sends a heartbeat.
+
+One *round* (:meth:`Agent.run_once`) is:
+
+1. enrol, if this appliance never has (with the one-time code from
+   ``[sync] enrolment_code_file``);
+2. push every pending outbox event, oldest first, ``batch_size`` at a time, and after
+   each acknowledged batch ``mark_sent`` it: 10,000 events queued while the server
+   was away go in one round. Events the server quarantined are acknowledged too
+   (the server keeps them with their reason). Events the server holds with other
+   content (409) are marked failed with the reason and held back; the events behind
+   them are pushed all the same;
+3. pull changes after the cursor until there are no more, each page applied with its
+   cursor in one transaction of the agent's own file; device keys go to
+   ``DATA_DIR/trusted-keys.json`` for offline checks (:mod:`appliance.keys`);
+4. send a heartbeat with peripheral health, free disk, queue length, version.
+
+:meth:`Agent.run` repeats rounds every ``interval_s``; after a failed round it waits
+with exponential backoff and full jitter (a random wait between 0 and
+min(backoff_max_s, 2^failures s)), so a fleet returning together does not hit the
+server at the same moment. :meth:`Agent.wake` starts a round now (a daemon calls it
+after appending an event). Order per device is kept because a batch goes only after
+the one before it was acknowledged; a batch whose answer was lost is pushed again
+and the server answers the duplicates as it did the first time.
+"""
+from __future__ import annotations
+
+import base64
+import importlib.metadata
+import logging
+import os
+import random
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from requests.adapters import HTTPAdapter
+
+from appliance.config import Config
+from appliance.keys import TRUSTED_KEYS_FILE, DeviceKey, TrustedKeys
+from sync.agent import state
+from sync.errors import AgentError, EventConflict, NotEnrolled, ServerRefused
+from sync.agent.client import ServerClient
+from sync.store import Store, mark_failed, mark_sent, pending
+from sync.wire import Event, Heartbeat, PeripheralHealth
+
+log = logging.getLogger(__name__)
+HealthProbe = Callable[[], dict[str, PeripheralHealth]]
+
+
+def state_path_for(store_path: str | os.PathLike) -> Path:
+    """The agent's own file beside the store it drains: ``appliance.db`` -> ``appliance.sync.db``."""
+    path = Path(store_path)
+    return path.with_name(f"{path.stem}.sync.db")
+
+
+def software_version() -> str:
+    try:
+        return importlib.metadata.version("community-kiosk")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass
+class Round:
+    """What one round did."""
+
+    pushed: int = 0  # events acknowledged
+    quarantined: int = 0  # of those, quarantined by the server
+    held_back: list[str] = field(default_factory=list)  # conflicting event ids
+    pulled: int = 0  # changes applied
+    heartbeat: bool = False
+
+
+class Backoff:
+    """Full jitter: a random wait in [0, min(cap, base * 2**failures)]."""
+
+    def __init__(self, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None) -> None:
+        self.base, self.cap, self.rng = base, cap, rng or random.Random()
+
+    def delay(self, failures: int) -> float:
+        return self.rng.uniform(0, min(self.cap, self.base * 2 ** min(failures, 30)))
+
+
+class Agent:
+    """Syncs one appliance. Give it the appliance store (the caller owns it), the
+    device key, the server URL and the agent's own state file; run it in a thread::
+
+        agent = Agent(store, key, "https://server", data_dir / "sync.db", data_dir=data_dir)
+        agent.start()        # a daemon thread running rounds
+        ...
+        agent.stop()         # returns once the thread has finished its step
+    """
+
+    def __init__(self, store: Store, key: DeviceKey, server_url: str, state_path: str | os.PathLike, *,
+                 data_dir: str | os.PathLike | None = None, enrolment_code_file: str | os.PathLike | None = None,
+                 batch_size: int = 500, interval_s: float = 30.0, backoff_max_s: float = 300.0,
+                 timeout_s: float = 30.0, adapter: HTTPAdapter | None = None, health: HealthProbe | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.store = store
+        self.key = key
+        self.data_dir = Path(data_dir) if data_dir else Path(state_path).parent
+        self.code_file = Path(enrolment_code_file) if enrolment_code_file else None
+        self.batch_size = batch_size
+        self.interval_s = interval_s
+        self.backoff = Backoff(cap=backoff_max_s, rng=rng)
+        self.health = health or (lambda: {})
+        self.client = ServerClient(server_url, key, adapter=adapter, timeout=timeout_s)
+        self.state = state.open_state(os.fspath(state_path))
+        self.held_back: set[str] = set()  # 409s: kept in the outbox, skipped until restart
+        self.failures = 0
+        self.last_error: str = ""
+        self.enrol_refusal = ""
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one round -----------------------------------------------------------------
+    def run_once(self) -> Round:
+        """One round; raises :class:`AgentError` when the server is away or refuses."""
+        done = Round()
+        self.ensure_enrolled()
+        try:
+            self.push_all(done)
+            self.pull_all(done)
+            self.send_heartbeat()
+        except ServerRefused as exc:
+            raise self._unknown_device(exc) from exc
+        self._mark_enrolled()
+        done.heartbeat = True
+        return done
+
+    @classmethod
+    def from_config(cls, store: Store, config: Config, *, key: DeviceKey | None = None,
+                    adapter: HTTPAdapter | None = None, health: HealthProbe | None = None) -> Agent:
+        """The agent for ``store`` as ``[sync]`` says; its own file is ``<store>.sync.db``."""
+        key = key or DeviceKey.load_or_create(config.data_dir, config.appliance.id)
+        code = Path(config.sync.enrolment_code_file)
+        return cls(store, key, config.sync.server_url, state_path_for(store.path), data_dir=config.data_dir,
+                   enrolment_code_file=code if code.is_absolute() else config.data_dir / code,
+                   batch_size=config.sync.batch_size, interval_s=config.sync.interval_s,
+                   backoff_max_s=config.sync.backoff_max_s, timeout_s=config.sync.timeout_s,
+                   adapter=adapter, health=health)
+
+    @property
+    def enrolled(self) -> bool:
+        return state.get(self.state, "device_id") == self.key.device_id
+
+    def ensure_enrolled(self) -> None:
+        """Enrol with the code file if there is one. Without one, carry on: another
+        agent of this appliance (the other daemon) may have enrolled the same key,
+        and a signed request that the server refuses as unknown says otherwise."""
+        if self.enrolled:
+            return
+        code = self.code_file.read_text(encoding="utf-8").strip() if self.code_file and self.code_file.exists() else ""
+        if not code:
+            return
+        try:
+            answer = self.client.enrol(code)
+        except ServerRefused as exc:
+            self.enrol_refusal = str(exc)  # e.g. the other agent used the code first
+            log.warning("enrolment refused: %s", exc)
+            return
+        with self.state.atomic() as db:
+            state.put(db, "device_id", answer.device_id)
+            state.put(db, "community", answer.community)
+        log.info("enrolled %s in %s (key %s)", answer.device_id, answer.community, answer.fingerprint)
+        if self.code_file:
+            self.code_file.unlink(missing_ok=True)  # one-time: no use keeping it
+
+    def _unknown_device(self, exc: ServerRefused) -> AgentError:
+        if exc.status == 401 and "unknown device" in str(exc.detail):
+            return NotEnrolled(f"{self.key.device_id} is not enrolled with the server"
+                               + (f" ({self.enrol_refusal})" if self.enrol_refusal else ""),
+                               hint=f"ask the admin for a code (python -m sync.server enrol-code "
+                                    f"--device-id {self.key.device_id} …) and write it to {self.code_file}")
+        return exc
+
+    def _mark_enrolled(self) -> None:
+        if not self.enrolled:
+            with self.state.atomic() as db:
+                state.put(db, "device_id", self.key.device_id)
+
+    def push_all(self, done: Round) -> None:
+        while True:
+            batch = [e for e in pending(self.store, self.batch_size + len(self.held_back))
+                     if e.id not in self.held_back][: self.batch_size]
+            if not batch:
+                return
+            events = [Event(id=e.id, seq=e.seq, aggregate_type=e.aggregate_type, aggregate_id=e.aggregate_id,
+                            event_type=e.event_type, payload=e.payload, created_at=e.created_at) for e in batch]
+            try:
+                answer = self.client.push(events)
+            except EventConflict as exc:
+                for event_id in exc.event_ids:
+                    mark_failed(self.store, event_id, f"409 conflict: {exc.detail}")
+                    self.held_back.add(event_id)
+                    done.held_back.append(event_id)
+                log.error("server holds %d event(s) with other content; held back: %s",
+                          len(exc.event_ids), ", ".join(exc.event_ids))
+                continue
+            except AgentError as exc:
+                # the head of the queue carries the reason (doctor shows it); one write, not 500
+                mark_failed(self.store, batch[0].id, str(exc))
+                raise
+            mark_sent(self.store, [str(r.id) for r in answer.results])
+            done.pushed += len(answer.results)
+            done.quarantined += sum(r.status == "quarantined" for r in answer.results)
+
+    def pull_all(self, done: Round) -> None:
+        cursor = int(state.get(self.state, "cursor", "0") or 0)
+        keys_changed = False
+        while True:
+            page = self.client.pull(cursor)
+            state.apply_changes(self.state, page.changes, page.cursor)
+            done.pulled += len(page.changes)
+            keys_changed |= any(c.kind == "device_key" for c in page.changes)
+            cursor = page.cursor
+            if not page.more:
+                break
+        if keys_changed:
+            self.write_trusted_keys()
+
+    def write_trusted_keys(self) -> None:
+        keys = TrustedKeys()
+        for device_id, data in state.records(self.state, "device_key").items():
+            keys = keys.with_key(device_id, base64.b64decode(data["public_key"]), bool(data.get("revoked")))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        keys.save(self.data_dir / TRUSTED_KEYS_FILE)
+
+    def send_heartbeat(self) -> None:
+        with self.store.reader() as db:
+            queued = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        try:
+            free = shutil.disk_usage(self.data_dir).free
+        except OSError:
+            free = 0
+        self.client.heartbeat(Heartbeat(software_version=software_version(), free_disk_bytes=free,
+                                        outbox_pending=queued, peripherals=self.health()))
+
+    # -- the loop --------------------------------------------------------------------
+    def step(self) -> float:
+        """Run a round; return how long to wait before the next one."""
+        try:
+            done = self.run_once()
+        except AgentError as exc:
+            self.failures += 1
+            self.last_error = str(exc)
+            delay = self.backoff.delay(self.failures)
+            log.warning("sync round failed (%d in a row), next try in %.1f s: %s", self.failures, delay, exc)
+            return delay
+        self.failures, self.last_error = 0, ""
+        if done.pushed or done.pulled:
+            log.info("synced: %d event(s) pushed (%d quarantined), %d change(s) pulled",
+                     done.pushed, done.quarantined, done.pulled)
+        return self.interval_s * self.backoff.rng.uniform(0.9, 1.1)
+
+    def run(self) -> None:
+        """Rounds until :meth:`stop`; for a thread, or the foreground of ``python -m sync.agent``."""
+        while not self._stopping.is_set():
+            delay = self.step()
+            self._wake.wait(delay)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> Agent:
+        self._thread = threading.Thread(target=self.run, name="sync-agent", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 60.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        """Stop, and close the client and the agent's own file (not the appliance store)."""
+        self.stop()
+        self.client.close()
+        self.state.close()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
