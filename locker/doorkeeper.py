@@ -40,13 +40,22 @@ from locker.states import DoorUse, OpeningState, Purpose
 log = logging.getLogger("locker")
 
 FollowUp = Callable[[], Any]
-CRASH_ENV = "LOCKER_CRASH_AT"  # tests: SIGKILL this process at a named step
+CRASH_ENV = "LOCKER_CRASH_AT"  # tests: SIGKILL this process at a named step …
+CRASH_ARM = "LOCKER_CRASH_ARMED"  # … once this file exists (it is removed first: one shot)
 
 
 def crashpoint(step: str) -> None:
-    """Die here, as a power cut would, when ``LOCKER_CRASH_AT`` names ``step``."""
-    if os.environ.get(CRASH_ENV) == step:
-        os.kill(os.getpid(), signal.SIGKILL)
+    """Die here, as a power cut would, when ``LOCKER_CRASH_AT`` names ``step``
+    (and the file ``LOCKER_CRASH_ARMED`` names exists, if that is set)."""
+    if os.environ.get(CRASH_ENV) != step:
+        return
+    armed = os.environ.get(CRASH_ARM)
+    if armed:
+        try:
+            os.unlink(armed)
+        except FileNotFoundError:
+            return
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 class DoorKeeper:
@@ -207,7 +216,9 @@ class DoorKeeper:
             self.ledger.set_state(db, OPENING, op["id"], OpeningState.CLOSED, event="door_closed",
                                   fields={"closed_at": seen.at or now},
                                   detail={"door": spec.number, **({"while": "daemon down"} if restarting else {})})
-            return self.on_closed(db, self._row(db, op["id"]), seen)
+            follow = self.on_closed(db, self._row(db, op["id"]), seen)
+            crashpoint("closing")  # everything written, nothing committed
+            return follow
         self._left_open(db, spec, op, now)
         return None
 

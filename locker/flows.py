@@ -151,7 +151,10 @@ class Locker:
 
     def collect(self, text: str, door_number: int | None = None, source: str = "kiosk") -> dict[str, Any]:
         code = self._code(text, source, "worker")
-        mine = [d for d in self._her_doors(code.worker) if not self._used(code.nonce, d)]
+        # A door she names is opened even on a board that does not answer: she stands
+        # before it, and the unlock is sent once and recorded as unknown if unanswered.
+        mine = [d for d in self._her_doors(code.worker, offline_too=door_number is not None)
+                if not self._used(code.nonce, d)]
         if door_number is not None:
             mine = [d for d in mine if self.bank.doors[d].number == door_number]
         if not mine:
@@ -349,12 +352,13 @@ class Locker:
             raise Refused("no_free_door", f"size {size}")
         return min(fits, key=lambda d: (SIZE_ORDER[d.size], d.number))
 
-    def _her_doors(self, worker: str) -> list[str]:
+    def _her_doors(self, worker: str, *, offline_too: bool = False) -> list[str]:
         rows = self.store.query(
             "SELECT d.id FROM doors d LEFT JOIN cases c ON c.id = d.case_id "
             "WHERE (d.use = 'occupied' AND c.state IN ('materials_deposited', 'expired') "
             "       AND (c.worker IS NULL OR c.worker = ?)) OR d.use = 'check' ORDER BY d.number", [worker])
-        return [r["id"] for r in rows if r["id"] in self.bank.doors and self.keeper.board_online(self.bank.doors[r["id"]])]
+        return [r["id"] for r in rows if r["id"] in self.bank.doors
+                and (offline_too or self.keeper.board_online(self.bank.doors[r["id"]]))]
 
     def _answer(self, opening: int, door: DoorSpec) -> dict[str, Any]:
         return {"ok": True, "opening": self.opening(opening), "door": door.number}
