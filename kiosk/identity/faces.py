@@ -20,6 +20,7 @@ import numpy as np
 from kiosk.identity.models import ModelPaths, check_models
 
 MIN_SIDE = 224  # pictures smaller than this are scaled up before detection and alignment
+MAX_SIDE = 640  # … and larger ones down
 SCORE_THRESHOLD = 0.6  # YuNet's face confidence
 NMS_THRESHOLD = 0.3
 
@@ -112,10 +113,15 @@ class FaceEngine:
         return float(np.dot(a, b))
 
     def portrait(self, image: np.ndarray) -> tuple[np.ndarray, list[Face]]:
-        """A still portrait (reference or ``--live`` photo) scaled up if small, with
-        its faces."""
+        """A still portrait (reference or ``--live`` photo) brought to camera scale
+        (up if small, down if large), with its faces."""
         height, width = image.shape[:2]
-        if min(height, width) < MIN_SIDE:
+        if max(height, width) > MAX_SIDE:
+            # YuNet finds false faces in a big photo's texture, and SFace's alignment
+            # aliases when it shrinks a face ten times: bring it to camera scale first.
+            factor = MAX_SIDE / max(height, width)
+            image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+        elif min(height, width) < MIN_SIDE:
             factor = MIN_SIDE / min(height, width)
             image = cv2.resize(image, (round(width * factor), round(height * factor)),
                                interpolation=cv2.INTER_CUBIC)
