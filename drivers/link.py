@@ -17,6 +17,7 @@ import threading
 from collections import deque
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import serial
@@ -26,6 +27,16 @@ from drivers.framing import Deframer, Scanner
 from drivers.transport import open_transport
 
 Accept = Callable[[bytes], bool]
+
+
+@dataclass
+class Exchange:
+    """What one request/response transaction saw."""
+
+    frames: list[bytes]  # validated frames, the accepted one (if any) last
+    garbage: int  # bytes that arrived and failed validation
+    sent_at: float  # wall clock when the request went out
+    gone: DeviceGone | None = None  # the port vanished *after* the request went out
 
 
 class SerialLink:
@@ -159,23 +170,86 @@ class SerialLink:
                 self._last_end = time.monotonic()
         return frames
 
-    def transact(self, request: bytes, accept: Accept, *, timeout: float, what: str = "reply") -> bytes:
+    def exchange(self, request: bytes, *, timeout: float, until: Accept | None = None,
+                 silence: float | None = None, expect: int = 1) -> Exchange:
+        """One whole transaction in one hold of the lock: drop stale input, keep
+        the gap, send ``request``, then read frames until ``until`` accepts one,
+        ``silence`` follows a frame, or ``timeout`` passes.
+
+        ``expect`` is the awaited reply's length: pyserial's ``read(n)`` returns
+        early only once ``n`` bytes are in, so asking for the whole reply costs one
+        wake-up instead of two. Raises :class:`DeviceGone` or
+        :class:`PortUnavailable` when the request could not be sent; a port that
+        vanishes *after* it was sent is reported in :attr:`Exchange.gone` instead,
+        because the request may have acted (an unlock is then "unknown", not an error).
+        """
+        with self._lock:
+            port = self.open()
+            deframer = self.deframer
+            try:
+                stale = port.in_waiting
+                if stale:  # a late reply to an earlier request, or line noise
+                    deframer.feed(port.read(stale))
+                    self.log.debug("%s: discarded %d stale bytes", self.name, stale)
+                deframer.clear()
+                self._ready.clear()  # frames kept back by read_frames(): stale too
+                before = deframer.dropped
+                wait = self._gap - (time.monotonic() - self._last_end)
+                if wait > 0:
+                    time.sleep(wait)
+                # No flush() (tcdrain) here: write() returns once the kernel has the
+                # bytes, and the reply timeout covers their time on the wire.
+                port.write(request)
+            except (serial.SerialException, OSError) as exc:
+                raise self._gone(exc) from exc
+            sent_at = time.time()
+            trace = self.log.isEnabledFor(logging.DEBUG)
+            if trace:
+                self.log.debug("%s TX %s", self.name, request.hex(" "))
+            frames: list[bytes] = []
+            gone = None
+            last_byte = time.monotonic()
+            deadline = last_byte + timeout
+            want = expect
+            try:
+                while True:
+                    now = time.monotonic()
+                    if now >= deadline or (silence is not None and frames and now - last_byte >= silence):
+                        break
+                    chunk = port.read(want)
+                    if chunk:
+                        last_byte = time.monotonic()
+                        if trace:
+                            self.log.debug("%s RX %s", self.name, f"<{len(chunk)} bytes withheld: personal data>"
+                                           if self._withheld else chunk.hex(" "))
+                        if _take(deframer.feed(chunk), frames, until):
+                            break
+                    want = port.in_waiting or max(1, expect - len(deframer.pending()))
+            except (serial.SerialException, OSError) as exc:
+                gone = self._gone(exc)
+            finally:
+                self._last_end = time.monotonic()
+            garbage = deframer.dropped - before + len(deframer.pending())
+        return Exchange(frames, garbage, sent_at, gone)
+
+    def transact(self, request: bytes, accept: Accept, *, timeout: float, what: str = "reply",
+                 expect: int = 1) -> bytes:
         """Send ``request`` and return the first frame ``accept`` takes.
 
         Frames that validate but are not accepted (another board's reply, a late
         reply to an earlier request) are logged and skipped. Raises
-        :class:`DeviceTimeout` when none comes in ``timeout`` seconds."""
-        with self._lock:
-            self.discard_input()
-            self.write(request)
-            frames = self.read_frames(time.monotonic() + timeout, until=accept)
-            if frames and accept(frames[-1]):
-                for stray in frames[:-1]:
-                    self.log.debug("%s: skipped unrelated frame %s", self.name, stray.hex(" "))
-                return frames[-1]
-            raise DeviceTimeout(f"{self.name} on {self.port_name}: no {what} within {timeout * 1000:.0f} ms",
-                                hint="check power, wiring (A/B swapped?), address and baud rate",
-                                port=self.port_name)
+        :class:`DeviceTimeout` when none comes in ``timeout`` seconds, and
+        :class:`DeviceGone` when the port vanished on the way."""
+        ex = self.exchange(request, timeout=timeout, until=accept, expect=expect)
+        if ex.frames and accept(ex.frames[-1]):
+            for stray in ex.frames[:-1]:
+                self.log.debug("%s: skipped unrelated frame %s", self.name, stray.hex(" "))
+            return ex.frames[-1]
+        if ex.gone is not None:
+            raise ex.gone
+        raise DeviceTimeout(f"{self.name} on {self.port_name}: no {what} within {timeout * 1000:.0f} ms",
+                            hint="check power, wiring (A/B swapped?), address and baud rate",
+                            port=self.port_name)
 
     def discard_input(self) -> None:
         """Drop stale bytes before a new request (late replies, line noise)."""
@@ -192,3 +266,12 @@ class SerialLink:
                 self.log.debug("%s: discarded %d stale frames", self.name, len(self._ready))
                 self._ready.clear()
             self.deframer.clear()
+
+
+def _take(new: list[bytes], frames: list[bytes], until: Accept | None) -> bool:
+    """Append ``new`` frames up to the one ``until`` accepts; True once accepted."""
+    for frame in new:
+        frames.append(frame)
+        if until is not None and until(frame):
+            return True
+    return False
