@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from appliance.config import load
     from appliance.errors import ConfigError
-    from kiosk.identity.errors import IdentityError, ModelError
+    from kiosk.identity.errors import FeedError, IdentityError, ModelError
 
     try:
         settings = load(args.config, check_devices=False).identity
@@ -50,12 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "models":
             return _models(settings, args)
         return _verify(settings, args)
-    except ModelError as exc:
+    except (ModelError, FeedError) as exc:
         _error(exc)
         return EXIT_BROKEN
     except IdentityError as exc:
         _error(exc)
-        return EXIT_BROKEN if exc.__class__.__name__ == "FeedError" else EXIT_USAGE
+        return EXIT_USAGE
 
 
 def _error(exc) -> None:

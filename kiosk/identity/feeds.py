@@ -38,7 +38,7 @@ class StillFeed:
     printed photo or a phone held still in front of the camera looks like."""
 
     def __init__(self, image: np.ndarray, *, fps: float = 15.0, start: float = 0.0) -> None:
-        self.image = image
+        self.image = image.view()  # read-only like a camera's frames, without touching the caller's
         self.image.flags.writeable = False
         self.fps, self.start, self.seq = fps, start, 0
 

