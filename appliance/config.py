@@ -113,6 +113,12 @@ class LockBusSection(Section):
             if board.doors > most:
                 raise _Impossible(f"board[{i}].doors", board.doors,
                                   f"{self.protocol} boards drive at most {most} doors")
+            if self.protocol == "bcc" and board.doors > 8 * board.status_bytes:
+                raise _Impossible(f"board[{i}].doors", board.doors,
+                                  f"status_bytes = {board.status_bytes} reports {8 * board.status_bytes} channels; "
+                                  f"a board with more doors has more status bytes (3, 4 or 6: check the model)")
+            if self.protocol == "bcc" and board.item_sensors:
+                raise _Impossible(f"board[{i}].item_sensors", True, "bcc frames carry no item sensors")
             if board.address in seen:
                 raise _Impossible(f"board[{i}].address", board.address, "two boards on one bus share this address")
             seen.add(board.address)
