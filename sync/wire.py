@@ -119,15 +119,25 @@ class PullResponse(Model):
 
 # -- heartbeat -------------------------------------------------------------------
 class PeripheralHealth(Model):
-    state: Literal["ok", "warning", "error", "absent"]
-    detail: str = ""
+    """One device's health, in the words of ``python -m drivers doctor`` (drivers.health)."""
+
+    state: Literal["ok", "degraded", "down", "absent"]
+    detail: str = ""  # what was seen, one line
+    fix: str = ""  # what to do next
+    data: dict[str, Any] = {}  # machine-readable extras: paper, door states …
+
+    @classmethod
+    def from_health(cls, health: Any) -> PeripheralHealth:
+        """From a drivers.health.Health (duck-typed: sync does not import drivers)."""
+        return cls(state=health.state, detail=health.detail, fix=getattr(health, "fix", ""),
+                   data=dict(getattr(health, "data", {}) or {}))
 
 
 class Heartbeat(Model):
     software_version: str
     free_disk_bytes: Annotated[int, Field(ge=0)]
     outbox_pending: Annotated[int, Field(ge=0)] = 0
-    peripherals: dict[str, PeripheralHealth] = {}  # printer, lockboard:bus1, idcard, camera …
+    peripherals: dict[str, PeripheralHealth] = {}  # by doctor's device name: printer, lockboard bus0 …
 
 
 class HeartbeatResponse(Model):

@@ -16,6 +16,7 @@ from sync.server.content import put
 from sync.server.devices import revoke
 from sync.server.models import Device, EventRow
 from sync.store import get_event, pending
+from drivers.health import Health
 from sync.wire import PeripheralHealth
 from tests.sync.agent.adapters import ASGIAdapter, FailingAdapter
 from tests.sync.agent.conftest import append_events
@@ -93,11 +94,13 @@ def test_pull_keeps_records_and_writes_the_fleets_keys(make_agent, app_client, t
 
 
 def test_the_heartbeat_carries_peripheral_health_and_the_queue(make_agent, app_client):
-    agent = make_agent(health=lambda: {"printer": PeripheralHealth(state="error", detail="out of paper")})
+    printer = Health("printer", "cups://kiosk", "down", "out of paper", "load paper")
+    agent = make_agent(health=lambda: {"printer": PeripheralHealth.from_health(printer)})
     agent.run_once()
     with app_client.app.state.engine.connect() as conn:
         health = conn.execute(select(Device.health).where(Device.device_id == agent.key.device_id)).scalar_one()
-    assert health["peripherals"]["printer"] == {"state": "error", "detail": "out of paper"}
+    assert health["peripherals"]["printer"] == {"state": "down", "detail": "out of paper", "fix": "load paper",
+                                                "data": {}}
     assert health["outbox_pending"] == 0 and health["free_disk_bytes"] > 0
 
 

@@ -192,13 +192,14 @@ def test_enrolment_and_revocation_publish_device_keys(client, enrol):
 def test_heartbeat_records_peripheral_health(client, enrol):
     device = enrol()
     beat = {"software_version": "0.1.0", "free_disk_bytes": 10 ** 9, "outbox_pending": 3,
-            "peripherals": {"printer": {"state": "warning", "detail": "paper low"},
+            "peripherals": {"printer": {"state": "degraded", "detail": "paper low", "data": {"paper": "low"}},
                             "lockboard:bus1": {"state": "ok"}}}
     answer = device("POST", "/heartbeat", beat)
     assert answer.status_code == 200 and "server_time" in answer.json()
     with client.app.state.engine.connect() as conn:
         row = conn.execute(select(Device.health, Device.last_heartbeat_at)
                            .where(Device.device_id == device.key.device_id)).one()
-    assert row.health["peripherals"]["printer"] == {"state": "warning", "detail": "paper low"}
+    assert row.health["peripherals"]["printer"] == {"state": "degraded", "detail": "paper low", "fix": "",
+                                                    "data": {"paper": "low"}}
     assert row.last_heartbeat_at is not None
     assert device("POST", "/heartbeat", {**beat, "peripherals": {"x": {"state": "on fire"}}}).status_code == 422

@@ -1,0 +1,64 @@
+"""sync.server.ingest under concurrency: two transactions creating the same case, or
+carrying the same new event, at the same moment (as two server processes would)."""
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from sync.server import db, migrations
+from sync.server.ingest import Device, apply_batch
+from sync.server.models import Case, EventRow
+from sync.wire import Event
+from tests.sync.server.support import event
+
+
+def run_together(*calls):
+    barrier = threading.Barrier(len(calls))
+    results, errors = [None] * len(calls), []
+
+    def run(i, call):
+        barrier.wait()
+        try:
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = db.create(database_url)
+    migrations.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_two_devices_creating_one_case_at_once_one_wins_one_is_quarantined(engine):
+    for round_ in range(5):
+        case = f"shared-{round_}"
+        kiosk, locker = Device("kiosk-1", "示范社区"), Device("locker-1", "示范社区")
+        a, b = run_together(
+            lambda: apply_batch(engine, kiosk, [Event(**event(case, "created", 1 + round_))]),
+            lambda: apply_batch(engine, locker, [Event(**event(case, "created", 1 + round_))]))
+        assert sorted([a[0].status, b[0].status]) == ["applied", "quarantined"]
+        with engine.connect() as conn:
+            assert conn.execute(select(Case.state).where(Case.id == case)).scalar_one() == "created"
+
+
+def test_the_same_new_batch_twice_at_once_is_stored_once_with_one_answer(engine):
+    device = Device("kiosk-1", "示范社区")
+    batch = [Event(**event(f"c-{uuid.uuid4().hex[:6]}", "created", i + 1)) for i in range(50)]
+    a, b = run_together(lambda: apply_batch(engine, device, batch), lambda: apply_batch(engine, device, batch))
+    assert a == b
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(EventRow)).scalar_one() == 50
