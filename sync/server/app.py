@@ -3,7 +3,7 @@
 on its own pooled connection, and keep nothing between requests."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -46,7 +46,7 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
         migrations.upgrade(engine)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> Iterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         engine.dispose()
 

@@ -21,6 +21,7 @@ again, when it finds the winner's rows.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from sync.server.content import now
 from sync.server.models import Case, EventRow
 from sync.wire import Event, EventResult
 
+log = logging.getLogger(__name__)
 EVENTS = EventRow.__table__
 CASES = Case.__table__
 ATTEMPTS = 4
@@ -104,6 +106,9 @@ def _apply(conn: Connection, device: Device, events: list[Event]) -> list[EventR
     if rows:
         conn.execute(EVENTS.insert(), rows)
     _save_cases(conn, cases, received)
+    for row in rows:
+        if row["status"] == "quarantined":  # ids and reasons only: payloads may be personal
+            log.warning("quarantined event %s from %s: %s", row["id"], device.device_id, row["reason"])
     return [results[event_id] for event_id in ids]
 
 
