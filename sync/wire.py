@@ -6,7 +6,8 @@ device's Ed25519 key (:mod:`appliance.keys`)::
 
     X-Device:     the device id
     X-Timestamp:  Unix time in milliseconds (the server refuses more than
-                  MAX_SKEW_S seconds off its clock)
+                  MAX_SKEW_S seconds off its clock, and then says its own time
+                  in X-Server-Time)
     X-Nonce:      random, never reused (the server remembers nonces for twice
                   MAX_SKEW_S and refuses a replay)
     X-Signature:  base64 Ed25519 signature of canonical_request(...)
@@ -29,6 +30,7 @@ MAX_SKEW_S = 300
 MAX_BATCH = 1000  # events in one push
 HEADER_DEVICE, HEADER_TIMESTAMP = "X-Device", "X-Timestamp"
 HEADER_NONCE, HEADER_SIGNATURE = "X-Nonce", "X-Signature"
+HEADER_SERVER_TIME = "X-Server-Time"  # on a 401 for the timestamp: the server's clock, Unix ms
 
 DeviceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 

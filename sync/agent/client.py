@@ -9,12 +9,19 @@ with 5xx or conflicting, deterministically, without patching anything::
 Errors are translated here (:mod:`sync.errors`): no answer, a timeout or a 5xx is
 :class:`ServerUnreachable` (try again later); a 409 on push is
 :class:`EventConflict`; any other 4xx is :class:`ServerRefused`.
+
+An appliance's clock can be far off (no RTC battery, NTP not reached yet after an
+outage). When the server refuses a signature's timestamp, the client takes the
+server's clock from the answer (``X-Server-Time``), keeps the offset, and signs the
+request again once; it does not touch the system clock.
 """
 from __future__ import annotations
 
 import base64
 import secrets
 import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import requests
@@ -23,18 +30,21 @@ from requests.adapters import HTTPAdapter
 
 from appliance.keys import DeviceKey, encode_public_key
 from sync.errors import EventConflict, ServerRefused, ServerUnreachable
-from sync.wire import (API, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, Conflict,
-                       EnrolRequest, EnrolResponse, Event, Heartbeat, HeartbeatResponse, PullResponse,
-                       PushRequest, PushResponse, canonical_request)
+from sync.wire import (API, HEADER_DEVICE, HEADER_NONCE, HEADER_SERVER_TIME, HEADER_SIGNATURE,
+                       HEADER_TIMESTAMP, Conflict, EnrolRequest, EnrolResponse, Event, Heartbeat,
+                       HeartbeatResponse, PullResponse, PushRequest, PushResponse, canonical_request)
 
 M = TypeVar("M", bound=BaseModel)
 
 
 class ServerClient:
     def __init__(self, base_url: str, key: DeviceKey, *, adapter: HTTPAdapter | None = None,
-                 timeout: float = 30.0, connect_timeout: float = 5.0) -> None:
+                 timeout: float = 30.0, connect_timeout: float = 5.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.base_url = base_url.rstrip("/")
         self.key = key
+        self.clock = clock
+        self.clock_offset_s = 0.0  # the server's clock minus ours, once a timestamp was refused
         self.timeout = (connect_timeout, timeout)
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy from the environment between appliance and server
@@ -64,21 +74,39 @@ class ServerClient:
     def _call(self, method: str, path: str, body: BaseModel | None, answer: type[M], *,
               signed: bool = True) -> M:
         data = body.model_dump_json().encode("utf-8") if body is not None else b""
-        request = requests.Request(method, f"{self.base_url}{API}{path}", data=data or None,
-                                   headers={"Content-Type": "application/json"} if data else {})
-        prepared = self.session.prepare_request(request)
-        if signed:
-            self._sign(prepared, data)
+        for attempt in (1, 2):
+            request = requests.Request(method, f"{self.base_url}{API}{path}", data=data or None,
+                                       headers={"Content-Type": "application/json"} if data else {})
+            prepared = self.session.prepare_request(request)
+            if signed:
+                self._sign(prepared, data)
+            try:
+                response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
+            except requests.RequestException as exc:
+                raise ServerUnreachable(f"{method} {self.base_url}{API}{path}: {type(exc).__name__}: {exc}",
+                                        hint="the agent tries again with backoff; events stay queued") from exc
+            with response:
+                if attempt == 1 and signed and self._clock_refused(response):
+                    continue
+                return self._answer(method, path, response, answer)
+        raise AssertionError("unreachable")
+
+    def _clock_refused(self, response: requests.Response) -> bool:
+        """A 401 about the timestamp: learn the server's clock from its Date header."""
+        if response.status_code != 401 or "clock" not in response.text:
+            return False
         try:
-            response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            raise ServerUnreachable(f"{method} {self.base_url}{API}{path}: {type(exc).__name__}: {exc}",
-                                    hint="the agent tries again with backoff; events stay queued") from exc
-        with response:
-            return self._answer(method, path, response, answer)
+            if HEADER_SERVER_TIME in response.headers:
+                server_now = int(response.headers[HEADER_SERVER_TIME]) / 1000
+            else:  # a proxy's own 401 page may still carry a Date
+                server_now = parsedate_to_datetime(response.headers["Date"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            return False
+        self.clock_offset_s = server_now - self.clock()
+        return True
 
     def _sign(self, prepared: requests.PreparedRequest, data: bytes) -> None:
-        stamp = int(time.time() * 1000)
+        stamp = int((self.clock() + self.clock_offset_s) * 1000)
         nonce = secrets.token_urlsafe(18)
         signature = self.key.sign(canonical_request(prepared.method or "GET", prepared.path_url, stamp, nonce, data))
         prepared.headers.update({HEADER_DEVICE: self.key.device_id, HEADER_TIMESTAMP: str(stamp),

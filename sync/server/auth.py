@@ -22,8 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.server.ingest import Device
 from sync.server.models import Device as DeviceRow, RequestNonce
-from sync.wire import (HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, MAX_SKEW_S,
-                       canonical_request)
+from sync.wire import (HEADER_DEVICE, HEADER_NONCE, HEADER_SERVER_TIME, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+                       MAX_SKEW_S, canonical_request)
 
 NONCES = RequestNonce.__table__
 DEVICES = DeviceRow.__table__
@@ -51,8 +51,10 @@ def authenticate(engine: Engine, method: str, path: str, headers, body: bytes,
         raise _refuse(401, "malformed timestamp or signature") from None
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     if abs(now_ms - stamp_ms) > MAX_SKEW_S * 1000:
-        raise _refuse(401, f"timestamp {(stamp_ms - now_ms) / 1000:+.0f} s off the server's clock "
-                           f"(at most {MAX_SKEW_S} s): set the appliance's clock (NTP)")
+        refused = _refuse(401, f"timestamp {(stamp_ms - now_ms) / 1000:+.0f} s off the server's clock "
+                               f"(at most {MAX_SKEW_S} s): set the appliance's clock (NTP)")
+        refused.headers = {**(refused.headers or {}), HEADER_SERVER_TIME: str(now_ms)}
+        raise refused
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # The nonce needs no fsync of its own: a crash of the database could forget

@@ -185,3 +185,11 @@ def test_the_agent_runs_as_a_thread_and_wake_pushes_at_once(make_agent, store):
     finally:
         agent.stop()
     assert agent._thread is None
+
+
+def test_a_client_whose_clock_is_an_hour_off_learns_the_servers_clock(make_agent, store, app_client):
+    agent = make_agent()
+    agent.client.clock = lambda: time.time() - 3600
+    append_events(store, 3)
+    assert agent.run_once().pushed == 3
+    assert 3590 < agent.client.clock_offset_s < 3610
