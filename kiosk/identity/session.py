@@ -208,6 +208,8 @@ class IdentityCheck:
             result.verdict, result.reason = failed.verdict, failed.reason
         finally:
             result.lag_ms = (time.perf_counter() - run.last_arrival) * 1000 if run.last_arrival else 0.0
+            if run.anchor is not None:
+                run.anchor.fill(0.0)  # the live face's embedding: as personal as the frame
         return result
 
 
