@@ -8,7 +8,8 @@ One *round* (:meth:`Agent.run_once`) is:
    each acknowledged batch ``mark_sent`` it: 10,000 events queued while the server
    was away go in one round. Events the server quarantined are acknowledged too
    (the server keeps them with their reason). Events the server holds with other
-   content (409) are marked failed with the reason and held back; the events behind
+   content (409), or cannot take at all (422: the batch is halved until the culprit
+   is alone), are marked failed with the reason and held back; the events behind
    them are pushed all the same;
 3. pull changes after the cursor until there are no more, each page applied with its
    cursor in one transaction of the agent's own file; device keys go to
@@ -36,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
 from requests.adapters import HTTPAdapter
 
 from appliance.config import Config
@@ -43,7 +45,7 @@ from appliance.keys import TRUSTED_KEYS_FILE, DeviceKey, TrustedKeys
 from sync.agent import state
 from sync.errors import AgentError, EventConflict, NotEnrolled, ServerRefused
 from sync.agent.client import ServerClient
-from sync.store import Store, mark_failed, mark_sent, pending
+from sync.store import OutboxEvent, Store, mark_failed, mark_sent, pending
 from sync.wire import Event, Heartbeat, PeripheralHealth
 
 log = logging.getLogger(__name__)
@@ -189,25 +191,57 @@ class Agent:
                      if e.id not in self.held_back][: self.batch_size]
             if not batch:
                 return
-            events = [Event(id=e.id, seq=e.seq, aggregate_type=e.aggregate_type, aggregate_id=e.aggregate_id,
-                            event_type=e.event_type, payload=e.payload, created_at=e.created_at) for e in batch]
+            self._push(batch, done)
+
+    def _push(self, batch: list[OutboxEvent], done: Round) -> None:
+        events = []
+        for e in batch:
             try:
-                answer = self.client.push(events)
-            except EventConflict as exc:
-                for event_id in exc.event_ids:
-                    mark_failed(self.store, event_id, f"409 conflict: {exc.detail}")
-                    self.held_back.add(event_id)
-                    done.held_back.append(event_id)
-                log.error("server holds %d event(s) with other content; held back: %s",
-                          len(exc.event_ids), ", ".join(exc.event_ids))
-                continue
-            except AgentError as exc:
-                # the head of the queue carries the reason (doctor shows it); one write, not 500
+                events.append(Event(id=e.id, seq=e.seq, aggregate_type=e.aggregate_type,
+                                    aggregate_id=e.aggregate_id, event_type=e.event_type, payload=e.payload,
+                                    created_at=e.created_at))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(map(str, first["loc"]))
+                self._hold_back([e.id], f"not valid on the wire: {where}: {first['msg']}", done)
+        if not events:
+            return
+        batch = [e for e in batch if e.id not in self.held_back]
+        try:
+            answer = self.client.push(events)
+        except EventConflict as exc:
+            self._hold_back(exc.event_ids, f"409 conflict: {exc.detail}", done)
+            return
+        except ServerRefused as exc:
+            if exc.status not in (413, 422):
                 mark_failed(self.store, batch[0].id, str(exc))
                 raise
-            mark_sent(self.store, [str(r.id) for r in answer.results])
-            done.pushed += len(answer.results)
-            done.quarantined += sum(r.status == "quarantined" for r in answer.results)
+            # The server cannot take something in this batch (a field too long, a body
+            # too large): halve until the culprit is alone, hold it back, push the rest.
+            if len(batch) > 1:
+                half = len(batch) // 2
+                self._push(batch[:half], done)
+                self._push(batch[half:], done)
+            else:
+                self._hold_back([batch[0].id], f"refused by the server: HTTP {exc.status}: {exc.detail}", done)
+            return
+        except AgentError as exc:
+            # the head of the queue carries the reason (doctor shows it); one write, not 500
+            mark_failed(self.store, batch[0].id, str(exc))
+            raise
+        mark_sent(self.store, [str(r.id) for r in answer.results])
+        done.pushed += len(answer.results)
+        done.quarantined += sum(r.status == "quarantined" for r in answer.results)
+
+    def _hold_back(self, event_ids: list[str], reason: str, done: Round) -> None:
+        """Keep these events in the outbox with the reason, and push the ones behind them:
+        one bad event must not stop the appliance's queue. A restart tries them again."""
+        for event_id in event_ids:
+            mark_failed(self.store, event_id, reason)
+            self.held_back.add(event_id)
+            done.held_back.append(event_id)
+        log.error("%d event(s) held back in the outbox (%s): %s", len(event_ids), reason.split(":")[0],
+                  ", ".join(event_ids))
 
     def pull_all(self, done: Round) -> None:
         cursor = int(state.get(self.state, "cursor", "0") or 0)

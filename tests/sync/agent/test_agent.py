@@ -7,6 +7,7 @@ import random
 import time
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from appliance.keys import TrustedKeys
@@ -193,3 +194,42 @@ def test_a_client_whose_clock_is_an_hour_off_learns_the_servers_clock(make_agent
     append_events(store, 3)
     assert agent.run_once().pushed == 3
     assert 3590 < agent.client.clock_offset_s < 3610
+
+
+def test_an_event_the_server_cannot_take_is_held_back_and_does_not_block_the_queue(make_agent, store, app_client):
+    agent = make_agent()
+    from sync.store import append_event
+    ids = append_events(store, 4, case_prefix="before")
+    with store.atomic() as db:
+        bad = append_event(db, aggregate_type="case", aggregate_id="x" * 300, event_type="created", payload={})
+    ids += append_events(store, 5, case_prefix="after")
+    done = agent.run_once()
+    assert done.held_back == [bad] and done.pushed == 9
+    assert [e.id for e in pending(store)] == [bad]
+    assert "aggregate_id: String should have at most 120 characters" in get_event(store, bad).last_error
+    assert_exactly_once_in_order(app_client, ids)
+
+
+class Strict422(ASGIAdapter):
+    """A server of another version that refuses any batch holding a 'door' event (422)."""
+
+    def send(self, request, **kwargs):
+        if request.path_url.endswith("/events") and b'"door"' in (request.body or b""):
+            response = requests.Response()
+            response.status_code, response._content = 422, b'{"detail": "unknown aggregate_type door"}'
+            response._content_consumed, response.request = True, request
+            return response
+        return super().send(request, **kwargs)
+
+
+def test_a_batch_the_server_refuses_is_halved_until_the_culprit_is_alone(make_agent, store, app_client):
+    agent = make_agent(adapter=Strict422(app_client), batch_size=16)
+    from sync.store import append_event
+    ids = append_events(store, 9, case_prefix="before")
+    with store.atomic() as db:
+        door = append_event(db, aggregate_type="door", aggregate_id="L1-7", event_type="opened", payload={})
+    ids += append_events(store, 6, case_prefix="after")
+    done = agent.run_once()
+    assert done.held_back == [door] and done.pushed == 15
+    assert "HTTP 422: unknown aggregate_type door" in get_event(store, door).last_error
+    assert_exactly_once_in_order(app_client, ids)
