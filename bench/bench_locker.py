@@ -116,6 +116,8 @@ enabled = false
 [scanner]
 enabled = true
 url = "{scanner}"
+[sync]
+enabled = false
 [locker]
 receipt = false
 door_open_prompt_seconds = 3600

@@ -8,7 +8,7 @@ socket's path, once serving (tests and ``make run`` wait for it).
 
 Threads: one poller per bus (status of every board each ``poll_interval_ms``; the
 bus lets unlocks overtake it), one scanner reader, the API server's threads, and a
-receipt printer. A poll failing (the port vanished) makes that bus's boards
+receipt printer, and the sync agent pushing this store's outbox. A poll failing (the port vanished) makes that bus's boards
 offline and is retried on the next poll.
 """
 from __future__ import annotations
@@ -64,7 +64,8 @@ class KeyRing:
 
 
 class Daemon:
-    def __init__(self, config: Config, *, scanner: Any = None, print_receipt: Callable[[dict], None] | None = None) -> None:
+    def __init__(self, config: Config, *, scanner: Any = None, print_receipt: Callable[[dict], None] | None = None,
+                 agent: Any = None) -> None:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(store_path(config), [schema.migrations])
@@ -83,6 +84,15 @@ class Daemon:
         self._receipts = threading.Event()
         self._threads: list[threading.Thread] = []
         self.locker.ledger.listeners.append(self._receipts.set)
+        if agent is None and config.sync.enabled:
+            # The outbox lives in this daemon's store, so its sync agent runs here, as a
+            # thread (sync.agent's docstring): pickup codes leave with the next round.
+            from sync.agent import Agent
+
+            agent = Agent.from_config(self.store, config, key=key)
+        self.agent = agent
+        if agent is not None:
+            self.locker.ledger.listeners.append(agent.wake)
 
     # -- start-up ----------------------------------------------------------------------
     def reconcile(self) -> None:
@@ -118,6 +128,8 @@ class Daemon:
             self._spawn("scanner", self._scan)
         if self.print_receipt is not None:
             self._spawn("receipts", self._print_receipts)
+        if self.agent is not None:
+            self.agent.start()
         return path
 
     def _spawn(self, name: str, target: Callable, *args: Any) -> None:
@@ -167,6 +179,8 @@ class Daemon:
         while not self._stop.is_set():
             self._receipts.wait(5.0)
             self._receipts.clear()
+            if self._stop.is_set():
+                return
             for row in self.store.query("SELECT * FROM receipts WHERE state = 'pending' ORDER BY opening_id"):
                 try:
                     self.print_receipt(json.loads(row["data"]))  # type: ignore[misc]
@@ -181,11 +195,14 @@ class Daemon:
     # -- the end -----------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
+        self._receipts.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
         if self.scanner is not None:
             self.scanner.close()
+        if self.agent is not None:
+            self.agent.close()
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout=3)

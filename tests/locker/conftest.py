@@ -102,6 +102,9 @@ enabled = false
 [scanner]
 enabled = false
 
+[sync]
+enabled = {sync}
+
 [locker]
 pickup_days = 7
 worker_code_max_minutes = 30
@@ -116,14 +119,14 @@ receipt = false
 
 @pytest.fixture
 def make_config(tmp_path, sim, server_key):
-    def make(prompt: int = 30, alarm: int = 60, oos: str = "8", data: Path | None = None):
+    def make(prompt: int = 30, alarm: int = 60, oos: str = "8", data: Path | None = None, sync: bool = False):
         data = data or tmp_path / "data"
         data.mkdir(parents=True, exist_ok=True)
         keys = TrustedKeys().with_key("server", server_key.public_key)
         keys.save(data / "trusted-keys.json")
         path = tmp_path / "appliance.toml"
         path.write_text(CONFIG.format(locker=LOCKER, data=data, port=sim.path, doors=DOORS, oos=oos,
-                                      prompt=prompt, alarm=alarm), encoding="utf-8")
+                                      prompt=prompt, alarm=alarm, sync=str(sync).lower()), encoding="utf-8")
         return load(path)
     return make
 

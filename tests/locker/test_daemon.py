@@ -76,3 +76,18 @@ def test_a_receipt_prints_after_a_deposit_and_a_failed_print_is_recorded(config,
         assert api.case("SF-P2")["state"] == "materials_deposited"
     finally:
         d.stop()
+
+
+def test_with_sync_on_and_no_server_the_locker_works_and_the_outbox_waits(make_config, sim, tmp_path):
+    config = make_config(sync=True, data=tmp_path / "synced")
+    d = Daemon(config)
+    try:
+        assert d.agent is not None
+        api = Client(d.start(), store_path(config))
+        answer = api("dropoff", case="SF-Y1", size="M")
+        api.wait_opening(answer["opening"]["id"], "opened")
+        door(sim, answer["door"], "close")
+        api.wait_opening(answer["opening"]["id"], "closed")
+        assert api.sql("SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0] > 0
+    finally:
+        d.stop()
