@@ -50,6 +50,7 @@ class Ledger:
         self.store = store
         self.locker_id = locker_id
         self.listeners: list = []
+        self.recorded = 0  # entries appended so far: a poll that changed nothing wakes nobody
 
     def atomic(self):
         return _Notifying(self)
@@ -86,6 +87,7 @@ class Ledger:
         which anyone at the appliance may read: a pickup code is a bearer token."""
         detail = {"locker": self.locker_id, **(detail or {})}
         audit.append(db, event, f"{aggregate}:{ident}", detail)
+        self.recorded += 1
         if outbox:
             append_event(db, aggregate_type=aggregate, aggregate_id=ident, event_type=event,
                          payload={**detail, **(secret or {})})
@@ -98,15 +100,18 @@ class _Notifying:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self._cm = None
+        self._cm: Any = None
+        self._start = 0
 
     def __enter__(self) -> Database:
         self._cm = self.ledger.store.atomic()
-        return self._cm.__enter__()
+        db = self._cm.__enter__()
+        self._start = self.ledger.recorded
+        return db
 
     def __exit__(self, *exc: Any) -> Any:
         result = self._cm.__exit__(*exc)
-        if exc[0] is None:
+        if exc[0] is None and self.ledger.recorded != self._start:
             for listener in list(self.ledger.listeners):
                 listener()
         return result
