@@ -72,6 +72,7 @@ class DoorKeeper:
         self.online: dict[tuple[str, int], bool] = {}
         self.seen: dict[str, DoorStatus] = {}  # door id -> last observation
         self.forced: set[str] = set()  # doors open without a command, alarm raised
+        self._forced_open: dict[str, list] = {}  # door id -> [seen open since, left-open level]
 
     # -- unlocking ---------------------------------------------------------------------
     def unlock(self, door: DoorSpec | Callable[[Any], DoorSpec], purpose: Purpose, case_id: str | None, *,
@@ -182,11 +183,17 @@ class DoorKeeper:
         if op is None:
             if is_open and spec.id not in self.forced:
                 self.forced.add(spec.id)
+                self._forced_open[spec.id] = [self.clock(), 0]
                 self.ledger.record(db, "forced", "door", spec.id, {"door": spec.number, "alarm": True})
-            elif not is_open:
+            elif is_open:  # a forced door left standing open escalates like any other
+                since, level = self._forced_open.setdefault(spec.id, [self.clock(), 0])
+                self._forced_open[spec.id][1] = self._escalate(db, spec, self.clock() - since, level, None, None)
+            else:
                 self.forced.discard(spec.id)
+                self._forced_open.pop(spec.id, None)
             return None
         self.forced.discard(spec.id)
+        self._forced_open.pop(spec.id, None)
         if seen.at and seen.at < op["commanded_at"] and not restarting:
             return None  # polled before the unlock went out
         now = self.clock()
@@ -223,16 +230,23 @@ class DoorKeeper:
         return None
 
     def _left_open(self, db: Any, spec: DoorSpec, op: dict, now: float) -> None:
-        open_for = now - (op["opened_at"] or now)
-        level = op["left_open_level"]
+        level = self._escalate(db, spec, now - (op["opened_at"] or now), op["left_open_level"], op["id"],
+                               op["case_id"])
+        if level != op["left_open_level"]:
+            db["openings"].update(op["id"], {"left_open_level": level})
+
+    def _escalate(self, db: Any, spec: DoorSpec, open_for: float, level: int, opening: int | None,
+                  case: str | None) -> int:
+        """door_left_open: first a prompt (screen and voice: the API's events), then
+        an event for the worker (the outbox too)."""
         for wanted, after, who, outbox in ((1, self.prompt_seconds, "prompt", False),
                                            (2, self.alarm_seconds, "worker", True)):
             if level < wanted and open_for >= after:
                 level = wanted
-                db["openings"].update(op["id"], {"left_open_level": wanted})
                 self.ledger.record(db, "door_left_open", "door", spec.id,
                                    {"door": spec.number, "level": who, "seconds": round(open_for),
-                                    "opening": op["id"], "case": op["case_id"]}, outbox=outbox)
+                                    "opening": opening, "case": case}, outbox=outbox)
+        return level
 
     # -- reading -------------------------------------------------------------------------
     @staticmethod

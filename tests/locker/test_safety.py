@@ -147,3 +147,10 @@ def worker_code_for(api) -> str:
     from appliance.keys import DeviceKey
     from locker import codes
     return codes.worker_code(DeviceKey.from_seed("server", bytes(range(32))), "w-li", [LOCKER], minutes=15)
+
+
+def test_a_forced_door_left_open_escalates_too(quick, sim):
+    sim.request(cmd="fault", spec="forced:0/7")
+    event(quick, "forced", door=7)
+    assert event(quick, "door_left_open", level="worker")["door"] == 7
+    assert [e["level"] for e in quick.events("door_left_open")] == ["prompt", "worker"]
