@@ -206,6 +206,8 @@ class Daemon:
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout=3)
+        if hasattr(self.print_receipt, "close"):
+            self.print_receipt.close()
         self.bank.close()
         self.store.close()
 

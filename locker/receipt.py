@@ -20,6 +20,7 @@ class ReceiptPrinter:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._office: Any = None
+        self._store: Any = None
         self._lock = threading.Lock()
 
     def _open(self) -> Any:
@@ -28,14 +29,23 @@ class ReceiptPrinter:
             from forms.register import migrations
             from sync.store import Store
 
-            store = Store(self.config.data_dir / "locker-receipts.db", [migrations])
-            self._office = CertificateOffice.from_config(self.config, store)
+            self._store = Store(self.config.data_dir / "locker-receipts.db", [migrations])
+            self._office = CertificateOffice.from_config(self.config, self._store)
         return self._office
+
+    def close(self) -> None:
+        if self._office is not None:
+            self._store.close()
+            self._office = None
 
     def __call__(self, data: dict[str, Any]) -> None:
         from drivers.printer import Printer
 
+        filled = {**data, "item": data.get("item") or "办事材料", "name": data.get("name") or "居民",
+                  # no progress page of its own yet: the QR carries the case number, which the
+                  # server's pages and the staff console look up
+                  "progress_code": data.get("progress_code") or str(data.get("case_number", ""))}
         with self._lock:
-            certificate = self._open().issue(TEMPLATE, {k: v for k, v in data.items() if v not in ("", None)})
+            certificate = self._open().issue(TEMPLATE, filled)
         Printer(self.config.printer.url).print_pdf(certificate.pdf, title=f"receipt {data.get('case_number')}",
                                                    timeout=60)
