@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from appliance.errors import ConfigError
+from appliance.tomlpos import dotted, find_line
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATHS = (Path("/etc/kiosk/appliance.toml"), ROOT / "assets" / "appliance.toml")
@@ -326,8 +327,8 @@ def check_urls(config: Config, text: str = "") -> None:
             parse(url)
         except DriverError as exc:
             message = exc.message + (f"; {exc.hint}" if exc.hint else "")
-            raise ConfigError(config.source, message, key=_dotted(loc), value=url,
-                              line=_find_line(text, loc)) from None
+            raise ConfigError(config.source, message, key=dotted(loc), value=url,
+                              line=find_line(text, loc)) from None
 
 
 def check_ports(config: Config, text: str = "") -> None:
@@ -341,7 +342,7 @@ def check_ports(config: Config, text: str = "") -> None:
         if path and not os.path.exists(path):
             raise ConfigError(config.source, "no such serial port; check the cable, "
                                              "`ls /dev/ttyUSB* /dev/ttyACM* /dev/kiosk-*`, and the udev rules",
-                              key=_dotted(loc), value=url, line=_find_line(text, loc))
+                              key=dotted(loc), value=url, line=find_line(text, loc))
 
 
 def _translate(file: str, text: str, raw: dict, exc: ValidationError) -> ConfigError:
@@ -351,7 +352,7 @@ def _translate(file: str, text: str, raw: dict, exc: ValidationError) -> ConfigE
     if isinstance(cause, _Impossible):
         # The validator sits on a section; its key is relative to that section.
         full = loc + _split_key(cause.key)
-        return ConfigError(file, cause.message, key=_dotted(full), value=cause.value, line=_find_line(text, full))
+        return ConfigError(file, cause.message, key=dotted(full), value=cause.value, line=find_line(text, full))
     kind = error["type"]
     if kind == "extra_forbidden":
         message = "unknown key; see the configuration reference in README.md (a typo?)"
@@ -362,7 +363,7 @@ def _translate(file: str, text: str, raw: dict, exc: ValidationError) -> ConfigE
     else:
         message = _plain(error["msg"])
         value = error.get("input")
-    return ConfigError(file, message, key=_dotted(loc), value=value, line=_find_line(text, loc))
+    return ConfigError(file, message, key=dotted(loc), value=value, line=find_line(text, loc))
 
 
 def _plain(msg: str) -> str:
@@ -381,58 +382,6 @@ def _split_key(key: str) -> tuple:
     return tuple(parts)
 
 
-def _dotted(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _line_of_decode_error(message: str) -> int | None:
     m = re.search(r"line (\d+)", message)
     return int(m.group(1)) if m else None
-
-
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"]+)\s*=")
-
-
-def _find_line(text: str, loc: tuple) -> int | None:
-    """Best-effort line of ``loc`` in the TOML text: tracks [table] and [[array]]
-    headers; enough for the flat layout our configs use."""
-    if not text:
-        return None
-    counters: dict[tuple, int] = {}
-    table: tuple = ()
-    best: int | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
-        if header:
-            names = tuple(p.strip().strip('"') for p in header.group(2).split("."))
-            # resolve parents' array indices from the counters seen so far
-            resolved: list[Any] = []
-            for i, name in enumerate(names):
-                resolved.append(name)
-                key = tuple(resolved)
-                if i < len(names) - 1 and key in counters:
-                    resolved.append(counters[key])
-            key = tuple(resolved)
-            if header.group(1) == "[[":
-                counters[key] = counters.get(key, -1) + 1
-                table = key + (counters[key],)
-            else:
-                table = key
-            if table == loc[: len(table)] and best is None and len(table) == len(loc):
-                best = number
-            continue
-        m = _KEY.match(line)
-        if m:
-            full = table + (m.group(1).strip('"'),)
-            if full == loc:
-                return number
-            if loc[: len(full)] == full and best is None:
-                best = number  # an inline table holding the key
-    if best is None and loc:
-        # the key itself is absent (a missing key, or an inherited default): point at its table
-        return _find_line(text, loc[:-1]) if len(loc) > 1 else None
-    return best

@@ -14,3 +14,24 @@ def artifacts(request):
     path = ROOT / "test-artifacts" / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def cupsd():
+    """A private cupsd for the whole session (drivers.printer.sim.PrivateCups): a PDF
+    queue and a fault queue on its own Unix socket. Skips with the reason when cupsd
+    is missing; fails under CI=true."""
+    from drivers.printer.errors import SimUnavailable
+    from drivers.printer.sim import PrivateCups
+    from tests.support import require
+
+    sim = PrivateCups()
+    try:
+        sim.start()
+    except SimUnavailable as exc:
+        sim.stop()
+        require("cupsd", False, str(exc))
+    try:
+        yield sim
+    finally:
+        sim.stop()

@@ -17,25 +17,10 @@ from typing import Iterator
 import pytest
 
 from drivers.printer import Printer
-from drivers.printer.errors import SimUnavailable
 from drivers.printer.sim import PrivateCups
 from tests.support import require
 
 WQY = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
-
-
-@pytest.fixture(scope="session")
-def cupsd() -> Iterator[PrivateCups]:
-    sim = PrivateCups()
-    try:
-        sim.start()
-    except SimUnavailable as exc:
-        sim.stop()
-        require("cupsd", False, str(exc))
-    try:
-        yield sim
-    finally:
-        sim.stop()
 
 
 @pytest.fixture

@@ -8,25 +8,10 @@ from typing import Iterator
 import pytest
 
 from appliance import config as config_module
-from drivers.printer.errors import SimUnavailable
 from drivers.printer.sim import PrivateCups
 from forms.register import migrations
 from sync.store import Store
-from tests.support import ROOT, require
-
-
-@pytest.fixture(scope="session")
-def cupsd() -> Iterator[PrivateCups]:
-    sim = PrivateCups()
-    try:
-        sim.start()
-    except SimUnavailable as exc:
-        sim.stop()
-        require("cupsd", False, str(exc))
-    try:
-        yield sim
-    finally:
-        sim.stop()
+from tests.support import ROOT
 
 
 _numbers = itertools.count(1)
