@@ -62,10 +62,10 @@ def test_forced_door_raises_an_alarm(api, sim):
     assert len(api.events("forced")) == 1
 
 
-def test_silent_unlock_is_unknown_until_a_poll_sees_it_open(api, sim):
+def test_silent_unlock_is_unknown_until_a_poll_sees_it_open(api, sim, server_key):
     number = deposit(api, sim, "SF-S1")
     sim.request(cmd="fault", spec=f"silent_unlock:0/{number}")
-    answer = api("scan", code=worker_code_for(api))
+    answer = api("scan", code=worker_code(server_key))
     opening = answer["opening"]
     assert opening["reply"] is None and opening["outcome"] == "unknown"
     event(api, "unlock_unknown", door=number)
@@ -95,11 +95,11 @@ def test_garbage_on_the_line_is_dropped_and_the_flow_goes_on(api, sim):
     assert api.events("unlock_unknown") == [] and api.events("board_offline") == []
 
 
-def test_an_unlock_to_a_board_not_answering_is_unknown_then_resolved(api, sim, daemon):
+def test_an_unlock_to_a_board_not_answering_is_unknown_then_resolved(api, sim, server_key):
     number = deposit(api, sim, "SF-N1")
     sim.request(cmd="fault", spec="no_reply:0")  # standing: the board acts but its replies are lost
     event(api, "board_offline")
-    code = worker_code_for(api)
+    code = worker_code(server_key)
     answer = api("collect", code=code, door=number)  # a door she names opens even on a silent board
     assert answer["opening"]["outcome"] == "unknown"
     event(api, "unlock_unknown", door=number)
@@ -141,12 +141,6 @@ def test_events_wait_for_the_next_entry(api, sim):
     got = api("events", after=last, timeout=15)["events"]
     assert got and got[0]["seq"] == last + 1
 
-
-def worker_code_for(api) -> str:
-    from tests.locker.conftest import LOCKER
-    from appliance.keys import DeviceKey
-    from locker import codes
-    return codes.worker_code(DeviceKey.from_seed("server", bytes(range(32))), "w-li", [LOCKER], minutes=15)
 
 
 def test_a_forced_door_left_open_escalates_too(quick, sim):
