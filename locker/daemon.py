@@ -120,7 +120,7 @@ class Daemon:
         self.reconcile()
         path = socket_path(self.config)
         self.server = ApiServer(path, self.api)
-        self._spawn("api", self.server.serve_forever)
+        self._spawn("api", self.server.serve_forever, 0.05)  # how soon stop() is noticed
         for name, bus in self.bank.buses.items():
             interval = next(b.poll_interval_ms for b in self.config.lockboard if b.name == name) / 1000
             self._spawn(f"poll {name}", self._poll, name, bus, interval)

@@ -2,22 +2,36 @@
 shows it, and talks to the running daemon."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sqlite3
-import subprocess
 import sys
 
 import pytest
 
 from locker import audit
+from locker.__main__ import main
 from locker.errors import AuditBroken
 from tests.locker.conftest import LOCKER, door
-from tests.support import ROOT
 
 
-def run(*args: str, config=None) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "locker", *(["--config", config.source] if config else []), *args]
-    return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=60)
+class Ran:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run(*args: str, config=None) -> Ran:
+    """``python -m locker ARGS`` in this process (tests/test_docs.py runs it as a process)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([*(["--config", config.source] if config else []), *args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 2
+            if not isinstance(exc.code, int) and exc.code:
+                print(exc.code, file=sys.stderr)
+    return Ran(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
@@ -74,7 +88,7 @@ def test_a_broken_chain_names_the_first_broken_entry(daemon, filled, config, sql
     if seq is not None:
         assert info.value.seq == seq
     assert words in info.value.problem
-    if seq == 4:  # the CLI once (each run is a Python start)
+    if seq == 4:
         done = run("audit", "verify", config=config)
         assert done.returncode == 1 and f"audit entry {info.value.seq}:" in done.stderr
     daemon.stop = lambda: None  # already stopped
