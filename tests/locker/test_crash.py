@@ -12,12 +12,10 @@ step in every flow.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from locker import audit
-from tests.locker.conftest import LOCKER, door, is_open, unlocks, wait_for, worker_code
+from tests.locker.conftest import booking_code, door, is_open, unlocks, wait_for, worker_code
 
 STEPS = ["commanded", "unlocked", "recorded", "closing", "open"]
 
@@ -25,8 +23,7 @@ STEPS = ["commanded", "unlocked", "recorded", "closing", "open"]
 class Journey:
     def __init__(self, spawn, sim, tmp_path, step):
         self.spawn, self.sim, self.step = spawn, sim, step
-        self.arm = tmp_path / "armed"
-        os.environ["LOCKER_CRASH_ARMED"] = str(self.arm)
+        self.arm = tmp_path / "armed"  # the test sets LOCKER_CRASH_ARMED to this path
         self.api = spawn(crash_at=step if step != "open" else "")
         self.expected_unlocks = 0
 
@@ -92,7 +89,7 @@ def test_sigkill_at_every_step_of_every_flow(spawn, sim, server_key, tmp_path, s
     journey = Journey(spawn, sim, tmp_path, step)
     case = "SF-K" + step
 
-    booking = __import__("tests.locker.conftest", fromlist=["booking_code"]).booking_code(server_key, case, "M")
+    booking = booking_code(server_key, case, "M")
     first = journey.run(lambda: journey.api("scan", code=booking, source="scanner"), case, "materials_deposited")
     assert journey.api("scan", code=booking)["error"] == "replayed"
 
@@ -124,4 +121,3 @@ def test_sigkill_at_every_step_of_every_flow(spawn, sim, server_key, tmp_path, s
     assert events.count("materials_deposited") == events.count("collected") == 1
     assert events.count("result_deposited") == events.count("picked_up") == 1
     assert audit.verify(api.store) > 0
-    assert LOCKER
