@@ -31,7 +31,8 @@ class ProbeResult:
 
 
 def probe(url: str, *, frames: int = 10, timeout: float = 5.0, name: str = "camera") -> ProbeResult:
-    """Open ``url``, grab ``frames`` frames, report size and rate. Raises CameraError."""
+    """Open ``url``, grab at least ``frames`` frames (the grabber runs on: the newest
+    may be a later one), report size and rate. Raises CameraError."""
     camera = Camera(url, name=name)
     started = time.monotonic()
     camera.start()

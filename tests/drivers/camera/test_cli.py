@@ -9,7 +9,9 @@ from drivers.camera.__main__ import main
 def test_probe_json(capsys):
     assert main(["--url", "synthetic://?width=320&height=240&fps=60", "probe", "--frames", "4", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert (report["width"], report["height"], report["frames"]) == (320, 240, 4) and report["fps"] > 0
+    # at least the frames asked for: the grabber runs on, and on a busy machine the
+    # newest frame may be a later one than the fourth
+    assert (report["width"], report["height"]) == (320, 240) and report["frames"] >= 4 and report["fps"] > 0
 
 
 def test_probe_line(capsys):
