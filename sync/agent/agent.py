@@ -19,8 +19,9 @@ One *round* (:meth:`Agent.run_once`) is:
 :meth:`Agent.run` repeats rounds every ``interval_s``; after a failed round it waits
 with exponential backoff and full jitter (a random wait between 0 and
 min(backoff_max_s, 2^failures s)), so a fleet returning together does not hit the
-server at the same moment. :meth:`Agent.wake` starts a round now (a daemon calls it
-after appending an event). Order per device is kept because a batch goes only after
+server at the same moment. :meth:`Agent.wake` (a daemon calls it after appending an
+event) starts a round now when the last round succeeded; while a backoff is in force
+it changes nothing: the round after the backoff takes the new events along. Order per device is kept because a batch goes only after
 the one before it was acknowledged; a batch whose answer was lost is pushed again
 and the server answers the duplicates as it did the first time.
 """
@@ -33,6 +34,7 @@ import os
 import random
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,8 +102,9 @@ class Agent:
                  data_dir: str | os.PathLike | None = None, enrolment_code_file: str | os.PathLike | None = None,
                  batch_size: int = 500, interval_s: float = 30.0, backoff_max_s: float = 300.0,
                  timeout_s: float = 30.0, adapter: HTTPAdapter | None = None, health: HealthProbe | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
+        self.clock = clock  # monotonic seconds: backoff and held-back retries are timed on it
         self.key = key
         self.data_dir = Path(data_dir) if data_dir else Path(state_path).parent
         self.code_file = Path(enrolment_code_file) if enrolment_code_file else None
@@ -295,10 +298,28 @@ class Agent:
         """Rounds until :meth:`stop`; for a thread, or the foreground of ``python -m sync.agent``."""
         while not self._stopping.is_set():
             delay = self.step()
-            self._wake.wait(delay)
-            self._wake.clear()
+            self.pause(delay, backing_off=self.failures > 0)
+
+    def pause(self, delay: float, *, backing_off: bool) -> None:
+        """Wait ``delay`` seconds before the next round, or until :meth:`stop`.
+
+        :meth:`wake` cuts a normal interval short (the server is healthy: push now),
+        never a backoff: while the server is away, every locker commit waking the agent
+        would otherwise turn the backoff into a retry storm."""
+        until = self.clock() + delay
+        while not self._stopping.is_set():
+            left = until - self.clock()
+            if left <= 0:
+                break
+            if self._wake.wait(left):
+                self._wake.clear()
+                if not backing_off:
+                    break
+        # a wake during the backoff is answered by the round that follows it
+        self._wake.clear()
 
     def wake(self) -> None:
+        """Push soon: at once when the server is healthy; after the backoff when it is not."""
         self._wake.set()
 
     def start(self) -> Agent:
