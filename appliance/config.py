@@ -191,7 +191,9 @@ class LockerSection(Section):
 class IdentitySection(Section):
     threshold: Annotated[float, Field(ge=0.2, le=0.95)] = 0.45  # SFace cosine; bench/bench_identity.py calibrates
     attempts: Annotated[int, Field(ge=1, le=5)] = 3
-    challenges: Annotated[list[Literal["turn_left", "turn_right"]], Field(min_length=1)] = ["turn_left", "turn_right"]
+    # drawn at random per attempt; "blink" is opt-in (its eye check is not calibrated on real cameras yet)
+    challenges: Annotated[list[Literal["turn_left", "turn_right", "blink"]], Field(min_length=1)] = [
+        "turn_left", "turn_right"]
     challenge_count: Annotated[int, Field(ge=1, le=3)] = 1  # challenges an attempt asks for, drawn at random
     challenge_timeout_ms: Annotated[int, Field(ge=500, le=30000)] = 5000
     settle_timeout_ms: Annotated[int, Field(ge=500, le=30000)] = 5000  # to show one face, looking ahead

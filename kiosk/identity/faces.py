@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from kiosk.identity.eyes import EyeReader
 from kiosk.identity.models import ModelPaths, check_models
 
 MIN_SIDE = 224  # pictures smaller than this are scaled up before detection and alignment
@@ -60,9 +61,10 @@ class FaceEngine:
     """YuNet + SFace on the CPU. One instance per process is enough: calls are
     serialised by a lock (OpenCV's networks are not safe to share between threads)."""
 
-    def __init__(self, models: ModelPaths, *, detect_width: int = 320) -> None:
+    def __init__(self, models: ModelPaths, *, detect_width: int = 320, eyes: EyeReader | None = None) -> None:
         self.models = models
         self.detect_width = detect_width
+        self.eyes = eyes  # the blink challenge's eye reader (Haar cascades); None: no blinks
         self._lock = threading.Lock()
         self._detector = cv2.FaceDetectorYN.create(str(models.detector), "", (320, 320), SCORE_THRESHOLD,
                                                    NMS_THRESHOLD, 5000)
@@ -70,9 +72,9 @@ class FaceEngine:
 
     @classmethod
     def load(cls, models_dir: str = "", *, detect_width: int = 320) -> "FaceEngine":
-        """Check the models' SHA-256 (raising :class:`~kiosk.identity.errors.ModelError`)
-        and load them."""
-        return cls(check_models(models_dir), detect_width=detect_width)
+        """Check the models' and the eye cascades' SHA-256 (raising
+        :class:`~kiosk.identity.errors.ModelError`) and load them."""
+        return cls(check_models(models_dir), detect_width=detect_width, eyes=EyeReader.load())
 
     @classmethod
     def from_settings(cls, settings) -> "FaceEngine":

@@ -95,10 +95,15 @@ def check_models(models_dir: str | Path = "") -> ModelPaths:
 
 
 def health(models_dir: str | Path = "") -> Health:
-    """The models' state for ``doctor`` and the kiosk's start-up screen."""
+    """The models' (and the blink check's eye cascades') state for ``doctor`` and the
+    kiosk's start-up screen."""
+    from kiosk.identity.eyes import check_cascades
+
     try:
         paths = check_models(models_dir)
+        cascades = check_cascades()
     except ModelError as exc:
         return Health("face models", str(models_dir) or PACKAGE, DOWN, exc.message, fix=exc.hint)
-    return Health("face models", str(paths.folder), OK, "YuNet and SFace present, SHA-256 as pinned",
-                  data=paths.as_dict())
+    return Health("face models", str(paths.folder), OK,
+                  "YuNet, SFace and the Haar eye cascades present, SHA-256 as pinned",
+                  data={**paths.as_dict(), **{role: str(path) for role, path in cascades.items()}})

@@ -10,6 +10,12 @@ An attempt, frame by frame:
    ``turn_ratio`` eye distances the asked way and hold for two frames; the other
    way fails. On the way, one frame is embedded and must still be the face of
    step 1 (a photo held up for step 1 and a live face for the turn fails here).
+   A **blink** (:mod:`kiosk.identity.eyes`): with the head still (yaw within
+   ``turn_ratio / 2`` of the baseline) the eyes are seen open, then shut for at
+   most ``BLINK_MAX`` seconds on frames where the face is still detected, then open
+   again. A frame without the face cancels the blink under way (a hand over the
+   face is no blink). The first face frame, the first shut-eye frame and the
+   reopened frame are embedded and must be the face of step 1.
 3. **look back**: ``steady_frames`` frontal frames; the last is embedded and must
    match the reference again and the face of step 1 (a photo swapped in after the
    turn fails here).
@@ -36,6 +42,7 @@ import numpy as np
 from drivers.camera import Frame
 from kiosk.identity import challenge as challenges
 from kiosk.identity.challenge import DIRECTION, ChallengeKind, Prompt
+from kiosk.identity.eyes import Eye
 from kiosk.identity.faces import Face, FaceEngine
 from kiosk.identity.feeds import FrameFeed
 from kiosk.identity.reference import Reference
@@ -49,6 +56,8 @@ MAX_GAP = 0.5  # seconds without a face (from step 1 on) that end the attempt
 CONTINUITY_TURNED = 0.4  # live-to-live similarity, half-turned frame vs the settled face
 CONTINUITY_FRONTAL = 0.6  # live-to-live similarity, looking back vs the settled face
 JUMP = 0.5  # face widths the face may move between frames 0.1 s apart
+BLINK_MAX = 1.0  # seconds the eyes may stay shut in a blink (a real one: 0.1–0.4 s)
+STILL = 0.25  # face widths the face may move between frames while blinking
 
 
 class Verdict(str, Enum):
@@ -198,10 +207,13 @@ class IdentityCheck:
             run.settle()
             for step, kind in enumerate(kinds, start=1):
                 tell(challenges.prompt(kind.value, number, step))
-                run.turn(kind)
+                if kind is ChallengeKind.BLINK:
+                    run.blink()
+                else:
+                    run.turn(kind)
                 last = step == len(kinds)
                 if last:
-                    tell(challenges.prompt("look_back", number))
+                    tell(challenges.prompt("hold_still" if kind is ChallengeKind.BLINK else "look_back", number))
                 run.look_back(final=last)
             result.verdict, result.reason = Verdict.MATCH, "live, and the same face as the reference"
         except _Failed as failed:
@@ -346,6 +358,62 @@ class _Run:
                     if self.result.during < CONTINUITY_TURNED:
                         raise _Failed(Verdict.NOT_LIVE, "the face changed during the challenge")
                 return
+
+    def _same_face(self, frame: Frame, face: Face, least: float, when: str) -> None:
+        assert self.anchor is not None
+        same = FaceEngine.similarity(self.anchor, self._embed(frame, face))
+        self.result.during = same if self.result.during is None else min(self.result.during, same)
+        if same < least:
+            raise _Failed(Verdict.NOT_LIVE, f"the face changed during the challenge ({when}: "
+                                            f"{same:.3f} to the settled face)")
+
+    def blink(self) -> None:
+        reader = self.engine.eyes
+        if reader is None:
+            raise RuntimeError("the blink challenge needs FaceEngine.load()'s eye reader (the Haar cascades)")
+        limit = self.s.challenge_timeout_ms / 1000
+        started: float | None = None
+        seen = False  # the first face frame was embedded
+        opened = False  # eyes seen open (since the last interruption)
+        shut_at: float | None = None  # when the eyes were first seen shut in this blink
+        shut_checked = False
+        hidden = longer = False
+        while True:
+            frame, faces = self._next()
+            started = frame.at if started is None else started
+            if frame.at - started > limit:
+                why = (" (the face was hidden, which is not a blink)" if hidden
+                       else f" (eyes shut longer than {BLINK_MAX:g} s)" if longer else "")
+                raise _Failed(Verdict.NOT_LIVE, f"no blink within {limit:g} s{why}")
+            before = self.previous
+            face = self._one_face(frame, faces)
+            if face is None:  # hidden or lost: whatever was under way is no blink
+                hidden = hidden or shut_at is not None or opened
+                opened, shut_at = False, None
+                continue
+            moved = 0.0 if before is None else (
+                (face.centre[0] - before[0].centre[0]) ** 2 + (face.centre[1] - before[0].centre[1]) ** 2) ** 0.5
+            if abs(face.yaw - self.baseline) > self.s.turn_ratio / 2 or moved > STILL * face.width:
+                opened, shut_at = False, None  # the head moved: start again, still
+                continue
+            if not seen:
+                seen = True
+                self._same_face(frame, face, CONTINUITY_FRONTAL, "asked to blink")
+            state = reader.read(frame.image, face).state
+            if state is Eye.OPEN:
+                if shut_at is not None:  # open, shut, open: a blink
+                    self._same_face(frame, face, CONTINUITY_FRONTAL, "after the blink")
+                    return
+                opened = True
+            elif state is Eye.CLOSED and opened:
+                if shut_at is None:
+                    shut_at = frame.at
+                    if not shut_checked:  # a photo of someone else with shut eyes fails here
+                        shut_checked = True
+                        self._same_face(frame, face, CONTINUITY_TURNED, "eyes shut")
+                elif frame.at - shut_at > BLINK_MAX:
+                    longer = True
+                    opened, shut_at = False, None  # shut too long: not a blink; see them open again
 
     def look_back(self, *, final: bool) -> None:
         limit = self.s.challenge_timeout_ms / 1000
