@@ -6,7 +6,7 @@ REASON, "message": "中文 · English", "detail"?, "retry_after"?}`` where REASO
 of :data:`locker.errors.REASONS` (``forged``, ``expired``, ``replayed``,
 ``other_locker``, ``unknown_key``, ``revoked``, ``too_long``, ``wrong_short_code``,
 ``backing_off``, ``no_free_door``, ``nothing_to_collect``, ``wrong_state``,
-``busy``, ``unreadable``, ``bad_request``, ``bus_unavailable``) or ``internal``.
+``busy``, ``unreadable``, ``bad_request``, ``bus_unavailable``, ``stopping``) or ``internal``.
 
 Requests (``op`` names the request; ``source`` optionally names the caller's input
 device for rate limiting, default ``kiosk``):
@@ -69,14 +69,23 @@ class Api:
     def __init__(self, locker: Locker) -> None:
         self.locker = locker
         self._changed = threading.Condition()
+        self.closing = False
         locker.ledger.listeners.append(self._notify)
 
     def _notify(self) -> None:
         with self._changed:
             self._changed.notify_all()
 
+    def close(self) -> None:
+        """The daemon is stopping: requests are refused and waiting ``events`` return now."""
+        with self._changed:
+            self.closing = True
+            self._changed.notify_all()
+
     def handle(self, request: Any) -> dict[str, Any]:
         try:
+            if self.closing:
+                raise Refused("stopping")
             if not isinstance(request, dict) or not isinstance(request.get("op"), str):
                 raise Refused("bad_request", 'a request is a JSON object with "op"')
             handler = getattr(self, "op_" + request["op"], None)
@@ -129,7 +138,9 @@ class Api:
         with self._changed:
             events = self._events(after)
             if not events and timeout:
-                self._changed.wait_for(lambda: bool(self._events(after, peek=True)), timeout)
+                self._changed.wait_for(lambda: self.closing or bool(self._events(after, peek=True)), timeout)
+                if self.closing:
+                    raise Refused("stopping")
                 events = self._events(after)
         return {"ok": True, "events": events}
 
@@ -162,16 +173,45 @@ class _Handler(socketserver.StreamRequestHandler):
 
 
 class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+    """One thread per connection. :meth:`stop` ends them all and joins them: the
+    daemon closes its store only once no request can touch it any more."""
+    daemon_threads = False
+    block_on_close = True  # server_close() joins every connection's thread
 
     def __init__(self, path: str | Path, api: Api) -> None:
         self.api = api
+        self._live: set[socket.socket] = set()
+        self._live_lock = threading.Lock()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() or path.is_symlink():
             path.unlink()  # a socket left by a killed daemon; the store's writer lock says we own this locker
         super().__init__(str(path), _Handler)
         os.chmod(path, 0o660)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._live_lock:
+            self._live.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._live_lock:
+            self._live.discard(request)
+        super().shutdown_request(request)
+
+    def stop(self) -> None:
+        """Accept nothing more; end every connection after the request it is serving
+        (its reading side is shut: the handler reads EOF, its answer still goes out);
+        join their threads. Call :meth:`Api.close` first so waiting ``events`` return."""
+        self.shutdown()
+        with self._live_lock:
+            live = list(self._live)
+        for sock in live:
+            try:
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass  # already gone
+        self.server_close()
 
 
 def request(path: str | Path, message: dict[str, Any], *, timeout: float = 40.0) -> dict[str, Any]:

@@ -7,9 +7,11 @@ serve the API and read the scanner. The first line printed on stdout is the API
 socket's path, once serving (tests and ``make run`` wait for it).
 
 Threads: one poller per bus (status of every board each ``poll_interval_ms``; the
-bus lets unlocks overtake it), one scanner reader, the API server's threads, and a
-receipt printer, and the sync agent pushing this store's outbox. A poll failing (the port vanished) makes that bus's boards
-offline and is retried on the next poll.
+bus lets unlocks overtake it), one scanner reader, the API server's threads (one per
+connection), a receipt printer, and the sync agent pushing this store's outbox. A
+poll failing (the port vanished) makes that bus's boards offline and is retried on
+the next poll. :meth:`Daemon.stop` stops and joins every one of them before it
+closes the store.
 """
 from __future__ import annotations
 
@@ -83,6 +85,7 @@ class Daemon:
         self._stop = threading.Event()
         self._receipts = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._stopped = False
         self.locker.ledger.listeners.append(self._receipts.set)
         if agent is None and config.sync.enabled:
             # The outbox lives in this daemon's store, so its sync agent runs here, as a
@@ -145,17 +148,25 @@ class Daemon:
             try:
                 statuses = bus.status_all()
             except LockboardError as exc:
-                self.locker.keeper.bus_failed(name, getattr(exc, "message", str(exc)))
+                if self._stop.is_set():
+                    return
                 bus.close()
+                self._guarded(f"recording bus {name} offline", self.locker.keeper.bus_failed, name,
+                              getattr(exc, "message", str(exc)))
             else:
-                try:
-                    self.locker.keeper.observe(name, statuses)
-                except Exception:
-                    log.exception("processing a poll of %s failed", name)
-            if started - last_sweep >= SWEEP_EVERY:
+                self._guarded(f"processing a poll of {name}", self.locker.keeper.observe, name, statuses)
+            if started - last_sweep >= SWEEP_EVERY and not self._stop.is_set():
                 last_sweep = started
-                self.locker.sweep()
+                self._guarded("the sweep", self.locker.sweep)
             self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+    @staticmethod
+    def _guarded(what: str, call: Callable, *args: Any) -> None:
+        """A thread's step that must not kill the thread (logged)."""
+        try:
+            call(*args)
+        except Exception:
+            log.exception("%s failed", what)
 
     def _scan(self) -> None:
         from drivers.scanner import ScannerGone, ScannerUnavailable
@@ -193,19 +204,38 @@ class Daemon:
                                               {"error": error} if error else {}, outbox=False)
 
     # -- the end -----------------------------------------------------------------------
+    JOIN_SECONDS = 60.0  # a thread busy in a driver call (a printer, a bus) gets this long
+
     def stop(self) -> None:
+        """Stop every thread and JOIN it, then close the printer, the buses and the
+        store — in that order, so that nothing can touch the store after it closed
+        (a poll, a sweep, a receipt, the sync agent, a request being served). A thread
+        that will not end leaves the store open (logged): better a leaked file than a
+        write on a closed store."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._stop.set()
         self._receipts.set()
+        self.api.close()  # refuses new requests, wakes waiting ``events``
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            self.server.stop()  # ends every connection after its request; joins their threads
         if self.scanner is not None:
             self.scanner.close()
+        threads = [t for t in self._threads if t is not threading.current_thread()]
+        agent_thread = getattr(self.agent, "_thread", None)
         if self.agent is not None:
-            self.agent.close()
-        for thread in self._threads:
-            if thread is not threading.current_thread():
-                thread.join(timeout=3)
+            self.agent.close()  # stops and joins its thread, closes its own files
+        if isinstance(agent_thread, threading.Thread):
+            threads.append(agent_thread)
+        deadline = time.monotonic() + self.JOIN_SECONDS
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in threads if t.is_alive()]
+        if alive:
+            log.error("locker daemon: thread(s) %s did not stop within %.0f s; the store is left open",
+                      ", ".join(alive), self.JOIN_SECONDS)
+            return
         if hasattr(self.print_receipt, "close"):
             self.print_receipt.close()
         self.bank.close()

@@ -35,6 +35,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "wrong_state": ("办件当前状态不允许此操作", "The case is not in a state that allows this"),
     "busy": ("该办件正在开门处理中", "A door is already being opened for this case"),
     "bad_request": ("请求无效", "Bad request"),
+    "stopping": ("云柜服务正在停止，请稍后再试", "The locker daemon is stopping; please try again shortly"),
     "bus_unavailable": ("柜门控制板无法连接，请联系工作人员", "The lock boards cannot be reached; please call staff"),
 }
 
