@@ -14,7 +14,7 @@ An attempt, frame by frame:
    ``turn_ratio / 2`` of the baseline) the eyes are seen open, then shut for at
    most ``BLINK_MAX`` seconds on frames where the face is still detected, then open
    again. A frame without the face cancels the blink under way (a hand over the
-   face is no blink). The first face frame, the first shut-eye frame and the
+   face is no blink). The first face frame, every shut-eye frame and the
    reopened frame are embedded and must be the face of step 1.
 3. **look back**: ``steady_frames`` frontal frames; the last is embedded and must
    match the reference again and the face of step 1 (a photo swapped in after the
@@ -376,7 +376,6 @@ class _Run:
         seen = False  # the first face frame was embedded
         opened = False  # eyes seen open (since the last interruption)
         shut_at: float | None = None  # when the eyes were first seen shut in this blink
-        shut_checked = False
         hidden = longer = False
         while True:
             frame, faces = self._next()
@@ -406,11 +405,10 @@ class _Run:
                     return
                 opened = True
             elif state is Eye.CLOSED and opened:
+                # Every shut-eye frame is embedded: someone else's face with shut eyes fails here.
+                self._same_face(frame, face, CONTINUITY_TURNED, "eyes shut")
                 if shut_at is None:
                     shut_at = frame.at
-                    if not shut_checked:  # a photo of someone else with shut eyes fails here
-                        shut_checked = True
-                        self._same_face(frame, face, CONTINUITY_TURNED, "eyes shut")
                 elif frame.at - shut_at > BLINK_MAX:
                     longer = True
                     opened, shut_at = False, None  # shut too long: not a blink; see them open again
