@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import stat
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -280,6 +281,15 @@ class TrustedKeys(Mapping[str, TrustedKey]):
         keys[device_id] = TrustedKey(device_id, public_key, revoked)
         return TrustedKeys(keys, self.source)
 
+    def merged(self, other: Mapping[str, TrustedKey]) -> TrustedKeys:
+        """A copy with every entry of ``other`` set: ``other`` wins where both have one,
+        and entries only this one has are kept (the sync agent merges what it pulls
+        into the file, so a key put there by hand, or this appliance's own, stays)."""
+        keys = dict(self._keys)
+        keys.update({device_id: TrustedKey(device_id, key.public_key, key.revoked)
+                     for device_id, key in other.items()})
+        return TrustedKeys(keys, self.source)
+
     def to_json(self) -> str:
         return json.dumps({device: {"public_key": encode_public_key(k.public_key), "revoked": k.revoked}
                            for device, k in sorted(self._keys.items())}, indent=2) + "\n"
@@ -287,7 +297,7 @@ class TrustedKeys(Mapping[str, TrustedKey]):
     def save(self, path: str | os.PathLike) -> None:
         """Write atomically (what the sync agent does after each sync)."""
         path = Path(path)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with open(temp, "w", encoding="utf-8") as file:
             file.write(self.to_json())
             file.flush()

@@ -12,7 +12,8 @@ One *round* (:meth:`Agent.run_once`) is:
    is alone), are marked failed with the reason and held back; the events behind
    them are pushed all the same;
 3. pull changes after the cursor until there are no more, each page applied with its
-   cursor in one transaction of the agent's own file; device keys go to
+   cursor in one transaction of the agent's own file; device keys and the server's
+   own key (``server``: worker and booking codes) are merged into
    ``DATA_DIR/trusted-keys.json`` for offline checks (:mod:`appliance.keys`);
 4. send a heartbeat with peripheral health, free disk, queue length, version.
 
@@ -43,7 +44,8 @@ from pydantic import ValidationError
 from requests.adapters import HTTPAdapter
 
 from appliance.config import Config
-from appliance.keys import TRUSTED_KEYS_FILE, DeviceKey, TrustedKeys
+from appliance.errors import KeyFileError
+from appliance.keys import DEVICE_ID, TRUSTED_KEYS_FILE, DeviceKey, TrustedKey, TrustedKeys
 from sync.agent import state
 from sync.errors import AgentError, EventConflict, NotEnrolled, ServerRefused
 from sync.agent.client import ServerClient
@@ -257,15 +259,35 @@ class Agent:
             cursor = page.cursor
             if not page.more:
                 break
-        if keys_changed:
+        if keys_changed or not (self.data_dir / TRUSTED_KEYS_FILE).exists():
             self.write_trusted_keys()
 
     def write_trusted_keys(self) -> None:
-        keys = TrustedKeys()
+        """Merge the keys pulled (the fleet's devices and the server's own, ``server``)
+        into ``DATA_DIR/trusted-keys.json``: what the server published wins, entries it
+        does not know are kept, this appliance's own key is added if missing. Written
+        atomically (a temporary file renamed over it): a reader sees the old or the new."""
+        path = self.data_dir / TRUSTED_KEYS_FILE
+        try:
+            current = TrustedKeys.load(path) if path.exists() else TrustedKeys(source=str(path))
+        except KeyFileError as exc:
+            log.warning("%s; rewriting it from the keys the server published", exc)
+            current = TrustedKeys(source=str(path))
+        pulled: dict[str, TrustedKey] = {}
         for device_id, data in state.records(self.state, "device_key").items():
-            keys = keys.with_key(device_id, base64.b64decode(data["public_key"]), bool(data.get("revoked")))
+            try:
+                raw = base64.b64decode(str(data.get("public_key")), validate=True)
+            except ValueError:
+                raw = b""
+            if len(raw) != 32 or not DEVICE_ID.match(device_id):
+                log.warning("the server published an unusable key for %r: left out", device_id)
+                continue
+            pulled[device_id] = TrustedKey(device_id, raw, bool(data.get("revoked")))
+        keys = current.merged(pulled)
+        if self.key.device_id not in keys:
+            keys = keys.with_key(self.key.device_id, self.key.public_key)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        keys.save(self.data_dir / TRUSTED_KEYS_FILE)
+        keys.save(path)
 
     def send_heartbeat(self) -> None:
         with self.store.reader() as db:

@@ -1,10 +1,16 @@
 """``python -m sync.server``: run the central server, migrate its database, make
-enrolment codes, revoke devices.
+enrolment codes, revoke devices, sign worker and booking codes.
 
     python -m sync.server [--host H] [--port P] [--database URL]       serve (migrates first)
     python -m sync.server migrate [--database URL]
     python -m sync.server enrol-code --community C --device-id D [--database URL]
     python -m sync.server revoke --device-id D [--database URL]
+    python -m sync.server worker-code --worker W --lockers ID… [--minutes N] [--database URL]
+    python -m sync.server booking-code --case C --size S|M|L [--locker ID] [--days N] [--database URL]
+
+The server's signing key (worker and booking codes) is in the database, created at
+first start under ``--server-key-id`` (default ``$SYNC_SERVER_KEY_ID`` or ``server``,
+as the appliances' ``[locker] server_key_id``): see :mod:`sync.server.keys`.
 
 Serving prints one line, ``listening on http://HOST:PORT``, once the socket is bound
 (``--port 0`` takes a free port), then runs uvicorn on that socket.
@@ -28,13 +34,24 @@ def _database(args: argparse.Namespace) -> str:
     return args.database or os.environ.get(ENV_DATABASE) or db.DEFAULT_URL
 
 
+def _key_id(args: argparse.Namespace) -> str:
+    from sync.server.keys import DEFAULT_KEY_ID, ENV_KEY_ID
+
+    return args.server_key_id or os.environ.get(ENV_KEY_ID) or DEFAULT_KEY_ID
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sync.server.app import create_app
+    from sync.server.keys import ServerKeyError
 
     setup_logging(args.log_level)
-    app = create_app(_database(args))
+    try:
+        app = create_app(_database(args), server_key_id=_key_id(args))
+    except ServerKeyError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
@@ -94,11 +111,45 @@ def revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sign_code(args: argparse.Namespace, issue) -> int:
+    from sync.server.keys import ServerKeyError
+
+    engine = db.create(_database(args))
+    try:
+        migrations.upgrade(engine)
+        with engine.begin() as conn:
+            text = issue(conn)
+    except (ValueError, ServerKeyError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(text)
+    return 0
+
+
+def worker_code(args: argparse.Namespace) -> int:
+    from sync.server.codes import issue_worker_code
+
+    return _sign_code(args, lambda conn: issue_worker_code(conn, args.worker, args.lockers, args.minutes,
+                                                           key_id=_key_id(args)))
+
+
+def booking_code(args: argparse.Namespace) -> int:
+    from sync.server.codes import issue_booking_code
+
+    return _sign_code(args, lambda conn: issue_booking_code(conn, args.case, args.size, args.locker,
+                                                            days=args.days, key_id=_key_id(args)))
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--database", default=argparse.SUPPRESS,
                         help=f"SQLAlchemy URL, sqlite:///… or postgresql://… (default ${ENV_DATABASE} or "
                              f"{db.DEFAULT_URL})")
+    common.add_argument("--server-key-id", default=argparse.SUPPRESS,
+                        help="the id of the server's signing key, as the appliances' [locker] server_key_id "
+                             "(default $SYNC_SERVER_KEY_ID or server)")
     main = argparse.ArgumentParser(prog="python -m sync.server", parents=[common],
                                    description="The central sync server.")
     main.add_argument("--host", default="127.0.0.1")
@@ -106,7 +157,7 @@ def parser() -> argparse.ArgumentParser:
     main.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     main.add_argument("--access-log", action="store_true", help="log every request")
     main.set_defaults(run=serve)
-    commands = main.add_subparsers(metavar="{migrate,enrol-code,revoke}")
+    commands = main.add_subparsers(metavar="{migrate,enrol-code,revoke,worker-code,booking-code}")
     commands.add_parser("migrate", parents=[common], help="bring the database schema up to date"
                         ).set_defaults(run=migrate)
     code = commands.add_parser("enrol-code", parents=[common], help="print a one-time enrolment code")
@@ -116,6 +167,20 @@ def parser() -> argparse.ArgumentParser:
     rev = commands.add_parser("revoke", parents=[common], help="refuse a device from now on")
     rev.add_argument("--device-id", required=True)
     rev.set_defaults(run=revoke)
+    worker = commands.add_parser("worker-code", parents=[common],
+                                 help="print a worker code for lockers, signed with the server's key")
+    worker.add_argument("--worker", required=True, help="the worker's id")
+    worker.add_argument("--lockers", nargs="+", required=True, metavar="ID", help="the lockers it opens")
+    worker.add_argument("--minutes", type=int, default=15,
+                        help="valid for (default 15; lockers refuse more than [locker] worker_code_max_minutes)")
+    worker.set_defaults(run=worker_code)
+    booking = commands.add_parser("booking-code", parents=[common],
+                                  help="print a booking code for a deposit, signed with the server's key")
+    booking.add_argument("--case", required=True)
+    booking.add_argument("--size", required=True, choices=["S", "M", "L"])
+    booking.add_argument("--locker", default="", help="the locker id (default: any)")
+    booking.add_argument("--days", type=int, default=14, help="valid for (default 14)")
+    booking.set_defaults(run=booking_code)
     return main
 
 
@@ -123,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if not hasattr(args, "database"):
         args.database = None
+    if not hasattr(args, "server_key_id"):
+        args.server_key_id = None
     logging.captureWarnings(True)
     return args.run(args)
 

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, select
 
-from sync.server import db, migrations
+from sync.server import db, keys, migrations
 from sync.server.auth import authenticate, body_of, path_of
 from sync.server.content import now, pull
 from sync.server.devices import EnrolmentRefused, enrol, heartbeat
@@ -39,11 +39,15 @@ REFUSED = {401: {"model": Problem, "description": "not signed, bad signature, st
 
 
 def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
-               engine: Engine | None = None) -> FastAPI:
-    """The app on its own engine (disposed when the app shuts down)."""
+               engine: Engine | None = None, server_key_id: str = keys.DEFAULT_KEY_ID) -> FastAPI:
+    """The app on its own engine (disposed when the app shuts down). The server's
+    signing key ``server_key_id`` is created and published if the database has none
+    (:mod:`sync.server.keys`)."""
     engine = engine or db.create(database_url)
     if migrate:
         migrations.upgrade(engine)
+    with engine.begin() as conn:
+        keys.ensure(conn, server_key_id)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -55,6 +59,7 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
                               "Every call but enrolment and health is signed with the device's "
                               "Ed25519 key (see sync/wire.py).")
     app.state.engine = engine
+    app.state.server_key_id = server_key_id
 
     @app.get(f"{API}/health")
     def health() -> dict[str, str]:
@@ -95,12 +100,14 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
         return HeartbeatResponse(server_time=now())
 
     @app.get(f"{API}/keys")
-    def keys() -> dict[str, dict[str, object]]:
-        """Every device's public key in the trusted-keys format of appliance.keys (public)."""
+    def public_keys() -> dict[str, dict[str, object]]:
+        """Every device's public key and the server's own (worker and booking codes), in
+        the trusted-keys format of appliance.keys (public)."""
         rows = DeviceRow.__table__
         with engine.connect() as conn:
-            return {r.device_id: {"public_key": r.public_key, "revoked": r.revoked_at is not None}
-                    for r in conn.execute(select(rows.c.device_id, rows.c.public_key, rows.c.revoked_at)
-                                          .order_by(rows.c.device_id))}
+            found = {r.device_id: {"public_key": r.public_key, "revoked": r.revoked_at is not None}
+                     for r in conn.execute(select(rows.c.device_id, rows.c.public_key, rows.c.revoked_at)
+                                           .order_by(rows.c.device_id))}
+            return {**found, **keys.public_keys(conn)}
 
     return app

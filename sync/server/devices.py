@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select, update
 
 from appliance.keys import fingerprint
 from sync.server.content import append_change, aware, now
+from sync.server.keys import is_server_key_id
 from sync.server.models import Device, EnrolmentCode
 from sync.wire import EnrolRequest, EnrolResponse, Heartbeat
 
@@ -55,6 +56,8 @@ def enrol(conn: Connection, request: EnrolRequest) -> EnrolResponse:
                         .values(used_at=now())).rowcount
     if not used:
         raise EnrolmentRefused(403, "enrolment code already used")
+    if is_server_key_id(conn, request.device_id):
+        raise EnrolmentRefused(403, f"{request.device_id} is the server's key id; enrol under another device id")
     devices = Device.__table__
     existing = conn.execute(select(devices).where(devices.c.device_id == request.device_id)).first()
     if existing is not None and existing.revoked_at is not None:

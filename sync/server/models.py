@@ -2,6 +2,7 @@
 migrations in sync/server/migrations/versions; a test checks they agree.
 
 - ``devices``, ``enrolment_codes``, ``request_nonces``: who may talk to the server.
+- ``server_keys``: the server's own signing key (worker and booking codes).
 - ``events``: every event every appliance pushed, in arrival order (``server_seq``),
   with the answer the server gave (``status``, ``reason``, ``case_state``) so the same
   push gets the same answer again. Quarantined events are rows with their reason.
@@ -36,6 +37,18 @@ class Device(Base):
     revoked_at: Mapped[datetime | None]
     last_heartbeat_at: Mapped[datetime | None]
     health: Mapped[dict[str, Any] | None]
+
+
+class ServerKey(Base):
+    """The server's own Ed25519 key(s), by the id appliances know them under
+    (``[locker] server_key_id``, ``server``): created at first start, shared by every
+    server process through the database (sync.server.keys)."""
+
+    __tablename__ = "server_keys"
+    key_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    private_key: Mapped[str] = mapped_column(Text)  # PKCS#8 PEM, not encrypted: protect the database
+    public_key: Mapped[str] = mapped_column(String(64))  # base64 of the raw 32 bytes
+    created_at: Mapped[datetime]
 
 
 class EnrolmentCode(Base):

@@ -135,3 +135,16 @@ def test_default_is_own_key_plus_the_last_sync(tmp_path, caplog):
         assert TrustedKeys.default(tmp_path, own)["demo-kiosk-01"].public_key == own.public_key
     assert "will not verify elsewhere" in caplog.text
     assert set(TrustedKeys.default(tmp_path, None)) == {"demo-kiosk-01"}
+
+
+def test_merged_keeps_entries_only_the_file_has_and_takes_the_others_values(tmp_path):
+    own, server, other = (DeviceKey.generate(n) for n in ("demo-kiosk-01", "server", "kiosk-02"))
+    on_disk = TrustedKeys().with_key("demo-kiosk-01", own.public_key).with_key("kiosk-02", other.public_key)
+    pulled = TrustedKeys().with_key("server", server.public_key).with_key("kiosk-02", other.public_key, True)
+    merged = on_disk.merged(pulled)
+    assert sorted(merged) == ["demo-kiosk-01", "kiosk-02", "server"]
+    assert merged["kiosk-02"].revoked and merged["server"].public_key == server.public_key
+    assert not on_disk["kiosk-02"].revoked  # a copy: the original is unchanged
+    merged.save(tmp_path / TRUSTED_KEYS_FILE)
+    assert TrustedKeys.load(tmp_path / TRUSTED_KEYS_FILE)["server"].public_key == server.public_key
+    assert [p.name for p in tmp_path.iterdir()] == [TRUSTED_KEYS_FILE]  # the temp file was renamed

@@ -2,6 +2,7 @@
 killed and restarted mid-batch while 30 % of requests fail at random."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -92,8 +93,10 @@ def test_python_m_sync_agent_once(tmp_path):
         run = subprocess.run([sys.executable, "-m", "sync.agent", "--config", str(config), "--once"],
                              capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert run.returncode == 0, run.stderr
-        assert run.stdout.strip() == "pushed 7 event(s) (0 quarantined), pulled 1 change(s)"
-        assert (data / "trusted-keys.json").exists() and (data / "appliance.sync.db").exists()
+        # the changes: the server's own key (created at its first start), this device's key
+        assert run.stdout.strip() == "pushed 7 event(s) (0 quarantined), pulled 2 change(s)"
+        assert set(json.loads((data / "trusted-keys.json").read_text())) == {"server", "kiosk-cli"}
+        assert (data / "appliance.sync.db").exists()
         again = subprocess.run([sys.executable, "-m", "sync.agent", "--config", str(config), "--once"],
                                capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert again.returncode == 0 and again.stdout.startswith("pushed 0 event(s)")

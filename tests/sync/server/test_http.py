@@ -14,5 +14,5 @@ def test_a_device_enrols_pushes_and_pulls_over_http(database_url):
         first = device("POST", "/events", batch)
         assert first.status_code == 200 and device("POST", "/events", batch).json() == first.json()
         changes = device("GET", "/changes").json()["changes"]
-        assert [c["key"] for c in changes if c["kind"] == "device_key"] == ["kiosk-http"]
+        assert [c["key"] for c in changes if c["kind"] == "device_key"] == ["server", "kiosk-http"]
         assert requests.get(f"{server.url}{API}/changes", timeout=10).status_code == 401
