@@ -1,40 +1,63 @@
-"""``python -m appliance run`` (``make run``): the appliance in simulation.
+"""``python -m appliance run`` (``make run``): the whole system in simulation, on one machine.
 
-Starts a private CUPS server with a PDF printer and every ``sim://`` device of the
-configuration as its own simulator process on a pseudo-terminal, opens them through
-the same drivers that run on real hardware, prints the ``doctor`` table, and then
-follows the devices live: doors, ID cards (ID numbers masked), scanned codes.
-Lines typed on standard input act as a resident would (``help`` lists them).
-Everything it started stops with it.
+Starts, each as its own process: every ``sim://`` device of the configuration as a
+simulator on a pseudo-terminal, a private CUPS server with a PDF printer, the
+central server (``python -m sync.server`` on a free port, its SQLite database in
+the demo folder) with a one-time enrolment code for this appliance, and the locker
+daemon (``python -m locker serve``) on a configuration generated from the loaded one
+(``DEMO_DIR/appliance.toml``: the simulators' ptys, the demo server, the private
+cupsd, ``data_dir`` = the demo folder). The locker daemon alone owns the lock buses
+and the scanner, and its sync agent enrols and pushes its events to the server; this
+program follows the locker through its socket API (``events``) and the server
+through its database, and keeps the kiosk's own devices (the ID card reader, the
+printer, the camera) until the kiosk app exists.
+
+Lines typed on standard input act as a resident or a worker would (``help`` lists
+them). Everything it started stops with it (Ctrl-C, ``quit``, SIGTERM). The demo
+folder (``var/demo``, or ``$KIOSK_DEMO_DIR``) starts empty on every run.
 """
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import shutil
 import signal
+import socket
+import sqlite3
+import subprocess
 import sys
 import threading
-import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from itertools import count
+from pathlib import Path
+from typing import Any, Callable
 
-from appliance.config import Config
+from appliance.config import ROOT, Config
 from appliance.privacy import setup_logging
 from appliance.processes import Child, ChildFailed
 from drivers.errors import DriverError
 from drivers.health import OK
 from drivers.simserve import control_request
 
+DEMO_DIR_ENV = "KIOSK_DEMO_DIR"
+
 HELP = """commands (门号/卡号 as printed):
-  doors                   door states of every board
-  open [BUS] BOARD DOOR   unlock a door through the driver (a real frame on the bus)
-  close [BUS] BOARD DOOR  the resident shuts the door (simulator)
+  dropoff [S|M|L] [CASE]  a resident drops materials off at the locker: a door opens (locker API)
+  state                   doors and cases, as the locker daemon has them
+  close DOOR              the resident shuts locker door DOOR (simulator); or close [BUS] BOARD DOOR
+  scan TEXT               show a code to the scanner (simulator; the locker daemon reads it)
   card N | remove         place demo ID card N on the reader / take it away (simulator)
-  scan TEXT               show a code to the scanner (simulator)
   print                   print a test page on the private CUPS printer
+  server                  the central server: where it is, devices, events and cases it has
   doctor                  the device table again
   quit                    stop everything"""
+
+
+class DemoError(RuntimeError):
+    """The demo cannot start (a part failed, or another demo runs in the same folder)."""
 
 
 @dataclass
@@ -51,30 +74,53 @@ class Simulated:
         return control_request(self.child.header[1], dict(request))
 
 
+_OUT = threading.Lock()
+
+
+def _print_line(line: str) -> None:
+    """One whole line at a time: the followers and the commands print from several threads."""
+    with _OUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def _pid(child: Child) -> str:
+    return str(child.proc.pid) if child.proc else "?"
+
+
+def demo_dir() -> Path:
+    return Path(os.environ.get(DEMO_DIR_ENV) or ROOT / "var" / "demo").resolve()
+
+
 class Demo:
-    def __init__(self, config: Config, out: Callable[[str], None] | None = None) -> None:
+    def __init__(self, config: Config, out: Callable[[str], None] | None = None,
+                 directory: Path | None = None) -> None:
         self.original = config
-        self.config = config
-        self.out = out or (lambda line: print(line, flush=True))
+        self.config = config  # the kiosk's devices, after start(): on the simulators
+        self.out = out or _print_line
+        self.dir = directory or demo_dir()
         self.children: list[Child] = []
         self.sims: dict[str, Simulated] = {}  # "lockboard:bus0", "idcard", "scanner"
         self.printer_info: dict = {}
-        self.buses: dict = {}
+        self.server_url = ""
+        self.server_db = self.dir / "server.db"
+        self.locker_config = self.dir / "appliance.toml"
+        self.locker_socket: Path | None = None
         self.reader = None
-        self.scanner = None
         self.printer = None
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
+        self._cases = count(1)
 
     def say(self, text: str) -> None:
         self.out(f"{datetime.now():%H:%M:%S}  {text}")
 
     # -- start-up -------------------------------------------------------------------
     def start(self) -> None:
-        cfg = self.config
-        buses = []
-        for bus in cfg.lockboard:
-            buses.append(bus.model_copy(update={"url": self._simulate(f"lockboard:{bus.name}", bus.url)}))
+        self._fresh_dir()
+        cfg = self.original
+        buses = [bus.model_copy(update={"url": self._simulate(f"lockboard:{bus.name}", bus.url)})
+                 for bus in cfg.lockboard]
         idcard = cfg.idcard.model_copy(update={"url": self._simulate("idcard", cfg.idcard.url)})
         scanner = cfg.scanner
         if scanner.enabled and scanner.url != "camera:":
@@ -84,39 +130,126 @@ class Demo:
             printer = printer.model_copy(update={"url": self._start_cups() or printer.url})
         self.config = cfg.model_copy(update={"lockboard": buses, "idcard": idcard, "scanner": scanner,
                                              "printer": printer})
+        self._start_server()
+        self._write_locker_config()
+        self._start_locker()
+
+    def _fresh_dir(self) -> None:
+        sock = self.dir / "locker.sock"
+        if sock.exists():
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect(str(sock))
+                except OSError:
+                    pass
+                else:
+                    raise DemoError(f"another `make run` uses {self.dir} (its locker daemon answers on {sock}); "
+                                    f"stop it first, or set {DEMO_DIR_ENV} to another folder")
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        (self.dir / "logs").mkdir(parents=True)
+
+    def _child(self, name: str, module: str, *args: str, header_lines: int = 2, timeout: float = 30) -> Child:
+        child = Child(module, *args, header_lines=header_lines)
+        self.children.append(child)  # before start: an interrupted start-up still stops it
+        child.start(timeout=timeout)
+        self._drain(child, name)
+        return child
+
+    def _drain(self, child: Child, name: str) -> None:
+        """Keep reading a child's output into DIR/logs/NAME.log (a full pipe would block it)."""
+        log = self.dir / "logs" / f"{name}.log"
+
+        def pump(stream: Any) -> None:
+            try:
+                with open(log, "a", encoding="utf-8") as file:
+                    for line in stream:
+                        file.write(line)
+                        file.flush()
+            except (OSError, ValueError):  # the stream closed under us while stopping
+                pass
+
+        assert child.proc is not None
+        for stream in (child.proc.stdout, child.proc.stderr):
+            if stream is not None:
+                threading.Thread(target=pump, args=(stream,), name=f"log-{name}", daemon=True).start()
 
     def _simulate(self, key: str, url: str) -> str:
         if not url.startswith("sim://"):
             return url
-        child = Child("drivers.simserve", url).start()
-        self.children.append(child)
+        child = self._child(key.replace(":", "-"), "drivers.simserve", url)
         self.sims[key] = Simulated(child)
-        self.say(f"simulator {key:<16} {url}  →  {child.header[0]}")
+        self.say(f"simulator {key:<16} {url}  →  {child.header[0]} (pid {_pid(child)})")
         return child.header[0]
 
     def _start_cups(self) -> str | None:
         try:
-            child = Child("drivers.printer.sim").start(timeout=30)
+            child = self._child("cupsd", "drivers.printer.sim")
         except ChildFailed as exc:
-            self.say(f"printer: no private CUPS server ({exc}); using {self.config.printer.url}")
+            self.say(f"printer: no private CUPS server ({exc}); using {self.original.printer.url}")
             return None
-        self.children.append(child)
         self.printer_info = json.loads(child.header[1])
         url = self.printer_info.get("pdf_url") or self.printer_info.get("fault_url")
-        self.say(f"printer: private cupsd at {self.printer_info.get('socket')}; "
+        self.say(f"printer: private cupsd (pid {_pid(child)}) at {self.printer_info.get('socket')}; "
                  f"printed PDFs land in {self.printer_info.get('pdf_out')}")
         return url
 
+    def _start_server(self) -> None:
+        database = f"sqlite:///{self.server_db}"
+        child = self._child("server", "sync.server", "--port", "0", "--database", database,
+                            "--log-level", "WARNING", header_lines=1, timeout=90)
+        self.server_url = child.header[0].split("listening on ", 1)[-1].strip()
+        cfg = self.original
+        done = subprocess.run([sys.executable, "-m", "sync.server", "enrol-code", "--community",
+                               cfg.appliance.community, "--device-id", cfg.appliance.id, "--database", database],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0 or not done.stdout.strip():
+            raise DemoError(f"no enrolment code from the server: {done.stderr.strip()[-300:]}")
+        code_file = self.dir / "enrolment-code"
+        code_file.write_text(done.stdout.strip() + "\n", encoding="utf-8")
+        code_file.chmod(0o600)
+        self.say(f"central server (pid {_pid(child)}) {self.server_url}, database {self.server_db}; "
+                 f"enrolment code for {cfg.appliance.id} in {code_file}")
+
+    def _write_locker_config(self) -> None:
+        """The loaded configuration with the demo's simulators, server, cupsd and folder."""
+        data = self.config.model_dump(exclude_none=True)
+        data["appliance"]["data_dir"] = str(self.dir)
+        data["locker"].update(store="locker.db", socket="locker.sock")
+        data["sync"].update(enabled=True, server_url=self.server_url, enrolment_code_file="enrolment-code")
+        text = (f"# Generated by `python -m appliance run` from {self.original.source}: the simulators' ptys,\n"
+                f"# the demo server, the private cupsd, data_dir = this folder. Rewritten on every run.\n\n"
+                + to_toml(data))
+        self.locker_config.write_text(text, encoding="utf-8")
+        from appliance.config import load
+
+        load(self.locker_config)  # the daemon would stop on a mistake: say it here, naming the key
+
+    def _start_locker(self) -> None:
+        child = self._child("locker", "locker", "--config", str(self.locker_config), "serve",
+                            header_lines=1, timeout=90)
+        self.locker_socket = Path(child.header[0])
+        self.say(f"locker daemon (pid {_pid(child)}) serving {self.locker_socket}; "
+                 f"it owns the lock buses and the scanner, its sync agent talks to the server")
+
+    def where(self) -> None:
+        rel = lambda p: os.path.relpath(p, ROOT) if str(p).startswith(str(ROOT)) else str(p)  # noqa: E731
+        self.out("where to look:")
+        self.out(f"  central server   {self.server_url}   API docs {self.server_url}/docs · "
+                 f"OpenAPI {self.server_url}/openapi.json")
+        self.out(f"  server database  {rel(self.server_db)}")
+        self.out(f"  locker daemon    {rel(self.locker_socket or '')}: "
+                 f"python -m locker --config {rel(self.locker_config)} status")
+        self.out(f"  locker config    {rel(self.locker_config)} (generated)")
+        self.out(f"  logs             {rel(self.dir / 'logs')}/ (server, locker, simulators)")
+        if self.printer_info.get("pdf_out"):
+            self.out(f"  printed PDFs     {self.printer_info['pdf_out']}")
+
     def open_devices(self) -> None:
-        from drivers.doctor import id_card_reader, lock_buses
+        """The kiosk's own devices; the lock buses and the scanner are the locker daemon's."""
+        from drivers.doctor import id_card_reader
 
-        self.buses = {bus.name: bus for bus in lock_buses(self.config)}
         self.reader = id_card_reader(self.config)
-        if self.config.scanner.enabled:
-            from drivers.scanner.urls import open_scanner
-
-            url = self.config.camera.url if self.config.scanner.url == "camera:" else self.config.scanner.url
-            self.scanner = open_scanner(url)
         if self.config.printer.enabled:
             from drivers.printer.device import Printer
 
@@ -125,18 +258,73 @@ class Demo:
     def doctor(self) -> None:
         from drivers.doctor import doctor
 
-        # doctor opens devices itself: let go of ours first (one owner per device)
+        # doctor opens devices itself: let go of ours first (one owner per device), and
+        # leave the locker daemon's devices alone: it reports on them
         self.close_devices()
-        for h in doctor(self.config):
-            mark = "OK  " if h.state == OK else h.state.upper()
-            self.out(f"  {mark:<8} {h.device:<24} {h.detail}" + (f"\n  {'':<8} {'':<24} → {h.fix}"
-                                                                   if h.state != OK and h.fix else ""))
+        kiosk_devices = self.config.model_copy(update={
+            "lockboard": [], "scanner": self.config.scanner.model_copy(update={"enabled": False})})
+        rows = [(h.state, h.device, h.detail, h.fix) for h in doctor(kiosk_devices)]
         self.open_devices()
+        try:
+            state = self.locker("state")
+        except OSError as exc:
+            rows.append(("down", "locker daemon", f"{self.locker_socket}: {exc}", "see var/demo/logs/locker.log"))
+        else:
+            for board in state["boards"]:
+                rows.append((OK if board["online"] else "down", f"lockboard {board['bus']} board {board['board']}",
+                             "online, polled by the locker daemon" if board["online"] else "offline",
+                             "" if board["online"] else "python -m locker status; check the bus"))
+            if self.config.scanner.enabled:
+                rows.append((OK, "scanner", f"{self.config.scanner.url}, read by the locker daemon", ""))
+        rows.append(self._server_health())
+        for state_, device, detail, fix in rows:
+            mark = "OK  " if state_ == OK else state_.upper()
+            self.out(f"  {mark:<8} {device:<24} {detail}"
+                     + (f"\n  {'':<8} {'':<24} → {fix}" if state_ != OK and fix else ""))
 
-    # -- following the devices ----------------------------------------------------------
+    def _server_health(self) -> tuple[str, str, str, str]:
+        try:
+            with urllib.request.urlopen(f"{self.server_url}/api/v1/health", timeout=10) as answer:
+                health = json.load(answer)
+        except OSError as exc:
+            return "down", "central server", f"{self.server_url}: {exc}", "see var/demo/logs/server.log"
+        devices = self._server_query("SELECT device_id FROM devices WHERE revoked_at IS NULL")
+        enrolled = ", ".join(d for (d,) in devices) or "none yet (the sync agent enrols on its first round)"
+        return OK, "central server", f"{self.server_url} ({health.get('database')}); enrolled: {enrolled}", ""
+
+    # -- the locker and the server ---------------------------------------------------------
+    def locker(self, op: str, **request: Any) -> dict:
+        """One request to the locker daemon's API (JSON lines on its Unix socket, see
+        locker/api.py; spoken here directly: appliance/ imports neither locker nor sync)."""
+        if self.locker_socket is None:
+            raise LookupError("the locker daemon is not running")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(40)
+            sock.connect(str(self.locker_socket))
+            sock.sendall(json.dumps({"op": op, **request}, ensure_ascii=False).encode("utf-8") + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError(f"the locker daemon at {self.locker_socket} closed the connection")
+                data += chunk
+        return json.loads(data)
+
+    def _server_query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        if not self.server_db.exists():
+            return []
+        conn = sqlite3.connect(f"file:{self.server_db}?mode=ro", uri=True, timeout=10)
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:  # tables not made yet
+            return []
+        finally:
+            conn.close()
+
+    # -- following ----------------------------------------------------------------------
     def follow(self) -> None:
-        for name, target in [("doors", self._follow_doors), ("idcard", self._follow_cards),
-                             ("scanner", self._follow_codes)]:
+        for name, target in [("locker", self._follow_locker), ("idcard", self._follow_cards),
+                             ("server", self._follow_server)]:
             thread = threading.Thread(target=self._guard(target), name=f"follow-{name}", daemon=True)
             thread.start()
             self.threads.append(thread)
@@ -146,32 +334,24 @@ class Demo:
             while not self.stopping.is_set():
                 try:
                     loop()
-                except DriverError as exc:
-                    self.say(f"⚠ {exc.message}" + (f" — {exc.hint}" if exc.hint else ""))
-                    self.stopping.wait(2)
                 except Exception as exc:  # a follower reports and carries on
-                    self.say(f"⚠ {type(exc).__name__}: {exc}")
+                    if self.stopping.is_set():
+                        return
+                    if isinstance(exc, DriverError):
+                        self.say(f"⚠ {exc.message}" + (f" — {exc.hint}" if exc.hint else ""))
+                    else:
+                        self.say(f"⚠ {type(exc).__name__}: {exc}")
                     self.stopping.wait(2)
         return run
 
-    def _follow_doors(self) -> None:
-        seen: dict[tuple[str, int], tuple[frozenset, bool]] = {}
-        interval = min((b.poll_interval_ms for b in self.config.lockboard), default=500) / 1000
+    def _follow_locker(self) -> None:
+        seq = max((e["seq"] for e in self.locker("events", after=0)["events"]), default=0)
         while not self.stopping.is_set():
-            for name, bus in list(self.buses.items()):
-                for address, status in bus.status_all().items():
-                    now = (frozenset(status.open_doors), status.online)
-                    before = seen.get((name, address))
-                    seen[(name, address)] = now
-                    if before is None:
-                        continue
-                    if before[1] != now[1]:
-                        self.say(f"门禁板 board {name}/{address} {'online' if now[1] else 'OFFLINE'}")
-                    for door in sorted(now[0] - before[0]):
-                        self.say(f"柜门打开 door opened: {name} board {address} door {door}")
-                    for door in sorted(before[0] - now[0]):
-                        self.say(f"柜门关闭 door closed: {name} board {address} door {door}")
-            self.stopping.wait(interval)
+            for event in self.locker("events", after=seq, timeout=2)["events"]:
+                seq = event["seq"]
+                line = describe(event)
+                if line:
+                    self.say(line)
 
     def _follow_cards(self) -> None:
         reader = self.reader
@@ -185,17 +365,28 @@ class Demo:
                      f"{summary.get('ethnicity')} {summary.get('id_number')} valid to {summary.get('valid_to') or '长期'}")
             while not self.stopping.is_set() and reader.find_card():
                 self.stopping.wait(0.5)
-            self.say("身份证已取走 ID card taken away")
+            if not self.stopping.is_set():
+                self.say("身份证已取走 ID card taken away")
 
-    def _follow_codes(self) -> None:
-        if self.scanner is None:
-            self.stopping.wait(3600)
-            return
-        scanner = self.scanner
-        while not self.stopping.is_set() and scanner is self.scanner:
-            code = scanner.read_code(timeout=0.5)
-            if code is not None:
-                self.say(f"扫码 code scanned: {code.text}")
+    def _follow_server(self) -> None:
+        seq, enrolled = 0, set()
+        while not self.stopping.is_set():
+            for (device,) in self._server_query("SELECT device_id FROM devices ORDER BY enrolled_at"):
+                if device not in enrolled:
+                    enrolled.add(device)
+                    self.say(f"服务器 server: device {device} enrolled")
+            rows = self._server_query("SELECT server_seq, device_id, aggregate_type, aggregate_id, event_type, "
+                                      "status, case_state FROM events WHERE server_seq > ? ORDER BY server_seq",
+                                      (seq,))
+            if rows:
+                seq = rows[-1][0]
+                devices = ", ".join(sorted({r[1] for r in rows}))
+                shown = [f"{r[2]}:{r[3]} {r[4]}" + ("" if r[5] == "applied" else f" ({r[5]})") for r in rows]
+                cases = {r[3]: r[6] for r in rows if r[2] == "case" and r[6]}
+                self.say(f"服务器 server received {len(rows)} event(s) from {devices}: "
+                         + "; ".join(shown[:8]) + (" …" if len(shown) > 8 else "")
+                         + "".join(f" — case {c} now {s} on the server" for c, s in cases.items()))
+            self.stopping.wait(1.0)
 
     # -- commands -------------------------------------------------------------------
     def command(self, line: str) -> bool:
@@ -209,20 +400,14 @@ class Demo:
                 return False
             if verb == "help":
                 self.out(HELP)
-            elif verb == "doors":
-                for name, bus in self.buses.items():
-                    for address, status in bus.status_all().items():
-                        state = "online" if status.online else "OFFLINE"
-                        self.out(f"  {name} board {address}: {state}; open doors: "
-                                 f"{', '.join(map(str, status.open_doors)) or 'none'}")
-            elif verb in ("open", "close"):
-                bus_name, board, door = self._door_args(args)
-                if verb == "open":
-                    result = self.buses[bus_name].unlock(board, door)
-                    self.say(f"开门 unlock {bus_name} board {board} door {door}: {result.outcome}"
-                             + (f" ({result.reason})" if result.reason else ""))
-                else:
-                    self._sim(f"lockboard:{bus_name}").control(cmd="close", board=board, door=door)
+            elif verb == "dropoff":
+                self._dropoff(args)
+            elif verb in ("state", "doors", "status"):
+                self._state()
+            elif verb == "close":
+                self._close(args)
+            elif verb == "open":
+                self.out("  doors open through the locker daemon, its only owner: `dropoff`, or `scan` a code")
             elif verb == "card":
                 self._sim("idcard").control(cmd="insert", card=int(args[0]) if args else 0)
             elif verb == "remove":
@@ -231,20 +416,70 @@ class Demo:
                 self._sim("scanner").control(cmd="scan", code=" ".join(args))
             elif verb == "print":
                 self._print_test_page()
+            elif verb == "server":
+                self._server()
             elif verb == "doctor":
                 self.doctor()
             else:
                 self.out(f"unknown command {verb!r}; type help")
-        except (DriverError, ValueError, IndexError, KeyError, LookupError) as exc:
+        except (DriverError, OSError, ValueError, IndexError, KeyError, LookupError) as exc:
             self.out(f"  ✗ {getattr(exc, 'message', None) or exc}")
         return True
 
-    def _door_args(self, args: list[str]) -> tuple[str, int, int]:
-        if len(args) == 3:
-            return args[0], int(args[1]), int(args[2])
-        if len(args) == 2 and self.buses:
-            return next(iter(self.buses)), int(args[0]), int(args[1])
-        raise ValueError("give BOARD DOOR (or BUS BOARD DOOR), as printed on the board and door label")
+    def _dropoff(self, args: list[str]) -> None:
+        size = next((a.upper() for a in args if a.upper() in ("S", "M", "L")), "M")
+        case = next((a for a in args if a.upper() not in ("S", "M", "L")),
+                    f"DEMO-{datetime.now():%H%M%S}-{next(self._cases)}")
+        answer = self.locker("dropoff", case=case, size=size, item="申请材料 application materials")
+        if not answer.get("ok"):
+            self.out(f"  ✗ drop-off refused: {answer.get('error')}: {answer.get('message')}")
+            return
+        self.say(f"投递 drop-off: case {case} ({size}): door {answer['door']} opens — put the papers in, then "
+                 f"`close {answer['door']}`")
+
+    def _state(self) -> None:
+        state = self.locker("state")
+        doors = state["doors"]
+        busy = [d for d in doors if d["use"] != "free" or d["seen"] not in ("closed", "unknown")]
+        free = len(doors) - len([d for d in doors if d["use"] != "free"])
+        self.out(f"  locker {state['locker']}: {len(doors)} doors, {free} free")
+        for d in busy:
+            self.out(f"  door {d['number']:>3} {d['size']} {d['use']:<15} {d['seen']:<8} "
+                     f"{d['case'] or ''} {d['reason'] or ''}".rstrip())
+        for c in state["cases"]:
+            self.out(f"  case {c['id']}: {c['state']}" + (f", door {c['door']}" if c.get("door") else ""))
+        offline = [f"{b['bus']}/{b['board']}" for b in state["boards"] if not b["online"]]
+        self.out(f"  {len(state['cases'])} case(s); boards offline: {', '.join(offline) or 'none'}")
+
+    def _close(self, args: list[str]) -> None:
+        if len(args) == 1:
+            number = int(args[0])
+            door = next((d for d in self.locker("state")["doors"] if d["number"] == number), None)
+            if door is None:
+                raise LookupError(f"the locker has no door {number}")
+            bus, board, door_no = door["id"].split("/")
+        elif len(args) == 2 and self.original.lockboard:
+            bus, board, door_no = self.original.lockboard[0].name, args[0], args[1]
+        elif len(args) == 3:
+            bus, board, door_no = args
+        else:
+            raise ValueError("give DOOR (the locker's door number), or [BUS] BOARD DOOR as on the board")
+        self._sim(f"lockboard:{bus}").control(cmd="close", board=int(board), door=int(door_no))
+
+    def _server(self) -> None:
+        self.out(f"  central server {self.server_url}")
+        self.out(f"  API docs {self.server_url}/docs · OpenAPI {self.server_url}/openapi.json · "
+                 f"health {self.server_url}/api/v1/health")
+        self.out(f"  database {self.server_db}")
+        for device, community, heartbeat, revoked in self._server_query(
+                "SELECT device_id, community, last_heartbeat_at, revoked_at FROM devices ORDER BY device_id"):
+            self.out(f"  device {device} ({community}): " + ("REVOKED" if revoked else "enrolled")
+                     + f", last heartbeat {heartbeat or 'none yet'}")
+        total = self._server_query("SELECT count(*), sum(status = 'quarantined') FROM events")
+        if total:
+            self.out(f"  events received: {total[0][0]} ({total[0][1] or 0} quarantined)")
+        for case, state in self._server_query("SELECT id, state FROM cases ORDER BY updated_at"):
+            self.out(f"  case {case}: {state}")
 
     def _sim(self, key: str) -> Simulated:
         if key not in self.sims:
@@ -260,21 +495,88 @@ class Demo:
 
     # -- shutdown ---------------------------------------------------------------------
     def close_devices(self) -> None:
-        for bus in self.buses.values():
-            bus.close()
-        self.buses = {}
-        for device in (self.reader, self.scanner):
-            if device is not None:
-                device.close()
-        self.reader = self.scanner = None
+        if self.reader is not None:
+            self.reader.close()
+        self.reader = None
 
     def stop(self) -> None:
         self.stopping.set()
         for thread in self.threads:
             thread.join(timeout=3)
         self.close_devices()
-        for child in reversed(self.children):
-            child.stop()
+        for child in reversed(self.children):  # the locker first (its agent's last push), the server next
+            child.stop(timeout=20 if child.module == "locker" else 5)
+
+
+OPENINGS = {
+    "commanded": "开锁 unlock sent", "opened": "柜门打开 door opened", "closed": "柜门关闭 door closed",
+    "jammed": "柜门卡住 door jammed", "not_opened": "柜门未开 door did not open",
+}
+QUIET = {"unlock_result", "daemon_started", "door_installed", "free", "reserved", "occupied"}
+
+
+def describe(event: dict) -> str:
+    """One line for a locker audit entry (the daemon's event stream); "" to leave it out."""
+    name, subject = event["event"], event["subject"]
+    kind, _, ident = subject.partition(":")
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    if name in QUIET:
+        return ""
+    if kind == "opening":
+        to = detail.get("to")
+        if to not in OPENINGS:
+            return ""
+        line = f"云柜 {OPENINGS[to]}: door {detail.get('door', '?')}"
+        if to == "commanded":
+            line += f" ({detail.get('purpose', '')}" + (f", case {detail['case']}" if detail.get("case") else "") + ")"
+        return line
+    if kind == "case":
+        if name == "receipt_printed":
+            return f"云柜 回执 receipt printed for case {ident}"
+        return f"云柜 case {ident} → {name}" + (f" (door {detail['door']})" if detail.get("door") else "")
+    if name == "code_refused":
+        return f"云柜 扫码被拒 code refused ({ident}): {detail.get('reason')}"
+    extra = detail.get("reason") or ""
+    where = f"door {detail['door']}" if kind == "door" and detail.get("door") else subject
+    return f"云柜 {name}: {where}" + (f" ({extra})" if extra else "")
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """TOML for a configuration dump: sections, arrays of tables, scalars, lists, inline tables."""
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{json.dumps(str(k))} = {value(x)}" for k, x in v.items()) + " }"
+        raise TypeError(f"no TOML for {type(v).__name__}")
+
+    def table(header: str, body: dict[str, Any], lines: list[str], array: bool = False) -> None:
+        lines.append(f"[[{header}]]" if array else f"[{header}]")
+        nested = []
+        for k, v in body.items():
+            if isinstance(v, list) and v and all(isinstance(x, dict) for x in v) and k == "board":
+                nested.append((k, v))
+            else:
+                lines.append(f"{k} = {value(v)}")
+        lines.append("")
+        for k, rows in nested:
+            for row in rows:
+                table(f"{header}.{k}", row, lines, array=True)
+
+    lines: list[str] = []
+    for key, section in data.items():
+        if isinstance(section, list):
+            for row in section:
+                table(key, row, lines, array=True)
+        else:
+            table(key, section, lines)
+    return "\n".join(lines)
 
 
 def test_page(config: Config) -> bytes:
@@ -311,22 +613,26 @@ def run(config: Config) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        demo.say(f"社区事务一体机 (simulation) · config {config.source}")
+        demo.say(f"社区事务一体机与云柜 (simulation) · config {config.source} · demo folder {demo.dir}")
         demo.start()
         demo.open_devices()
-        demo.say("devices (python -m drivers doctor):")
+        demo.say("devices (the kiosk's, the locker daemon's) and the server:")
         demo.doctor()
         demo.follow()
         demo.out(HELP)
-        demo.say("following devices live; Ctrl-C stops everything")
+        demo.where()
+        demo.say("following the locker, the ID card reader and the server live; Ctrl-C stops everything")
         reader = threading.Thread(target=_read_commands, args=(demo, stop), daemon=True)
         reader.start()
         while not stop.is_set():
             stop.wait(0.2)
     except KeyboardInterrupt:
         pass
-    except (ChildFailed, DriverError) as exc:
-        print(f"make run: {exc}", file=sys.stderr)
+    except (ChildFailed, DriverError, DemoError, subprocess.TimeoutExpired) as exc:
+        print(f"make run: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # e.g. the generated config refused (ConfigError): say it, stop what started
+        print(f"make run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
         demo.say("stopping …")
