@@ -6,6 +6,9 @@
     python -m locker audit show [--last N]            the last audit entries
     python -m locker request JSON                     one API request (see locker.api)
     python -m locker sign worker|booking --key PEM …  sign a code with a server key (demo, tests)
+    python -m locker door BUS/BOARD/DOOR in-service|out-of-service [--reason TEXT] [--by NAME]
+    python -m locker case CASE move-to-door DOOR [--by NAME]     the worker moved its paper by hand
+    python -m locker case CASE picked-up|still-there [--by NAME] decide a held pickup
 """
 from __future__ import annotations
 
@@ -33,6 +36,19 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--last", type=int, default=20, metavar="N")
     req = sub.add_parser("request", help="send one JSON request to the daemon and print the answer")
     req.add_argument("message", help='e.g. \'{"op": "pickup", "code": "12345678"}\'')
+    door = sub.add_parser("door", help="take a door out of service, or put it back (through the running daemon)")
+    door.add_argument("door", help="BUS/BOARD/DOOR (e.g. bus0/0/3) or the number on the door")
+    door.add_argument("use", choices=["in-service", "out-of-service"])
+    door.add_argument("--reason", default="", help="why (kept with the door and in the audit log)")
+    door.add_argument("--by", default="", help="who (default: maintainer)")
+    case = sub.add_parser("case", help="a worker's hand on a case: move it off a door that cannot open, or "
+                                       "decide a held pickup (through the running daemon)")
+    case.add_argument("case", help="the case id")
+    case.add_argument("action", choices=["move-to-door", "picked-up", "still-there"],
+                      help="move-to-door DOOR: its paper was moved by hand into free door DOOR; picked-up / "
+                           "still-there: what the worker found behind a held pickup's door")
+    case.add_argument("target", nargs="?", help="move-to-door: BUS/BOARD/DOOR or the door's number")
+    case.add_argument("--by", default="", help="who (default: worker)")
     sign = sub.add_parser("sign", help="sign a worker or booking code with a server key (demo and tests)")
     sign.add_argument("kind", choices=["worker", "booking", "server-key"],
                       help="worker code, booking code, or make a new server key (prints its trusted-keys entry)")
@@ -81,7 +97,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from locker.api import request
 
-    message = {"op": "state"} if args.command == "status" else _json(args.message)
+    if args.command == "status":
+        message = {"op": "state"}
+    elif args.command == "door":
+        message = {"op": "door", "door": args.door, "use": args.use.replace("-", "_"), "reason": args.reason,
+                   "by": args.by or "maintainer"}
+    elif args.command == "case":
+        if args.action == "move-to-door":
+            if not args.target:
+                raise SystemExit("move-to-door needs the door: BUS/BOARD/DOOR or its number")
+            message = {"op": "move", "case": args.case, "door": args.target, "by": args.by or "worker"}
+        else:
+            message = {"op": "resolve", "case": args.case, "outcome": args.action.replace("-", "_"),
+                       "by": args.by or "worker"}
+    else:
+        message = _json(args.message)
     try:
         answer = request(socket_path(config), message)
     except OSError as exc:
@@ -95,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         offline = [f"{b['bus']}/{b['board']}" for b in answer["boards"] if not b["online"]]
         print(f"{len(answer['cases'])} cases; boards offline: {', '.join(offline) or 'none'}")
         return 0
+    if not answer.get("ok") and args.command in ("door", "case"):
+        print(f"{answer.get('message', answer.get('error'))} {answer.get('detail', '')}".rstrip(), file=sys.stderr)
+        return 1
     print(json.dumps(answer, ensure_ascii=False, indent=None if args.command == "request" else 2))
     return 0 if answer.get("ok") else 1
 

@@ -6,7 +6,8 @@ REASON, "message": "中文 · English", "detail"?, "retry_after"?}`` where REASO
 of :data:`locker.errors.REASONS` (``forged``, ``expired``, ``replayed``,
 ``other_locker``, ``unknown_key``, ``revoked``, ``too_long``, ``wrong_short_code``,
 ``backing_off``, ``no_free_door``, ``nothing_to_collect``, ``wrong_state``,
-``busy``, ``unreadable``, ``bad_request``, ``bus_unavailable``, ``stopping``) or ``internal``.
+``busy``, ``unreadable``, ``bad_request``, ``bus_unavailable``, ``unknown_door``,
+``door_not_free``, ``door_holds_case``, ``pickup_held``, ``stopping``) or ``internal``.
 
 Requests (``op`` names the request; ``source`` optionally names the caller's input
 device for rate limiting, default ``kiosk``):
@@ -30,6 +31,21 @@ request                                                    answer
                                                            another as each closes, or just door N
 ``{"op": "return", "code": WORKER_QR, "case": ID,          ``{"ok", "door", "opening"}``; the pickup
 "size": "S|M|L"}``                                         code is issued when the door closes
+``{"op": "door", "door": N_OR_ID, "use":                   ``{"ok", "door": {"number", "id", "use",
+"in_service|out_of_service", "reason"?: TEXT,              "case", "reason"}}``: a maintainer takes a
+"by"?: NAME}``                                             door out of service or puts it back (free);
+                                                           refused (``door_holds_case``) while a
+                                                           case's paper is recorded in it, ``busy``
+                                                           while an unlock of it is in flight
+``{"op": "move", "case": ID, "door": N_OR_ID,              ``{"ok", "case", "door": N}``: the worker
+"code"?: WORKER_QR, "by"?: NAME}``                         moved the case's paper by hand off a door
+                                                           out of service or to be checked into free
+                                                           door N (a held pickup gets a new code)
+``{"op": "resolve", "case": ID, "outcome":                 ``{"ok", "case"}``: the worker's decision
+"picked_up|still_there", "code"?, "by"?}``                 on a held pickup (its door may have opened
+                                                           while nobody watched): the door is empty,
+                                                           or the result is inside and the resident
+                                                           gets a new code (the old one stays spent)
 ``{"op": "opening", "id": N}``                             ``{"ok", "opening": OPENING}``
 ``{"op": "events", "after": SEQ, "timeout": S}``           ``{"ok", "events": [{"seq", "at", "event",
                                                            "subject", "detail"}]}``: audit entries
@@ -40,7 +56,7 @@ request                                                    answer
 =========================================================  =========================================
 
 OPENING is ``{"id", "door", "purpose", "case", "state" (commanded, opened, closed,
-jammed, not_opened), "reply" (what the unlock's reply showed: open, closed, null),
+jammed, not_opened, closed_in_flight), "reply" (what the unlock's reply showed: open, closed, null),
 "outcome" (opened, unknown), "commanded_at", "opened_at", "closed_at",
 "left_open_level" (0, 1 prompt, 2 worker told), "note"}``.
 """
@@ -125,6 +141,22 @@ class Api:
     def op_return(self, request: dict) -> dict:
         return self.locker.return_result(str(request["code"]), str(request["case"]), str(request.get("size", "M")),
                                          self._source(request))
+
+    def op_door(self, request: dict) -> dict:
+        use = request.get("use")
+        if use not in ("in_service", "out_of_service"):
+            raise Refused("bad_request", 'use is "in_service" or "out_of_service"')
+        return self.locker.set_door_service(request["door"], use == "in_service", reason=str(request.get("reason", "")),
+                                            by=str(request.get("by", "")))
+
+    def op_move(self, request: dict) -> dict:
+        return self.locker.move_case(str(request["case"]), request["door"], by=str(request.get("by", "")),
+                                     code=request.get("code"), source=self._source(request))
+
+    def op_resolve(self, request: dict) -> dict:
+        return self.locker.resolve(str(request["case"]), str(request.get("outcome", "")),
+                                   by=str(request.get("by", "")), code=request.get("code"),
+                                   source=self._source(request))
 
     def op_opening(self, request: dict) -> dict:
         return {"ok": True, "opening": self.locker.opening(int(request["id"]))}

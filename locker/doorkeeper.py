@@ -12,6 +12,16 @@ The rules of the road (shared/protocols/lockboard.md), as the locker keeps them:
   seen open: ``not_opened`` — out of service too.
 * Open with no unlock in flight: ``forced`` (an alarm). Left open after use:
   ``door_left_open``, first a prompt (screen and voice), then an event for the worker.
+* Standing open when the unlock was sent (forced, or left open), then seen shut — by
+  the unlock's reply or a poll — before the unlock was seen to work:
+  ``closed_in_flight``. Not jammed (the door stays in service) and not a completed
+  opening: nobody knows whether the unlock did anything, so the flow decides (a
+  pickup is held for a worker, a deposit's door is checked).
+* At a restart, a door found shut with an unlock still in flight: where the door has
+  an item sensor, it decides — the opening's purpose done (a pickup's or a collect's
+  door empty, a deposit's door holding something) completes the flow as if it had
+  been watched; not done is ``not_opened`` with mode ``restart_still_inside``.
+  Without a sensor, mode ``restart``: nobody knows.
 * A board that does not answer is ``board_offline`` (its doors are not "closed");
   ``board_online`` when it answers again.
 * Polls never hold up an unlock: the bus lets unlocks go first, and nothing here
@@ -67,7 +77,9 @@ class DoorKeeper:
         self.lock = threading.RLock()
         self.on_closed: Callable[[Any, dict, DoorStatus | None], FollowUp | None] = lambda db, op, st: None
         # on_failed's mode: "failed" (jammed or not opened: the door is now out of service),
-        # "restart" (found closed after a restart: nobody knows), "unsent" (the frame never went out)
+        # "restart" (found closed after a restart: nobody knows), "restart_still_inside" (found
+        # closed after a restart; the item sensor says the purpose was not done), "unsent" (the
+        # frame never went out), "closed_in_flight" (open at the command, shut before it was seen to work)
         self.on_failed: Callable[[Any, dict, str], FollowUp | None] = lambda db, op, mode: None
         self.online: dict[tuple[str, int], bool] = {}
         self.seen: dict[str, DoorStatus] = {}  # door id -> last observation
@@ -86,12 +98,14 @@ class DoorKeeper:
             if callable(door):
                 door = door(db)
             now = self.clock()
+            last = self.seen.get(door.id)
+            open_now = door.id in self.forced or (last is not None and last.state is DoorState.OPEN)
             opening = self.ledger.set_state(
                 db, OPENING, None, OpeningState.COMMANDED, event="unlock_commanded",
                 insert={"door_id": door.id, "case_id": case_id, "purpose": str(purpose), "nonce": nonce,
-                        "worker": worker, "source": source, "commanded_at": now},
+                        "worker": worker, "source": source, "commanded_at": now, "open_at_command": int(open_now)},
                 detail={"door": door.number, "at": door.id, "purpose": str(purpose), "case": case_id,
-                        "source": source})
+                        "source": source, **({"open_at_command": True} if open_now else {})})
             if nonce:
                 try:
                     db.execute("INSERT INTO used_codes (nonce, door_id, kind, opening_id, used_at) "
@@ -108,21 +122,38 @@ class DoorKeeper:
             raise Refused("bus_unavailable", exc.message) from exc
         crashpoint("unlocked")
         observed = None if result.observed is None else str(result.observed)
+        follow: FollowUp | None = None
         with self.lock, self.ledger.atomic() as db:
             db["openings"].update(opening, {"reply": observed, "outcome": str(result.outcome)})
             self.ledger.record(db, "unlock_result", "opening", str(opening),
                                {"door": door.number, "commanded": "open", "observed": observed,
                                 "outcome": str(result.outcome), "reason": result.reason})
-            state = self._state(db, opening)
-            if result.opened and state is OpeningState.COMMANDED:
+            op = self._row(db, opening)
+            state = OpeningState(op["state"])
+            if result.opened and state is OpeningState.COMMANDED and not op["open_at_command"]:
                 self.ledger.set_state(db, OPENING, opening, OpeningState.OPENED, event="door_opened",
                                       fields={"opened_at": result.replied_at or self.clock()},
                                       detail={"door": door.number, "by": "unlock reply"})
+            elif (observed == str(DoorState.CLOSED) and state is OpeningState.COMMANDED
+                  and op["open_at_command"]):
+                follow = self._closed_in_flight(db, door, op, "unlock reply", result.replied_at)
             elif observed is None:
                 self.ledger.record(db, "unlock_unknown", "door", door.id,
                                    {"door": door.number, "opening": opening, "reason": result.reason})
         crashpoint("recorded")
+        if follow is not None:
+            follow()
         return opening, door
+
+    def _closed_in_flight(self, db: Any, spec: DoorSpec, op: dict, by: str, at: float | None) -> FollowUp | None:
+        """The door stood open when the unlock went out and is now seen shut, the
+        unlock never seen to work: its own event, the door stays in service."""
+        note = "open when the unlock was sent, shut before the unlock was seen to work"
+        self.ledger.set_state(db, OPENING, op["id"], OpeningState.CLOSED_IN_FLIGHT, event="closed_in_flight",
+                              fields={"note": note, "closed_at": at or self.clock()},
+                              detail={"door": spec.number, "by": by, "purpose": op["purpose"], "case": op["case_id"],
+                                      "note": note})
+        return self.on_failed(db, self._row(db, op["id"]), "closed_in_flight")
 
     def _finish_failed(self, opening: int, note: str) -> None:
         follow: FollowUp | None = None
@@ -199,13 +230,29 @@ class DoorKeeper:
         now = self.clock()
         state = OpeningState(op["state"])
         if state is OpeningState.COMMANDED:
+            was_open = bool(op["open_at_command"]) and not restarting
             if is_open:
+                if was_open:
+                    return None  # open since before the command: no sign yet that the unlock did anything
                 self.ledger.set_state(db, OPENING, op["id"], OpeningState.OPENED, event="door_opened",
                                       fields={"opened_at": seen.at or now},
                                       detail={"door": spec.number, "by": "status poll"})
                 return None
+            if was_open:
+                return self._closed_in_flight(db, spec, op, "status poll", seen.at)
+            done = self._sensor_says_done(spec, seen, op) if restarting else None
+            if done:  # the item sensor shows it happened while the daemon was down
+                self.ledger.set_state(db, OPENING, op["id"], OpeningState.OPENED, event="door_opened",
+                                      detail={"door": spec.number, "by": "item sensor at restart"})
+                self.ledger.set_state(db, OPENING, op["id"], OpeningState.CLOSED, event="door_closed",
+                                      fields={"closed_at": seen.at or now},
+                                      detail={"door": spec.number, "while": "daemon down",
+                                              "item": "inside" if seen.item else "empty"})
+                return self.on_closed(db, self._row(db, op["id"]), seen)
             if restarting:
                 note = "found closed after a restart, never seen open"
+                if done is False:
+                    note += f"; the item sensor shows it {'inside' if seen.item else 'empty'}"
             elif now - op["commanded_at"] >= self.jam_seconds:
                 note = "acknowledged, never seen open" if op["reply"] else "no reply, never seen open"
             else:
@@ -217,7 +264,8 @@ class DoorKeeper:
             if not restarting:
                 self.ledger.set_state(db, DOOR, spec.id, DoorUse.OUT_OF_SERVICE, fields={"reason": note},
                                       detail={"door": spec.number, "reason": note})
-            return self.on_failed(db, self._row(db, op["id"]), "restart" if restarting else "failed")
+            mode = "failed" if not restarting else "restart_still_inside" if done is False else "restart"
+            return self.on_failed(db, self._row(db, op["id"]), mode)
         # OPENED
         if not is_open:
             self.ledger.set_state(db, OPENING, op["id"], OpeningState.CLOSED, event="door_closed",
@@ -228,6 +276,15 @@ class DoorKeeper:
             return follow
         self._left_open(db, spec, op, now)
         return None
+
+    @staticmethod
+    def _sensor_says_done(spec: DoorSpec, seen: DoorStatus, op: dict) -> bool | None:
+        """Whether the item sensor shows the opening's purpose done: a pickup's or a
+        collect's door empty, a deposit's door holding something. None: no sensor."""
+        if not spec.item_sensor or seen.item is None:
+            return None
+        taking = op["purpose"] in (str(Purpose.PICKUP), str(Purpose.COLLECT))
+        return (not seen.item) if taking else seen.item
 
     def _left_open(self, db: Any, spec: DoorSpec, op: dict, now: float) -> None:
         level = self._escalate(db, spec, now - (op["opened_at"] or now), op["left_open_level"], op["id"],

@@ -35,6 +35,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "wrong_state": ("办件当前状态不允许此操作", "The case is not in a state that allows this"),
     "busy": ("该办件正在开门处理中", "A door is already being opened for this case"),
     "bad_request": ("请求无效", "Bad request"),
+    "unknown_door": ("找不到该柜门", "No such door at this locker"),
+    "door_not_free": ("目标柜门不空闲", "That door is not free"),
+    "door_holds_case": ("该柜门仍存放着办件，请先把办件移到别的柜门再恢复使用",
+                        "The door still holds a case; move the case to another door before putting it back in service"),
+    "pickup_held": ("此柜门需工作人员核实后才能取件，请联系工作人员",
+                    "This pickup waits for staff to check the door; please call staff"),
     "stopping": ("云柜服务正在停止，请稍后再试", "The locker daemon is stopping; please try again shortly"),
     "bus_unavailable": ("柜门控制板无法连接，请联系工作人员", "The lock boards cannot be reached; please call staff"),
 }

@@ -125,7 +125,8 @@ class Locker:
         short = bool(codes.SHORT.match(text.strip()))
         if short:
             self.throttle.check(source, short=True)
-            rows = self.store.query("SELECT * FROM pickup_codes WHERE short = ? AND state = 'live'", [text.strip()])
+            rows = self.store.query("SELECT * FROM pickup_codes WHERE short = ? AND state IN ('live', 'held') "
+                                    "ORDER BY state = 'live' DESC", [text.strip()])
             if not rows:
                 self._refuse(source, Refused("wrong_short_code"), short=True)
             nonce = rows[0]["nonce"]
@@ -136,7 +137,8 @@ class Locker:
             nonce = code.nonce
         row = next(iter(self.store.query("SELECT * FROM pickup_codes WHERE nonce = ?", [nonce])), None)
         if row is None or row["state"] != "live":
-            reason = {"expired": "expired", "used": "replayed"}.get(row["state"] if row else "", "replayed")
+            reason = {"expired": "expired", "used": "replayed", "held": "pickup_held"}.get(
+                row["state"] if row else "", "replayed")
             self._refuse(source, Refused(reason))
         case = self._case(row["case_id"])
         if case is None or case["state"] != C.RESULT_DEPOSITED or not case["door_id"]:
@@ -217,6 +219,10 @@ class Locker:
             return None
         # COLLECT
         case = self._case(case_id, db) if case_id else None
+        if case is not None and case["state"] == C.RESULT_DEPOSITED:
+            # a held pickup's door she looked into: what she found is hers to say (resolve)
+            self.ledger.record(db, "held_pickup_looked_at", "case", case_id, {**where, "worker": op["worker"]})
+            return self._next_for_worker(op)
         if case is not None and case["state"] == C.MATERIALS_DEPOSITED:
             self.ledger.set_state(db, CASE, case_id, C.COLLECTED, fields={"door_id": None, "worker": op["worker"]},
                                   detail={**where, "worker": op["worker"]})
@@ -236,8 +242,14 @@ class Locker:
         self.ledger.set_state(db, CASE, case_id, C.RESULT_DEPOSITED, fields=fields, detail=where,
                               insert={"created_at": now, "size": spec.size})
         self.ledger.set_state(db, DOOR, spec.id, D.OCCUPIED, detail={**where, "case": case_id})
-        db.execute("UPDATE pickup_codes SET state = 'superseded' WHERE case_id = ? AND state = 'live'", [case_id])
-        text = codes.pickup_code(self.signer, self.locker_id, case_id, days=self.settings.pickup_days, now=now)
+        self._issue_pickup_code(db, case_id, spec, deadline, now)
+
+    def _issue_pickup_code(self, db: Any, case_id: str, spec: DoorSpec, deadline: float, now: float) -> None:
+        """A new pickup code for ``case_id`` (any earlier one superseded), out in the outbox."""
+        db.execute("UPDATE pickup_codes SET state = 'superseded' WHERE case_id = ? AND state IN ('live', 'held')",
+                   [case_id])
+        days = max(1, round((deadline - now) / 86400)) if deadline > now else self.settings.pickup_days
+        text = codes.pickup_code(self.signer, self.locker_id, case_id, days=days, now=now)
         nonce = codes.parse(text)[0].nonce
         for _ in range(20):
             short = codes.short_code()
@@ -254,15 +266,34 @@ class Locker:
 
     def _failed(self, db: Any, op: dict, mode: str) -> FollowUp | None:
         purpose, spec = Purpose(op["purpose"]), self.bank.doors[op["door_id"]]
+        if purpose is P.PICKUP and mode in ("restart", "closed_in_flight"):
+            # It may have opened: the code stays spent on this door (no code opens a door
+            # twice) and a worker decides whether the result is still there (resolve).
+            self._hold_pickup(db, op, spec, "unlock outcome unknown across a restart" if mode == "restart"
+                              else "the door was shut while its unlock was in flight")
+            return None
+        if purpose is P.PICKUP and mode == "restart_still_inside":
+            # The item sensor shows the result still inside: the code stays spent (the
+            # door may have opened), the resident gets a new one through the server.
+            case = self._case(op["case_id"], db)
+            if case is not None and case["state"] == C.RESULT_DEPOSITED:
+                self.ledger.record(db, "pickup_not_made", "case", op["case_id"],
+                                   {"door": spec.number, "opening": op["id"], "by": "item sensor at restart"})
+                db.execute("UPDATE pickup_codes SET state = 'superseded' WHERE nonce = ?", [op["nonce"]])
+                self._issue_pickup_code(db, op["case_id"], spec, case["deadline"] or self.clock(), self.clock())
+            return None
         if op["nonce"]:  # the code did not open that door: it may try again
             db.execute("DELETE FROM used_codes WHERE nonce = ? AND door_id = ?", [op["nonce"], spec.id])
         if purpose not in (P.DROPOFF, P.RETURN):
-            return self._next_for_worker(op) if purpose is P.COLLECT and mode == "failed" else None
-        if mode == "unsent":
+            return (self._next_for_worker(op) if purpose is P.COLLECT and mode in ("failed", "closed_in_flight")
+                    else None)
+        if mode in ("unsent", "restart_still_inside"):  # nothing went in
             self.ledger.set_state(db, DOOR, spec.id, D.FREE, fields={"case_id": None})
-        elif mode == "restart":  # it may have opened and shut while we were down: someone must look
-            self.ledger.set_state(db, DOOR, spec.id, D.CHECK, fields={"case_id": None},
-                                  detail={"door": spec.number, "reason": "unlock outcome unknown across a restart"})
+        elif mode in ("restart", "closed_in_flight"):  # it may have opened and shut: someone must look
+            reason = ("unlock outcome unknown across a restart" if mode == "restart"
+                      else "the door was shut while its unlock was in flight")
+            self.ledger.set_state(db, DOOR, spec.id, D.CHECK, fields={"case_id": None, "reason": reason},
+                                  detail={"door": spec.number, "reason": reason})
             return None
         if mode != "failed":
             return None
@@ -283,6 +314,13 @@ class Locker:
                                        {"door": spec.number, "reason": exc.reason})
         return another_door
 
+    def _hold_pickup(self, db: Any, op: dict, spec: DoorSpec, reason: str) -> None:
+        self.ledger.set_state(db, DOOR, spec.id, D.CHECK, fields={"reason": reason},
+                              detail={"door": spec.number, "case": op["case_id"], "reason": reason})
+        db.execute("UPDATE pickup_codes SET state = 'held' WHERE nonce = ? AND state = 'live'", [op["nonce"]])
+        self.ledger.record(db, "pickup_held", "case", op["case_id"] or "?",
+                           {"door": spec.number, "opening": op["id"], "reason": reason})
+
     def _next_for_worker(self, op: dict) -> FollowUp | None:
         queue = self._queues.get(op["nonce"] or "")
         if not queue:
@@ -292,6 +330,132 @@ class Locker:
             self._queues.pop(op["nonce"], None)
         code = Code("worker", "", op["nonce"], 0, 0, {"w": op["worker"]})
         return lambda: self._open_for_worker(code, door_id, op["source"])
+
+    # -- the maintainer's and the worker's hands ------------------------------------------
+    def door_spec(self, door: Any) -> DoorSpec:
+        """A door by its id (BUS/BOARD/DOOR) or its number."""
+        text = str(door).strip()
+        spec = self.bank.doors.get(text)
+        if spec is None and text.isdigit():
+            spec = self.bank.by_number.get(int(text))
+        if spec is None:
+            raise Refused("unknown_door", text)
+        return spec
+
+    def set_door_service(self, door: Any, in_service: bool, *, reason: str = "", by: str = "") -> dict[str, Any]:
+        """A maintainer takes a door out of service, or puts it back. Back in service
+        is refused while a case's paper is recorded in it (move the case first:
+        :meth:`move_case`), or while an unlock for it is in flight."""
+        spec = self.door_spec(door)
+        by, reason = str(by or "maintainer")[:60], str(reason or "")[:200]
+        where = {"door": spec.number, "by": by}
+        with self.keeper.lock, self.ledger.atomic() as db:
+            row = next(db.query("SELECT * FROM doors WHERE id = ?", [spec.id]))
+            self._door_idle(spec, db)
+            if not in_service:
+                if row["use"] == D.OUT_OF_SERVICE:
+                    raise Refused("wrong_state", f"door {spec.number} is already out of service")
+                self.ledger.set_state(db, DOOR, spec.id, D.OUT_OF_SERVICE, event="door_out_of_service",
+                                      fields={"reason": reason or f"taken out by {by}"},
+                                      detail={**where, "reason": reason, "case": row["case_id"]})
+            else:
+                if row["use"] not in (D.OUT_OF_SERVICE, D.CHECK):
+                    raise Refused("wrong_state", f"door {spec.number} is {row['use']}, not out of service")
+                if spec.out_of_service:
+                    raise Refused("wrong_state", f"door {spec.number} is out of service in the configuration")
+                holding = list(db.query(  # paper recorded in it: it must not be handed out as free
+                    "SELECT id, state FROM cases WHERE door_id = ? AND state IN ('materials_deposited', "
+                    "'result_deposited', 'expired')", [spec.id]))
+                if holding:
+                    raise Refused("door_holds_case", f"door {spec.number} holds case {holding[0]['id']} "
+                                                     f"({holding[0]['state']}): move it to another door first")
+                self.ledger.set_state(db, DOOR, spec.id, D.FREE, event="door_in_service",
+                                      fields={"case_id": None, "reason": ""},
+                                      detail={**where, "reason": reason, "was": row["use"], "stale_case": row["case_id"]})
+        return {"ok": True, "door": self._door_row(spec)}
+
+    def move_case(self, case_id: str, door: Any, *, by: str = "", code: str | None = None,
+                  source: str = "kiosk") -> dict[str, Any]:
+        """A worker moved a case's paper by hand from a door that cannot open (jammed,
+        out of service, or waiting to be checked) into free door ``door``: the case
+        now points there, that door holds it, the old one holds nothing. With a worker
+        QR ``code`` the worker is the one it names."""
+        if code:
+            by = self._code(code, source, "worker").worker
+        by = str(by or "worker")[:60]
+        target = self.door_spec(door)
+        with self.keeper.lock, self.ledger.atomic() as db:
+            case = self._case(case_id, db)
+            if case is None:
+                raise Refused("unknown_case", case_id)
+            if case["state"] not in (C.MATERIALS_DEPOSITED, C.RESULT_DEPOSITED, C.EXPIRED) or not case["door_id"]:
+                raise Refused("wrong_state", f"case is {case['state']}, in no door")
+            old = self.bank.doors.get(case["door_id"])
+            old_row = next(iter(db.query("SELECT * FROM doors WHERE id = ?", [case["door_id"]])), None)
+            if old_row is None or old_row["use"] not in (D.OUT_OF_SERVICE, D.CHECK):
+                raise Refused("wrong_state", f"its door is {old_row['use'] if old_row else 'gone'}: "
+                                             "a case is moved only off a door out of service or to be checked")
+            self._not_busy(case_id, db)
+            self._door_idle(target, db)
+            row = next(db.query("SELECT use FROM doors WHERE id = ?", [target.id]))
+            if row["use"] != D.FREE or target.id == case["door_id"]:
+                raise Refused("door_not_free", f"door {target.number} is {row['use']}")
+            number = old.number if old else None
+            where = {"from": number, "to": target.number, "by": by}
+            self.ledger.set_state(db, CASE, case_id, C(case["state"]), event="case_moved",
+                                  fields={"door_id": target.id}, detail=where)
+            self.ledger.set_state(db, DOOR, target.id, D.OCCUPIED, fields={"case_id": case_id},
+                                  detail={**where, "case": case_id})
+            self.ledger.set_state(db, DOOR, case["door_id"], D(old_row["use"]), event="door_emptied",
+                                  fields={"case_id": None}, detail={**where, "case": case_id})
+            # a pickup held on the old door: the result is in hand, a new code opens the new door once
+            if case["state"] == C.RESULT_DEPOSITED and db.query(
+                    "SELECT 1 FROM pickup_codes WHERE case_id = ? AND state = 'held'", [case_id]):
+                self._issue_pickup_code(db, case_id, target, case["deadline"] or self.clock(), self.clock())
+        return {"ok": True, "case": self._case(case_id), "door": target.number}
+
+    def resolve(self, case_id: str, outcome: str, *, by: str = "", code: str | None = None,
+                source: str = "kiosk") -> dict[str, Any]:
+        """A worker's decision on a held pickup (its door opened or not while nobody
+        watched): ``picked_up`` (the door is empty) or ``still_there`` (the result is
+        inside: the resident gets a new code; the old one never opens the door again)."""
+        if outcome not in ("picked_up", "still_there"):
+            raise Refused("bad_request", "outcome is picked_up or still_there")
+        if code:
+            by = self._code(code, source, "worker").worker
+        by = str(by or "worker")[:60]
+        with self.keeper.lock, self.ledger.atomic() as db:
+            case = self._case(case_id, db)
+            if case is None:
+                raise Refused("unknown_case", case_id)
+            held = list(db.query("SELECT nonce FROM pickup_codes WHERE case_id = ? AND state = 'held'", [case_id]))
+            if case["state"] != C.RESULT_DEPOSITED or not held or not case["door_id"]:
+                raise Refused("wrong_state", f"case is {case['state']}, no pickup held")
+            self._not_busy(case_id, db)
+            spec = self.bank.doors[case["door_id"]]
+            where = {"door": spec.number, "by": by, "decision": outcome}
+            if outcome == "picked_up":
+                self.ledger.set_state(db, CASE, case_id, C.PICKED_UP, fields={"door_id": None, "deadline": None},
+                                      detail=where)
+                db.execute("UPDATE pickup_codes SET state = 'used' WHERE case_id = ? AND state = 'held'", [case_id])
+                self.ledger.set_state(db, DOOR, spec.id, D.FREE, fields={"case_id": None, "reason": ""},
+                                      detail=where)
+            else:
+                self.ledger.record(db, "pickup_not_made", "case", case_id, where)
+                self.ledger.set_state(db, DOOR, spec.id, D.OCCUPIED, fields={"reason": ""},
+                                      detail={**where, "case": case_id})
+                self._issue_pickup_code(db, case_id, spec, case["deadline"] or self.clock(), self.clock())
+        return {"ok": True, "case": self._case(case_id)}
+
+    def _door_idle(self, spec: DoorSpec, db: Any) -> None:
+        if list(db.query("SELECT 1 FROM openings WHERE door_id = ? AND state IN ('commanded', 'opened')",
+                         [spec.id])):
+            raise Refused("busy", f"an unlock of door {spec.number} is in flight")
+
+    def _door_row(self, spec: DoorSpec) -> dict[str, Any]:
+        row = self.store.query("SELECT * FROM doors WHERE id = ?", [spec.id])[0]
+        return {"number": row["number"], "id": row["id"], "use": row["use"], "case": row["case_id"],
+                "reason": row["reason"]}
 
     def sweep(self) -> int:
         """Pickups not made in time: the case is expired, back on the worker's list."""

@@ -9,7 +9,8 @@ openings       every unlock: what was commanded, what the reply showed, whether 
 used_codes     (code nonce, door) pairs that opened, or are opening, a door: a code
                never opens the same door twice
 pickup_codes   pickup codes this locker issued: nonce, 8-digit short form, expiry,
-               live / used / expired
+               live / used / expired / superseded / held (its opening's outcome is
+               unknown: a worker decides, :meth:`locker.flows.Locker.resolve`)
 receipts       drop-off receipts waiting for, or done with, the printer
 audit          the append-only, hash-chained audit log (triggers refuse UPDATE and
                DELETE; :mod:`locker.audit` checks the chain)
@@ -110,3 +111,11 @@ def _tables(db: Database) -> None:
                "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
     db.execute("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
                "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+
+
+@migrations.add("0002_open_at_command")
+def _open_at_command(db: Database) -> None:
+    # Whether the door was seen standing open when its unlock was commanded: then a
+    # poll showing it open proves nothing, and one showing it shut before the unlock
+    # was seen to work is ``closed_in_flight``.
+    db.execute("ALTER TABLE openings ADD COLUMN open_at_command INTEGER NOT NULL DEFAULT 0")

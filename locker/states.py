@@ -18,8 +18,11 @@ never leaves an unlock the store does not know of::
 
     commanded ─▶ opened ─▶ closed            (the flow completes)
         ├──────▶ jammed                      (acknowledged, never seen open)
-        └──────▶ not_opened                  (no evidence it opened: unknown reply,
-                                              or found closed after a restart)
+        ├──────▶ not_opened                  (no evidence it opened: unknown reply,
+        │                                     or found closed after a restart)
+        └──────▶ closed_in_flight            (the door stood open when the unlock was
+                                              sent and was shut before the unlock was
+                                              seen to work: not jammed, nobody knows)
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ class OpeningState(StrEnum):
     CLOSED = "closed"
     JAMMED = "jammed"
     NOT_OPENED = "not_opened"
+    CLOSED_IN_FLIGHT = "closed_in_flight"
 
 
 class DoorUse(StrEnum):
@@ -76,11 +80,12 @@ CASE_TRANSITIONS: dict[CaseState | None, set[CaseState]] = {
 
 OPENING_TRANSITIONS: dict[OpeningState | None, set[OpeningState]] = {
     None: {O.COMMANDED},
-    O.COMMANDED: {O.OPENED, O.JAMMED, O.NOT_OPENED},
+    O.COMMANDED: {O.OPENED, O.JAMMED, O.NOT_OPENED, O.CLOSED_IN_FLIGHT},
     O.OPENED: {O.CLOSED},
     O.CLOSED: set(),
     O.JAMMED: set(),
     O.NOT_OPENED: set(),
+    O.CLOSED_IN_FLIGHT: set(),
 }
 
 DOOR_TRANSITIONS: dict[DoorUse | None, set[DoorUse]] = {
@@ -92,4 +97,4 @@ DOOR_TRANSITIONS: dict[DoorUse | None, set[DoorUse]] = {
     D.OUT_OF_SERVICE: {D.FREE},
 }
 
-FINISHED_OPENINGS = frozenset({O.CLOSED, O.JAMMED, O.NOT_OPENED})
+FINISHED_OPENINGS = frozenset({O.CLOSED, O.JAMMED, O.NOT_OPENED, O.CLOSED_IN_FLIGHT})
