@@ -409,8 +409,8 @@ class Locker:
             self.ledger.set_state(db, DOOR, case["door_id"], D(old_row["use"]), event="door_emptied",
                                   fields={"case_id": None}, detail={**where, "case": case_id})
             # a pickup held on the old door: the result is in hand, a new code opens the new door once
-            if case["state"] == C.RESULT_DEPOSITED and db.query(
-                    "SELECT 1 FROM pickup_codes WHERE case_id = ? AND state = 'held'", [case_id]):
+            if case["state"] == C.RESULT_DEPOSITED and list(db.query(
+                    "SELECT 1 FROM pickup_codes WHERE case_id = ? AND state = 'held'", [case_id])):
                 self._issue_pickup_code(db, case_id, target, case["deadline"] or self.clock(), self.clock())
         return {"ok": True, "case": self._case(case_id), "door": target.number}
 

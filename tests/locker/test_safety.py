@@ -148,3 +148,31 @@ def test_a_forced_door_left_open_escalates_too(quick, sim):
     event(quick, "forced", door=7)
     assert event(quick, "door_left_open", level="worker")["door"] == 7
     assert [e["level"] for e in quick.events("door_left_open")] == ["prompt", "worker"]
+
+
+def test_a_door_shut_while_its_unlock_was_in_flight_is_closed_in_flight(api, sim, server_key):
+    number = deposit(api, sim, "SF-C1")
+    door(sim, number, "open")  # forced open, holding SF-C1's paper
+    event(api, "forced", door=number)
+    wait_for(lambda: api.door(number)["seen"] == "open", what=f"door {number} seen open")
+    sim.request(cmd="fault", spec=f"silent_unlock:0/{number}")  # the unlock goes out, no reply comes back
+    answer = api("collect", code=worker_code(server_key), door=number)
+    opening = answer["opening"]
+    assert answer["ok"] and opening["state"] == "commanded" and opening["reply"] is None, answer
+    # It stood open when the unlock went out: polls seeing it open prove nothing …
+    assert api.opening(opening["id"])["state"] == "commanded"
+    door(sim, number, "close")  # … and it is shut before the unlock was ever seen to work
+    shut = event(api, "closed_in_flight", door=number)
+    assert shut["by"] == "status poll" and shut["case"] == "SF-C1" and shut["purpose"] == "collect"
+    assert api.opening(opening["id"])["state"] == "closed_in_flight"
+    assert [e["door"] for e in api.outbox("closed_in_flight")] == [number]
+    # not a jam, not "not opened": the door stays in service, still holding the case
+    assert api.events("jammed") == [] and api.events("not_opened") == []
+    assert api.door(number)["use"] == "occupied" and api.case("SF-C1")["state"] == "materials_deposited"
+    sim.request(cmd="clear", name="silent_unlock")
+    again = api("collect", code=worker_code(server_key), door=number)  # watched this time
+    api.wait_opening(again["opening"]["id"], "opened")
+    door(sim, number, "close")
+    api.wait_opening(again["opening"]["id"], "closed")
+    assert api.case("SF-C1")["state"] == "collected"
+    assert unlocks(sim) == 3
