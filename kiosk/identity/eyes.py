@@ -15,7 +15,9 @@ a side, scaled to ``SIDE`` pixels, contrast-equalised) with two independent cues
   distances tall; a shut lid is skin with a thin lash line (≈ 0.04).
 
 An eye is *open* when a cascade finds it, *closed* when no cascade finds it **and**
-its dark band is below ``CLOSED_BAND``, else *unknown* (half-closed, glare on
+its dark band is below ``CLOSED_BAND`` or, when the caller knows the band of that
+eye seen open moments before (the blink check does), at most ``SHUT_RATIO`` of it;
+else *unknown* (half-closed, glare on
 glasses, a finger or a black bar over it, an eye the cascades miss). The face counts as eyes-closed only when
 both eyes are closed, eyes-open when at least one is open. The blink check
 (:meth:`kiosk.identity.session._Run.blink`) wants open → closed (briefly, with the
@@ -54,7 +56,8 @@ CASCADE_HINT = ("the Haar eye cascades come with opencv-python-headless 4.x (cv2
 CROP = 0.8  # crop side, in eye distances, centred on the eye landmark
 SIDE = 64  # the crop is scaled to SIDE × SIDE pixels
 DARK = 0.7  # a pixel darker than this × the crop's median is iris, pupil or lash
-CLOSED_BAND = 0.07  # eye distances: a thinner dark band (and no cascade hit) is a shut eye
+CLOSED_BAND = 0.07  # eye distances: a thinner dark band (and no cascade hit) is a shut eye …
+SHUT_RATIO = 0.6  # … and so is one at most this × the band of the same eye seen open just before
 MIN_EYE = 20  # smallest eye the cascades look for, in crop pixels
 
 
@@ -123,7 +126,7 @@ class EyeReader:
         return cv2.resize(gray[y0:y1, x0:x1], (SIDE, SIDE),
                           interpolation=cv2.INTER_AREA if side > SIDE else cv2.INTER_CUBIC)
 
-    def eye(self, crop: np.ndarray | None) -> tuple[Eye, float]:
+    def eye(self, crop: np.ndarray | None, opened: float | None = None) -> tuple[Eye, float]:
         if crop is None:
             return Eye.UNKNOWN, 0.0
         middle = crop[SIDE // 4:SIDE * 3 // 4, SIDE // 4:SIDE * 3 // 4]
@@ -135,11 +138,14 @@ class EyeReader:
                 found = cascade.detectMultiScale(equalised, 1.1, 3, minSize=(MIN_EYE, MIN_EYE))
                 if len(found):
                     return Eye.OPEN, band
-        return (Eye.CLOSED if band < CLOSED_BAND else Eye.UNKNOWN), band
+        shut = band < CLOSED_BAND or (opened is not None and band <= SHUT_RATIO * opened)
+        return (Eye.CLOSED if shut else Eye.UNKNOWN), band
 
-    def read(self, image: np.ndarray, face: "Face") -> EyeReading:
+    def read(self, image: np.ndarray, face: "Face",
+             opened: tuple[float | None, float | None] = (None, None)) -> EyeReading:
+        """The eyes of ``face``; ``opened``: each eye's dark band when last seen open."""
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        readings = [self.eye(self.crop(gray, face.landmarks[i], face.eye_distance)) for i in (0, 1)]
+        readings = [self.eye(self.crop(gray, face.landmarks[i], face.eye_distance), opened[i]) for i in (0, 1)]
         eyes = (readings[0][0], readings[1][0])
         if Eye.OPEN in eyes:
             state = Eye.OPEN

@@ -377,6 +377,7 @@ class _Run:
         opened = False  # eyes seen open (since the last interruption)
         shut_at: float | None = None  # when the eyes were first seen shut in this blink
         hidden = longer = False
+        opened_band: tuple[float | None, float | None] = (None, None)  # each eye's dark band, last seen open
         while True:
             frame, faces = self._next()
             started = frame.at if started is None else started
@@ -398,7 +399,10 @@ class _Run:
             if not seen:
                 seen = True
                 self._same_face(frame, face, CONTINUITY_FRONTAL, "asked to blink")
-            state = reader.read(frame.image, face).state
+            reading = reader.read(frame.image, face, opened_band)
+            opened_band = tuple(band if eye is Eye.OPEN else was  # type: ignore[assignment]
+                                for eye, band, was in zip(reading.eyes, reading.band, opened_band))
+            state = reading.state
             if state is Eye.OPEN:
                 if shut_at is not None:  # open, shut, open: a blink
                     self._same_face(frame, face, CONTINUITY_FRONTAL, "after the blink")

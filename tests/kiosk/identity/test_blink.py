@@ -114,8 +114,8 @@ def test_a_shut_eye_frame_of_another_face_is_caught_by_its_embedding(check, engi
     shut_frames = {id(swapper.heads["blink"].blinked(1.0))}
     read = engine.eyes.read
 
-    def reading(image, face):
-        result = read(image, face)
+    def reading(image, face, opened=(None, None)):
+        result = read(image, face, opened)
         if id(image) in shut_frames:
             return eyes_module.EyeReading(Eye.CLOSED, (Eye.CLOSED, Eye.CLOSED), result.band)
         return result
@@ -166,6 +166,19 @@ def test_open_and_shut_eyes_are_told_apart(engine, rehearsal_head):
     shut = _read(engine, rehearsal_head.blinked(1.0))
     assert open_.state is Eye.OPEN and open_.eyes == (Eye.OPEN, Eye.OPEN)
     assert shut.state is Eye.CLOSED and max(shut.band) < min(open_.band)
+
+
+def test_camera_noise_on_open_eyes_never_reads_as_shut(engine, rehearsal_head):
+    # A still photo passes only if its open eyes read shut on some frame: sensor
+    # noise must not do that, even against the open band seen just before.
+    image = rehearsal_head.turned(0)
+    face = engine.detect(image)[0]
+    first = engine.eyes.read(image, face)
+    noise = np.random.default_rng(6)
+    for _ in range(20):
+        noisy = np.clip(image + noise.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+        faces = engine.detect(noisy)
+        assert engine.eyes.read(noisy, faces[0], first.band).state is not Eye.CLOSED
 
 
 def test_a_black_bar_over_the_eyes_is_not_shut_eyes(engine, rehearsal_head):
