@@ -18,8 +18,8 @@ public keys, with no network::
       {"demo-kiosk-01": {"public_key": "<base64 of the 32-byte raw key>", "revoked": false}}
 
   ``python -m forms public-key`` prints this appliance's own entry in that format.
-  The sync agent writes the keys of the fleet, as of its last sync, to
-  ``DATA_DIR/trusted-keys.json``; :meth:`TrustedKeys.default` reads that file and
+  The sync agent merges the keys of the fleet and the server's own (``server``:
+  worker and booking codes), as of its last sync, into ``DATA_DIR/trusted-keys.json``; :meth:`TrustedKeys.default` reads that file and
   adds this appliance's own key (unless the fleet list says it is revoked).
 """
 from __future__ import annotations

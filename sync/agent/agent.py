@@ -9,8 +9,12 @@ One *round* (:meth:`Agent.run_once`) is:
    was away go in one round. Events the server quarantined are acknowledged too
    (the server keeps them with their reason). Events the server holds with other
    content (409), or cannot take at all (422: the batch is halved until the culprit
-   is alone), are marked failed with the reason and held back; the events behind
-   them are pushed all the same;
+   is alone), or that are not valid on the wire, are marked failed with the reason
+   and held back; the events behind them are pushed all the same. A held-back event
+   is retried on a timer (``hold_retry_s``, doubling up to ``hold_retry_max_s``; the
+   loop wakes for it), ``hold_attempts`` refusals in all; then it stays in the outbox
+   with its reason in ``last_error`` (the heartbeat's queue length counts it) until
+   the agent restarts, which grants it a fresh series;
 3. pull changes after the cursor until there are no more, each page applied with its
    cursor in one transaction of the agent's own file; device keys and the server's
    own key (``server``: worker and booking codes) are merged into
@@ -22,15 +26,31 @@ with exponential backoff and full jitter (a random wait between 0 and
 min(backoff_max_s, 2^failures s)), so a fleet returning together does not hit the
 server at the same moment. :meth:`Agent.wake` (a daemon calls it after appending an
 event) starts a round now when the last round succeeded; while a backoff is in force
-it changes nothing: the round after the backoff takes the new events along. Order per device is kept because a batch goes only after
-the one before it was acknowledged; a batch whose answer was lost is pushed again
-and the server answers the duplicates as it did the first time.
+it changes nothing: the round after the backoff takes the new events along.
+
+Ordering, honestly
+------------------
+- Per-device order holds for every event that goes through on its first try: a batch
+  goes only after the one before it was acknowledged, oldest ``seq`` first; a batch
+  whose answer was lost is pushed again and the server answers the duplicates as it
+  did the first time (idempotent by UUID), so nothing is applied twice.
+- Events the server *quarantines* (a transition the lifecycle refuses) keep their
+  place: they are acknowledged in order and kept on the server with the reason.
+- A *held-back* event (409, 422, not valid on the wire) does NOT keep its place:
+  holding the whole queue behind one bad event would stop the appliance for days.
+  The events behind it go on; if a retry later gets it through, it reaches the
+  server after them, carrying its original ``seq`` (so the server and the console
+  can see it is late). This is reported, never silent: the round lists it in
+  :attr:`Round.held_back` and later :attr:`Round.late`, the log says so with the
+  reason, and until it goes through the outbox row keeps the reason in
+  ``last_error``.
 """
 from __future__ import annotations
 
 import base64
 import importlib.metadata
 import logging
+import math
 import os
 import random
 import shutil
@@ -75,9 +95,23 @@ class Round:
 
     pushed: int = 0  # events acknowledged
     quarantined: int = 0  # of those, quarantined by the server
-    held_back: list[str] = field(default_factory=list)  # conflicting event ids
+    held_back: list[str] = field(default_factory=list)  # event ids refused (409, 422, not valid) this round
+    late: list[str] = field(default_factory=list)  # held-back events a retry got through, after later ones
     pulled: int = 0  # changes applied
     heartbeat: bool = False
+
+
+@dataclass
+class Held:
+    """An event held back in the outbox: why, how often it was refused, when to retry."""
+
+    reason: str
+    attempts: int = 0  # refusals so far
+    retry_at: float = 0.0  # on Agent.clock; math.inf once the attempts are spent
+
+    @property
+    def given_up(self) -> bool:
+        return math.isinf(self.retry_at)
 
 
 class Backoff:
@@ -104,7 +138,8 @@ class Agent:
                  data_dir: str | os.PathLike | None = None, enrolment_code_file: str | os.PathLike | None = None,
                  batch_size: int = 500, interval_s: float = 30.0, backoff_max_s: float = 300.0,
                  timeout_s: float = 30.0, adapter: HTTPAdapter | None = None, health: HealthProbe | None = None,
-                 rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic,
+                 hold_retry_s: float = 60.0, hold_retry_max_s: float = 3600.0, hold_attempts: int = 5) -> None:
         self.store = store
         self.clock = clock  # monotonic seconds: backoff and held-back retries are timed on it
         self.key = key
@@ -116,7 +151,11 @@ class Agent:
         self.health = health or (lambda: {})
         self.client = ServerClient(server_url, key, adapter=adapter, timeout=timeout_s)
         self.state = state.open_state(os.fspath(state_path))
-        self.held_back: set[str] = set()  # 409s: kept in the outbox, skipped until restart
+        # refused events (409, 422, not valid on the wire): kept in the outbox with their
+        # reason, retried after hold_retry_s, doubling up to hold_retry_max_s, hold_attempts
+        # refusals in all; then left alone until the agent restarts
+        self.held_back: dict[str, Held] = {}
+        self.hold_retry_s, self.hold_retry_max_s, self.hold_attempts = hold_retry_s, hold_retry_max_s, hold_attempts
         self.failures = 0
         self.last_error: str = ""
         self.enrol_refusal = ""
@@ -193,13 +232,23 @@ class Agent:
     def push_all(self, done: Round) -> None:
         while True:
             batch = [e for e in pending(self.store, self.batch_size + len(self.held_back))
-                     if e.id not in self.held_back][: self.batch_size]
+                     if not self._waiting(e.id)][: self.batch_size]
             if not batch:
                 return
             self._push(batch, done)
 
+    def _waiting(self, event_id: str) -> bool:
+        """Held back, and its retry is not due (or it was refused too often)."""
+        held = self.held_back.get(event_id)
+        return held is not None and held.retry_at > self.clock()
+
+    def next_hold_retry(self) -> float | None:
+        """When the next held-back event is due for a retry (on ``clock``), if any is."""
+        due = [h.retry_at for h in self.held_back.values() if not h.given_up]
+        return min(due) if due else None
+
     def _push(self, batch: list[OutboxEvent], done: Round) -> None:
-        events = []
+        events, invalid = [], set()
         for e in batch:
             try:
                 events.append(Event(id=e.id, seq=e.seq, aggregate_type=e.aggregate_type,
@@ -209,9 +258,10 @@ class Agent:
                 first = exc.errors()[0]
                 where = ".".join(map(str, first["loc"]))
                 self._hold_back([e.id], f"not valid on the wire: {where}: {first['msg']}", done)
+                invalid.add(e.id)
         if not events:
             return
-        batch = [e for e in batch if e.id not in self.held_back]
+        batch = [e for e in batch if e.id not in invalid]
         try:
             answer = self.client.push(events)
         except EventConflict as exc:
@@ -219,7 +269,7 @@ class Agent:
             return
         except ServerRefused as exc:
             if exc.status not in (413, 422):
-                mark_failed(self.store, batch[0].id, str(exc))
+                self._failed(batch[0].id, exc)
                 raise
             # The server cannot take something in this batch (a field too long, a body
             # too large): halve until the culprit is alone, hold it back, push the rest.
@@ -232,21 +282,47 @@ class Agent:
             return
         except AgentError as exc:
             # the head of the queue carries the reason (doctor shows it); one write, not 500
-            mark_failed(self.store, batch[0].id, str(exc))
+            self._failed(batch[0].id, exc)
             raise
-        mark_sent(self.store, [str(r.id) for r in answer.results])
+        acknowledged = [str(r.id) for r in answer.results]
+        mark_sent(self.store, acknowledged)
         done.pushed += len(answer.results)
         done.quarantined += sum(r.status == "quarantined" for r in answer.results)
+        for event_id in acknowledged:
+            held = self.held_back.pop(event_id, None)
+            if held is not None:
+                done.late.append(event_id)
+                log.warning("held-back event %s got through on retry %d, after the events behind it "
+                            "(held back for: %s)", event_id, held.attempts, held.reason)
+
+    def _failed(self, event_id: str, exc: AgentError) -> None:
+        held = self.held_back.get(event_id)
+        reason = f"{exc} (held back before: {held.reason})" if held else str(exc)
+        mark_failed(self.store, event_id, reason)
 
     def _hold_back(self, event_ids: list[str], reason: str, done: Round) -> None:
         """Keep these events in the outbox with the reason, and push the ones behind them:
-        one bad event must not stop the appliance's queue. A restart tries them again."""
+        one bad event must not stop the appliance's queue. Each is retried on a timer
+        (``hold_retry_s``, doubling) until it was refused ``hold_attempts`` times; then
+        it stays in the outbox with its reason, for a person (or a restart) to look at."""
+        now, given_up = self.clock(), []
         for event_id in event_ids:
-            mark_failed(self.store, event_id, reason)
-            self.held_back.add(event_id)
+            held = self.held_back.setdefault(event_id, Held(reason))
+            held.reason, held.attempts = reason, held.attempts + 1
+            if held.attempts >= self.hold_attempts:
+                held.retry_at = math.inf
+                given_up.append(event_id)
+                mark_failed(self.store, event_id, f"{reason} (refused {held.attempts} times: not retried "
+                                                  f"until the agent restarts)")
+            else:
+                held.retry_at = now + min(self.hold_retry_max_s, self.hold_retry_s * 2 ** (held.attempts - 1))
+                mark_failed(self.store, event_id, reason)
             done.held_back.append(event_id)
         log.error("%d event(s) held back in the outbox (%s): %s", len(event_ids), reason.split(":")[0],
                   ", ".join(event_ids))
+        if given_up:
+            log.error("gave up retrying %s after %d refusals; they stay in the outbox with the reason",
+                      ", ".join(given_up), self.hold_attempts)
 
     def pull_all(self, done: Round) -> None:
         cursor = int(state.get(self.state, "cursor", "0") or 0)
@@ -314,7 +390,11 @@ class Agent:
         if done.pushed or done.pulled:
             log.info("synced: %d event(s) pushed (%d quarantined), %d change(s) pulled",
                      done.pushed, done.quarantined, done.pulled)
-        return self.interval_s * self.backoff.rng.uniform(0.9, 1.1)
+        delay = self.interval_s * self.backoff.rng.uniform(0.9, 1.1)
+        retry = self.next_hold_retry()
+        if retry is not None:  # a held-back event's retry comes due before the next round
+            delay = min(delay, max(0.0, retry - self.clock()))
+        return delay
 
     def run(self) -> None:
         """Rounds until :meth:`stop`; for a thread, or the foreground of ``python -m sync.agent``."""

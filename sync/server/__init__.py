@@ -6,6 +6,8 @@ default, PostgreSQL in production).
 - :mod:`sync.server.devices`    enrolment codes, enrolment, revocation, heartbeats
 - :mod:`sync.server.ingest`     pushed events: idempotent, lifecycle-checked, quarantine
 - :mod:`sync.server.content`    content records and the change feed appliances pull
+- :mod:`sync.server.keys`       the server's own signing key (in the database, published as ``server``)
+- :mod:`sync.server.codes`      worker and booking codes signed with it, as the locker checks them
 - :mod:`sync.server.models`     the tables; :mod:`sync.server.migrations` Alembic
 - :mod:`sync.server.db`         engines for SQLite and PostgreSQL
 
