@@ -483,7 +483,9 @@ class Locker:
             self._refuse(source, Refused("unreadable", f"a {code.kind} code where a {kind} code was expected"))
         if kind in ("booking", "pickup") and self.store.query("SELECT 1 FROM used_codes WHERE nonce = ?",
                                                               [code.nonce]):
-            self._refuse(source, Refused("replayed"))
+            held = kind == "pickup" and self.store.query(
+                "SELECT 1 FROM pickup_codes WHERE nonce = ? AND state = 'held'", [code.nonce])
+            self._refuse(source, Refused("pickup_held" if held else "replayed"))
         return code
 
     def _refuse(self, source: str, exc: Refused, *, short: bool = False) -> None:
