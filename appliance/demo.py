@@ -46,6 +46,8 @@ DEMO_DIR_ENV = "KIOSK_DEMO_DIR"
 
 HELP = """commands (门号/卡号 as printed):
   dropoff [S|M|L] [CASE]  a resident drops materials off at the locker: a door opens (locker API)
+  book [S|M|L] [CASE]     the server signs a booking code (the resident's phone); shown to the scanner
+  worker [ID]             the server signs a worker code; shown to the scanner: the worker collects
   state                   doors and cases, as the locker daemon has them
   close DOOR              the resident shuts locker door DOOR (simulator); or close [BUS] BOARD DOOR
   scan TEXT               show a code to the scanner (simulator; the locker daemon reads it)
@@ -195,21 +197,27 @@ class Demo:
         return url
 
     def _start_server(self) -> None:
-        database = f"sqlite:///{self.server_db}"
-        child = self._child("server", "sync.server", "--port", "0", "--database", database,
+        child = self._child("server", "sync.server", "--port", "0", *self._server_args(),
                             "--log-level", "WARNING", header_lines=1, timeout=90)
         self.server_url = child.header[0].split("listening on ", 1)[-1].strip()
         cfg = self.original
-        done = subprocess.run([sys.executable, "-m", "sync.server", "enrol-code", "--community",
-                               cfg.appliance.community, "--device-id", cfg.appliance.id, "--database", database],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
-        if done.returncode != 0 or not done.stdout.strip():
-            raise DemoError(f"no enrolment code from the server: {done.stderr.strip()[-300:]}")
+        code = self._server_cli("enrol-code", "--community", cfg.appliance.community, "--device-id", cfg.appliance.id)
         code_file = self.dir / "enrolment-code"
-        code_file.write_text(done.stdout.strip() + "\n", encoding="utf-8")
+        code_file.write_text(code + "\n", encoding="utf-8")
         code_file.chmod(0o600)
         self.say(f"central server (pid {_pid(child)}) {self.server_url}, database {self.server_db}; "
                  f"enrolment code for {cfg.appliance.id} in {code_file}")
+
+    def _server_args(self) -> list[str]:
+        return ["--database", f"sqlite:///{self.server_db}", "--server-key-id", self.original.locker.server_key_id]
+
+    def _server_cli(self, *args: str) -> str:
+        """What ``python -m sync.server ARGS`` prints (an enrolment, booking or worker code)."""
+        done = subprocess.run([sys.executable, "-m", "sync.server", *args, *self._server_args()],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0 or not done.stdout.strip():
+            raise DemoError(f"python -m sync.server {args[0]} failed: {done.stderr.strip()[-300:]}")
+        return done.stdout.strip()
 
     def _write_locker_config(self) -> None:
         """The loaded configuration with the demo's simulators, server, cupsd and folder."""
@@ -402,6 +410,10 @@ class Demo:
                 self.out(HELP)
             elif verb == "dropoff":
                 self._dropoff(args)
+            elif verb == "book":
+                self._book(args)
+            elif verb == "worker":
+                self._worker(args)
             elif verb in ("state", "doors", "status"):
                 self._state()
             elif verb == "close":
@@ -422,7 +434,8 @@ class Demo:
                 self.doctor()
             else:
                 self.out(f"unknown command {verb!r}; type help")
-        except (DriverError, OSError, ValueError, IndexError, KeyError, LookupError) as exc:
+        except (DriverError, DemoError, OSError, ValueError, IndexError, KeyError, LookupError,
+                subprocess.TimeoutExpired) as exc:
             self.out(f"  ✗ {getattr(exc, 'message', None) or exc}")
         return True
 
@@ -436,6 +449,23 @@ class Demo:
             return
         self.say(f"投递 drop-off: case {case} ({size}): door {answer['door']} opens — put the papers in, then "
                  f"`close {answer['door']}`")
+
+    def _book(self, args: list[str]) -> None:
+        size = next((a.upper() for a in args if a.upper() in ("S", "M", "L")), "M")
+        case = next((a for a in args if a.upper() not in ("S", "M", "L")),
+                    f"BK-{datetime.now():%H%M%S}-{next(self._cases)}")
+        code = self._server_cli("booking-code", "--case", case, "--size", size, "--locker", self.original.appliance.id)
+        self.say(f"预约 booking: the server signed a booking code for case {case} ({size}), as on the resident's "
+                 f"phone; shown to the locker's scanner")
+        self._sim("scanner").control(cmd="scan", code=code)
+
+    def _worker(self, args: list[str]) -> None:
+        worker = args[0] if args else "w-demo"
+        code = self._server_cli("worker-code", "--worker", worker, "--lockers", self.original.appliance.id,
+                                "--minutes", "10")
+        self.say(f"网格员 worker {worker}: the server signed a worker code (10 minutes) for this locker; "
+                 f"shown to the scanner: her doors open one after another as each closes")
+        self._sim("scanner").control(cmd="scan", code=code)
 
     def _state(self) -> None:
         state = self.locker("state")

@@ -57,9 +57,10 @@ class Session:
         self.pos = found + 1
         return self.seen[found]
 
-    def saw(self, text: str, timeout: float = 60.0) -> str:
-        """A line holding ``text``, printed at any time (followers print from their own threads)."""
-        return self.seen[self._wait(text, 0, timeout)]
+    def saw(self, text: str, since: int = 0, timeout: float = 60.0) -> str:
+        """A line holding ``text``, printed at any time since line ``since`` (followers print
+        from their own threads, so not necessarily after the last expected line)."""
+        return self.seen[self._wait(text, since, timeout)]
 
     def type(self, command: str) -> None:
         self.proc.stdin.write(command + "\n")
@@ -136,6 +137,14 @@ def test_make_run_drop_off_reaches_the_server(session):
     session.expect("device demo-kiosk-01")
     session.expect("case SF-DEMO-1: materials_deposited")
 
+    mark = len(session.seen)
+    session.type("worker w-li")  # a worker code signed by the server, shown to the scanner
+    session.saw(f"unlock sent: door {door} (collect, case SF-DEMO-1)", since=mark)
+    session.saw(f"door opened: door {door}", since=mark)
+    session.type(f"close {door}")
+    session.saw("case SF-DEMO-1 → collected", since=mark)
+    session.saw("case SF-DEMO-1 now collected on the server", since=mark)
+
     session.type("card 1")  # 李秀兰, 11010519491231002X in assets/demo/idcards.json
     line = session.saw("ID card read:")
     assert "李秀兰" in line and "1101**********002X" in line
@@ -146,7 +155,7 @@ def test_make_run_drop_off_reaches_the_server(session):
     session.saw("code refused (scanner)")
 
     session.type("print")
-    assert "completed" in session.saw("printed job", timeout=60)
+    assert "completed" in session.saw("printed job", timeout=90)
 
     session.type("close 99")
     session.saw("✗ the locker has no door 99")
