@@ -7,11 +7,12 @@ prompts. Frames come from :mod:`drivers.camera`; nothing here opens a camera.
 ==============  ====================================================================
 ``models``      the YuNet and SFace files that come with the install; SHA-256 check
 ``faces``       :class:`FaceEngine`: detect (five landmarks, head yaw), embed, compare
+``eyes``        open or shut eyes for the blink challenge (Haar cascades; SHA-256 check)
 ``reference``   the reference photo: ID card (WLT decoder) or household record
 ``challenge``   the randomised liveness challenges and their prompts (Chinese, English)
 ``feeds``       where live frames come from: a :class:`drivers.camera.Camera`, a still
 ``session``     :class:`IdentityCheck`: attempts, the per-frame checks, :class:`Decision`
-``sim``         :class:`RehearsalFace`: a portrait whose head turns when asked
+``sim``         :class:`RehearsalFace`: a portrait whose head turns (or eyes blink) when asked
 ``__main__``    ``python -m kiosk.identity verify …``, the maintainer's check
 ==============  ====================================================================
 

@@ -5,10 +5,11 @@
 
 ``verify`` compares the face in A.jpg with B.jpg (similarity only: a still picture
 cannot show liveness), or with the person in front of the camera URL, who is asked
-to turn their head (prompts on stderr). It prints the decision, score and timings;
-the exit status is 0 only for a match (1: no match or not live, 2: usage or a
-picture without a face, 3: models or camera unusable). ``models`` checks the
-models' SHA-256 and prints where they are.
+to turn their head or blink (``[identity] challenges``; prompts on stderr). It
+prints the decision, score and timings; the exit status is 0 only for a match (1:
+no match or not live, 2: usage or a picture without a face, 3: models or camera
+unusable). ``models`` checks the face models' and the Haar eye cascades' SHA-256
+and prints where they are.
 
 Pictures are read into memory; nothing is written.
 """
@@ -33,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     live.add_argument("--camera", help="a camera URL: camera://0, file:///path.mp4, synthetic://")
     verify.add_argument("--threshold", type=float, help="override [identity] threshold")
     verify.add_argument("--json", action="store_true")
-    models = commands.add_parser("models", help="check the face models' SHA-256 and show where they are")
+    models = commands.add_parser("models", help="check the face models' and eye cascades' SHA-256 and show where "
+                                                "they are")
     models.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -65,14 +67,19 @@ def _error(exc) -> None:
 
 
 def _models(settings, args) -> int:
+    from kiosk.identity.eyes import CASCADES, check_cascades
     from kiosk.identity.models import MODELS, check_models
 
     paths = check_models(settings.models_dir)
+    cascades = check_cascades()
     if args.json:
-        print(json.dumps({**paths.as_dict(), "sha256": {m.role: m.sha256 for m in MODELS}}))
+        print(json.dumps({**paths.as_dict(), **{role: str(path) for role, path in cascades.items()},
+                          "sha256": {m.role: m.sha256 for m in (*MODELS, *CASCADES)}}))
     else:
         for model in MODELS:
             print(f"{model.role}: {getattr(paths, model.role)}  sha256 ok  ({model.licence})")
+        for cascade in CASCADES:
+            print(f"{cascade.role}: {cascades[cascade.role]}  sha256 ok  ({cascade.licence})")
     return 0
 
 

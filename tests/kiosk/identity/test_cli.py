@@ -68,4 +68,6 @@ def test_models_command_checks_the_sha256():
     run = subprocess.run([sys.executable, "-m", "kiosk.identity", "models", "--json"], capture_output=True,
                          text=True, cwd=ROOT, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["sha256"]["detector"].startswith("49f000ec")
+    result = json.loads(run.stdout)
+    assert result["sha256"]["detector"].startswith("49f000ec")
+    assert result["sha256"]["eye"].startswith("71cc64fc") and result["eye"].endswith("haarcascade_eye.xml")
