@@ -12,7 +12,7 @@ that file. Hence:
 - **The agent runs inside the process that owns the store, as a thread**: the
   daemon builds ``Agent.from_config(store, config)`` on its own :class:`~sync.store.Store`
   and calls ``agent.start()`` (and ``agent.wake()`` after appending events, to push at
-  once). A kiosk+locker box with two stores runs two agents, one in each daemon;
+  once when the server is healthy; a backoff in force is never cut short). A kiosk+locker box with two stores runs two agents, one in each daemon;
   both sign as the same device, each keeps its own order.
 - **What the agent pulls, and its own progress, go to a file the agent owns**:
   ``<store>.sync.db`` beside the store (``appliance.sync.db``, ``locker.sync.db``),

@@ -43,11 +43,17 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
     """The app on its own engine (disposed when the app shuts down). The server's
     signing key ``server_key_id`` is created and published if the database has none
     (:mod:`sync.server.keys`)."""
+    own_engine = engine is None
     engine = engine or db.create(database_url)
-    if migrate:
-        migrations.upgrade(engine)
-    with engine.begin() as conn:
-        keys.ensure(conn, server_key_id)
+    try:
+        if migrate:
+            migrations.upgrade(engine)
+        with engine.begin() as conn:
+            keys.ensure(conn, server_key_id)
+    except BaseException:
+        if own_engine:
+            engine.dispose()
+        raise
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

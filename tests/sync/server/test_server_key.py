@@ -91,7 +91,7 @@ def test_the_key_id_is_configurable_and_the_cli_signs_with_it(database_url, caps
     assert "minutes" in capsys.readouterr().err
 
 
-def test_a_device_already_enrolled_under_the_key_id_stops_the_server(client, enrol, database_url):
+def test_a_device_already_enrolled_under_the_key_id_stops_the_server(client, enrol, database_url, capsys):
     device = enrol("kiosk-taken")
     engine = db.create(database_url)
     try:
@@ -100,3 +100,7 @@ def test_a_device_already_enrolled_under_the_key_id_stops_the_server(client, enr
     finally:
         engine.dispose()
     assert "--server-key-id" in str(refused.value)
+    # and `python -m sync.server` says so instead of serving
+    assert main(["--port", "0", "--database", database_url, "--server-key-id", device.key.device_id]) == 2
+    assert main(["--port", "0", "--database", database_url, "--server-key-id", "Not An Id"]) == 2
+    assert "lower-case letters" in capsys.readouterr().err
