@@ -404,10 +404,11 @@ class _Run:
                                 for eye, band, was in zip(reading.eyes, reading.band, opened_band))
             state = reading.state
             if state is Eye.OPEN:
-                if shut_at is not None:  # open, shut, open: a blink
+                if shut_at is not None and frame.at - shut_at <= BLINK_MAX:  # open, shut, open: a blink
                     self._same_face(frame, face, CONTINUITY_FRONTAL, "after the blink")
                     return
-                opened = True
+                longer = longer or shut_at is not None
+                opened, shut_at = True, None
             elif state is Eye.CLOSED and opened:
                 # Every shut-eye frame is embedded: someone else's face with shut eyes fails here.
                 self._same_face(frame, face, CONTINUITY_TURNED, "eyes shut")
