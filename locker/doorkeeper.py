@@ -13,8 +13,8 @@ The rules of the road (shared/protocols/lockboard.md), as the locker keeps them:
 * Open with no unlock in flight: ``forced`` (an alarm). Left open after use:
   ``door_left_open``, first a prompt (screen and voice), then an event for the worker.
 * Standing open when the unlock was sent (forced, or left open), then seen shut — by
-  the unlock's reply or a poll — before the unlock was seen to work:
-  ``closed_in_flight``. Not jammed (the door stays in service) and not a completed
+  the unlock's reply or a poll — before the unlock was seen to work, and still shut
+  ``jam_seconds`` later (the unlock did not pop it open again): ``closed_in_flight``. Not jammed (the door stays in service) and not a completed
   opening: nobody knows whether the unlock did anything, so the flow decides (a
   pickup is held for a worker, a deposit's door is checked).
 * At a restart, a door found shut with an unlock still in flight: where the door has
@@ -85,6 +85,8 @@ class DoorKeeper:
         self.seen: dict[str, DoorStatus] = {}  # door id -> last observation
         self.forced: set[str] = set()  # doors open without a command, alarm raised
         self._forced_open: dict[str, list] = {}  # door id -> [seen open since, left-open level]
+        # openings whose door stood open at the command and has been seen shut since: (when, seen by)
+        self._shut_in_flight: dict[int, tuple[float, str]] = {}
 
     # -- unlocking ---------------------------------------------------------------------
     def unlock(self, door: DoorSpec | Callable[[Any], DoorSpec], purpose: Purpose, case_id: str | None, *,
@@ -122,7 +124,6 @@ class DoorKeeper:
             raise Refused("bus_unavailable", exc.message) from exc
         crashpoint("unlocked")
         observed = None if result.observed is None else str(result.observed)
-        follow: FollowUp | None = None
         with self.lock, self.ledger.atomic() as db:
             db["openings"].update(opening, {"reply": observed, "outcome": str(result.outcome)})
             self.ledger.record(db, "unlock_result", "opening", str(opening),
@@ -136,13 +137,12 @@ class DoorKeeper:
                                       detail={"door": door.number, "by": "unlock reply"})
             elif (observed == str(DoorState.CLOSED) and state is OpeningState.COMMANDED
                   and op["open_at_command"]):
-                follow = self._closed_in_flight(db, door, op, "unlock reply", result.replied_at)
+                # shut since the last poll; the unlock may still pop it open: polls decide
+                self._shut_in_flight.setdefault(opening, (result.replied_at or self.clock(), "unlock reply"))
             elif observed is None:
                 self.ledger.record(db, "unlock_unknown", "door", door.id,
                                    {"door": door.number, "opening": opening, "reason": result.reason})
         crashpoint("recorded")
-        if follow is not None:
-            follow()
         return opening, door
 
     def _closed_in_flight(self, db: Any, spec: DoorSpec, op: dict, by: str, at: float | None) -> FollowUp | None:
@@ -232,14 +232,19 @@ class DoorKeeper:
         if state is OpeningState.COMMANDED:
             was_open = bool(op["open_at_command"]) and not restarting
             if is_open:
-                if was_open:
+                if was_open and op["id"] not in self._shut_in_flight:
                     return None  # open since before the command: no sign yet that the unlock did anything
+                self._shut_in_flight.pop(op["id"], None)  # shut, then open again: the unlock worked
                 self.ledger.set_state(db, OPENING, op["id"], OpeningState.OPENED, event="door_opened",
                                       fields={"opened_at": seen.at or now},
                                       detail={"door": spec.number, "by": "status poll"})
                 return None
-            if was_open:
-                return self._closed_in_flight(db, spec, op, "status poll", seen.at)
+            if was_open:  # shut in flight: once it stays shut as long as a jam would, it is closed_in_flight
+                shut_at, by = self._shut_in_flight.setdefault(op["id"], (seen.at or now, "status poll"))
+                if now - shut_at < self.jam_seconds:
+                    return None
+                del self._shut_in_flight[op["id"]]
+                return self._closed_in_flight(db, spec, op, by, shut_at)
             done = self._sensor_says_done(spec, seen, op) if restarting else None
             if done:  # the item sensor shows it happened while the daemon was down
                 self.ledger.set_state(db, OPENING, op["id"], OpeningState.OPENED, event="door_opened",
