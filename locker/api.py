@@ -7,7 +7,8 @@ of :data:`locker.errors.REASONS` (``forged``, ``expired``, ``replayed``,
 ``other_locker``, ``unknown_key``, ``revoked``, ``too_long``, ``wrong_short_code``,
 ``backing_off``, ``no_free_door``, ``nothing_to_collect``, ``wrong_state``,
 ``busy``, ``unreadable``, ``bad_request``, ``bus_unavailable``, ``unknown_door``,
-``door_not_free``, ``door_holds_case``, ``pickup_held``, ``stopping``) or ``internal``.
+``door_not_free``, ``door_holds_case``, ``door_out_of_service``, ``pickup_held``, ``stopping``) or
+``internal``.
 
 Requests (``op`` names the request; ``source`` optionally names the caller's input
 device for rate limiting, default ``kiosk``):

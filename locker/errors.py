@@ -37,6 +37,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "bad_request": ("请求无效", "Bad request"),
     "unknown_door": ("找不到该柜门", "No such door at this locker"),
     "door_not_free": ("目标柜门不空闲", "That door is not free"),
+    "door_out_of_service": ("柜门暂停使用，请联系工作人员取件", "The door is out of service; please call staff"),
     "door_holds_case": ("该柜门仍存放着办件，请先把办件移到别的柜门再恢复使用",
                         "The door still holds a case; move the case to another door before putting it back in service"),
     "pickup_held": ("此柜门需工作人员核实后才能取件，请联系工作人员",

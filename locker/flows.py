@@ -147,6 +147,8 @@ class Locker:
 
         def check(db: Any) -> DoorSpec:
             self._not_busy(case["id"], db)
+            if next(db.query("SELECT use FROM doors WHERE id = ?", [door.id]))["use"] == D.OUT_OF_SERVICE:
+                raise Refused("door_out_of_service", f"door {door.number}")  # jammed: a worker moves the case
             return door
         opening, _ = self.keeper.unlock(check, P.PICKUP, case["id"], nonce=nonce, kind="pickup", source=source)
         return self._answer(opening, door)

@@ -21,6 +21,9 @@ def test_a_jammed_pickup_door_its_case_moved_then_the_door_back_in_service(api, 
     event(api, "jammed", door=number)
     assert api.door(number)["use"] == "out_of_service" and api.case("SF-M1")["door"] == number
     assert api.opening(jammed["opening"]["id"])["state"] == "jammed"
+    again = api("pickup", code=short)  # no second unlock of a jammed door
+    assert again["error"] == "door_out_of_service" and again["message"].startswith("柜门暂停使用"), again
+    assert unlocks(sim) == 2
 
     refused = run("door", f"bus0/0/{number}", "in-service", config=config)  # the result is still recorded inside
     assert refused.returncode == 1 and refused.stderr.startswith("该柜门仍存放着办件"), refused.stderr
