@@ -21,6 +21,15 @@ pickup     pickup QR or short code       case → picked_up, door free
 
 A pickup not made within ``pickup_days`` is ``expired``: the case goes back to the
 worker's list (an outbox event) and her next collect takes it out.
+
+When a door cannot be trusted, people decide: a maintainer takes a door out of
+service or puts it back (:meth:`Locker.set_door_service`; refused while a case's
+paper is recorded in it), a worker records that she moved a case's paper by hand
+off a jammed door (:meth:`Locker.move_case`), and decides a held pickup
+(:meth:`Locker.resolve`). A pickup is held when its door may have opened with
+nobody watching (the daemon killed after the unlock frame left, with no item sensor
+to tell; or ``closed_in_flight``): its code stays spent on that door — no code opens
+a door twice — and the door waits as ``check``.
 """
 from __future__ import annotations
 

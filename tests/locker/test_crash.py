@@ -8,7 +8,9 @@ recorded), ``recorded`` (the reply recorded, the request not answered), ``closin
 (the door closed, the flow's completion written but not committed). ``open`` is a
 SIGKILL from outside while the door stands open, closed again while the daemon is
 down. One journey per step — drop-off, collect, return, pickup — killed at that
-step in every flow.
+step in every flow. A pickup killed at ``commanded`` is held (the frame may have
+left: its code stays spent) until a worker decides; the window after ``unlocked``
+with the door opened and shut while the daemon is down is tests/locker/test_crash_window.py.
 """
 from __future__ import annotations
 
