@@ -293,7 +293,8 @@ class Locker:
                 db.execute("UPDATE pickup_codes SET state = 'superseded' WHERE nonce = ?", [op["nonce"]])
                 self._issue_pickup_code(db, op["case_id"], spec, case["deadline"] or self.clock(), self.clock())
             return None
-        if op["nonce"]:  # the code did not open that door: it may try again
+        unknown = mode in ("restart", "closed_in_flight")  # it may have opened: the code stays spent there
+        if op["nonce"] and not (purpose is P.COLLECT and unknown):  # it did not open that door: try again
             db.execute("DELETE FROM used_codes WHERE nonce = ? AND door_id = ?", [op["nonce"], spec.id])
         if purpose not in (P.DROPOFF, P.RETURN):
             return (self._next_for_worker(op) if purpose is P.COLLECT and mode in ("failed", "closed_in_flight")

@@ -74,10 +74,21 @@ class Window:
         self.api.wait_opening(back["opening"]["id"], "closed")
         return number, self.api.outbox("pickup_code_issued")[-1]
 
+    def deposited(self, case: str) -> int:
+        answer = self.api("dropoff", case=case, size="M")
+        self.api.wait_opening(answer["opening"]["id"], "opened")
+        self.bus.request(cmd="item", board=0, door=answer["door"], present=True)
+        door(self.bus, answer["door"], "close")
+        self.api.wait_opening(answer["opening"]["id"], "closed")
+        return answer["door"]
+
     def pickup_killed_after_the_frame(self, code: str, number: int, *, taken: bool) -> None:
+        self.killed_after_the_frame({"op": "pickup", "code": code}, number, taken=taken)
+
+    def killed_after_the_frame(self, message: dict, number: int, *, taken: bool) -> None:
         self.arm.touch()
         with pytest.raises((ConnectionError, OSError)):
-            self.api("pickup", code=code)
+            self.api(**message)
         self.api.proc.proc.wait(20)  # dead, right after the unlock frame left
         assert is_open(self.bus, number)  # the frame reached the board: the door opened
         if taken:
@@ -166,3 +177,25 @@ def test_without_sensors_the_pickup_is_held_for_a_worker_and_its_code_never_open
     assert unlocks(bus) == 3
     wait_for(lambda: api.sql("SELECT count(*) FROM openings WHERE state IN ('commanded', 'opened')") == [(0,)],
              what="no unlock in flight")
+
+
+@pytest.mark.parametrize("window", [True, False], indirect=True, ids=["sensors", "no sensors"])
+def test_a_collect_killed_in_the_window_never_opens_the_door_twice_with_one_code(window, bus, server_key):
+    number = window.deposited("SF-W4")
+    code = worker_code(server_key)
+    window.killed_after_the_frame({"op": "collect", "code": code}, number, taken=True)
+    api = window.api
+    sensors = window.config.lockboard[0].board[0].item_sensors
+    if sensors:  # the door is empty: she took the paper while the daemon was down
+        assert api.case("SF-W4")["state"] == "collected" and api.door(number)["use"] == "free"
+        assert unlocks(bus) == 2
+        return
+    assert api.case("SF-W4")["state"] == "materials_deposited" and api.door(number)["use"] == "occupied"
+    assert api("collect", code=code)["error"] == "nothing_to_collect"  # that code is spent on that door
+    assert unlocks(bus) == 2
+    fresh = api("collect", code=worker_code(server_key))
+    assert fresh["door"] == number
+    api.wait_opening(fresh["opening"]["id"], "opened")
+    door(bus, number, "close")
+    api.wait_opening(fresh["opening"]["id"], "closed")
+    assert api.case("SF-W4")["state"] == "collected" and unlocks(bus) == 3
