@@ -35,6 +35,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any, Callable
 
+from appliance import jsonline
 from appliance.config import ROOT, Config
 from appliance.privacy import setup_logging
 from appliance.processes import Child, ChildFailed
@@ -306,17 +307,7 @@ class Demo:
         locker/api.py; spoken here directly: appliance/ imports neither locker nor sync)."""
         if self.locker_socket is None:
             raise LookupError("the locker daemon is not running")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(40)
-            sock.connect(str(self.locker_socket))
-            sock.sendall(json.dumps({"op": op, **request}, ensure_ascii=False).encode("utf-8") + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise ConnectionError(f"the locker daemon at {self.locker_socket} closed the connection")
-                data += chunk
-        return json.loads(data)
+        return jsonline.request(self.locker_socket, {"op": op, **request}, peer="the locker daemon")
 
     def _server_query(self, sql: str, args: tuple = ()) -> list[tuple]:
         if not self.server_db.exists():

@@ -28,6 +28,8 @@ import time
 import tty
 from typing import Any, Callable
 
+from appliance import jsonline
+
 log = logging.getLogger("drivers.simserve")
 
 
@@ -171,17 +173,7 @@ class PtyServer:
 
 def control_request(path: str, request: dict, *, timeout: float = 2.0) -> dict:
     """Send one request to a simulator's control socket and return its reply."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(path)
-        sock.sendall(json.dumps(request).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
+    return jsonline.request(path, request, timeout=timeout, peer="the simulator")
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:

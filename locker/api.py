@@ -72,6 +72,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from appliance import jsonline
 from locker import audit
 from locker.errors import Refused
 from locker.flows import Locker
@@ -249,14 +250,4 @@ class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 def request(path: str | Path, message: dict[str, Any], *, timeout: float = 40.0) -> dict[str, Any]:
     """Send one request to the daemon at ``path``; its answer."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(str(path))
-        sock.sendall(json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError(f"the locker daemon at {path} closed the connection")
-            data += chunk
-    return json.loads(data)
+    return jsonline.request(path, message, timeout=timeout, peer="the locker daemon")
