@@ -1,5 +1,6 @@
-"""Fixtures for the store tests: a database path in tmp_path, a Store on it, and
-migration lists built per test (real packages declare theirs at module level)."""
+"""Fixtures for the sync tests: for the store, a database path in tmp_path, a Store on
+it, and migration lists built per test (real packages declare theirs at module level);
+for the server and agent, the server's database on each back-end."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -50,3 +51,16 @@ def store(db_path: Path) -> Iterator[Store]:
 
 def names(store: Store) -> list[str]:
     return [row["name"] for row in store.query("SELECT name FROM things ORDER BY id")]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """The central server's database: a SQLite file, then a fresh PostgreSQL database
+    (skips with the reason where none is reachable; fails under CI=true)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'server.db'}"
+    else:
+        from tests.sync.server.support import postgresql_database
+
+        with postgresql_database() as url:
+            yield url

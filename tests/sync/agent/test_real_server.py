@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -19,16 +18,7 @@ from sync.store import Store, pending
 from tests.support import ROOT
 from tests.sync.agent.adapters import FailingAdapter
 from tests.sync.agent.conftest import append_events
-from tests.sync.server.support import ServerProcess, new_code, new_key, postgresql_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'server.db'}"
-    else:
-        with postgresql_database() as url:
-            yield url
+from tests.sync.server.support import ServerProcess, new_code, new_key
 
 
 def wait_for(condition, timeout: float, what: str) -> None:

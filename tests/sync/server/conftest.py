@@ -6,16 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sync.server import create_app
-from tests.sync.server.support import Signed, new_code, new_key, postgresql_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'server.db'}"
-    else:
-        with postgresql_database() as url:
-            yield url
+from tests.sync.server.support import Signed, new_code, new_key
 
 
 @pytest.fixture
