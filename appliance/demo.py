@@ -663,11 +663,10 @@ def run(config: Config) -> int:
 
 def _read_commands(demo: Demo, stop: threading.Event) -> None:
     for line in sys.stdin:
-        if not demo.command(line):
-            break
-    else:
-        if sys.stdin.isatty():  # end of input at a terminal (Ctrl-D) means stop
-            pass
-        else:  # input was piped: keep following until a signal
+        if not demo.command(line):  # quit
+            stop.set()
             return
-    stop.set()
+    # End of input: Ctrl-D at a terminal stops; piped input has simply run out, and the
+    # system keeps running until a signal.
+    if sys.stdin.isatty():
+        stop.set()

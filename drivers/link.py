@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 
 import serial
 
-from drivers.errors import DeviceGone, DeviceTimeout, PortUnavailable
+from drivers.errors import DeviceGone, DeviceTimeout
 from drivers.framing import Deframer, Scanner
 from drivers.transport import open_transport
 
@@ -120,16 +120,12 @@ class SerialLink:
 
     def write(self, data: bytes) -> None:
         with self._lock:
-            try:
-                port = self.open()
-            except PortUnavailable:
-                raise
+            port = self.open()  # PortUnavailable when it cannot be opened
             wait = self._gap - (time.monotonic() - self._last_end)
             if wait > 0:
                 time.sleep(wait)
             try:
-                port.write(data)
-                port.flush()
+                port.write(data)  # no flush() (tcdrain): see exchange()
             except (serial.SerialException, OSError) as exc:
                 raise self._gone(exc) from exc
             if self.log.isEnabledFor(logging.DEBUG):
