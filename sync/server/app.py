@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, select
 
-from sync.server import db, keys, migrations
+from sync.server import accounts, admin, attachments, db, keys, migrations, notify, video, web, worker
 from sync.server.auth import authenticate, body_of, path_of
 from sync.server.content import now, pull
 from sync.server.devices import EnrolmentRefused, enrol, heartbeat
@@ -116,4 +116,7 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
                                            .order_by(rows.c.device_id))}
             return {**found, **keys.public_keys(conn)}
 
+    # Each feature of the server adds its own routes (and mounts) in its package.
+    for feature in (web, accounts, admin, worker, notify, attachments, video):
+        feature.install(app)
     return app

@@ -26,15 +26,21 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    """Every head revision, sorted and comma-separated. Features of the server add
+    their tables on their own branch from a common base (``down_revision`` of the
+    base they need), so there may be several heads; ``upgrade`` applies them all."""
+    script = ScriptDirectory.from_config(alembic_config(None))  # type: ignore[arg-type]
+    return ", ".join(sorted(script.get_heads()))
 
 
 def current(engine: Engine) -> str | None:
+    """The database's revisions in the same form as :func:`head` (None: empty)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        found = MigrationContext.configure(conn).get_current_heads()
+    return ", ".join(sorted(found)) or None
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     config = alembic_config(engine)
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:

@@ -1,0 +1,6 @@
+"""The community admin console."""
+from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    """Add this feature's routes, mounts and state to the app."""

@@ -1,0 +1,6 @@
+"""Video consultations: departments, staff presence, call queues, WebSocket signaling, the staff console."""
+from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    """Add this feature's routes, mounts and state to the app."""
