@@ -11,14 +11,19 @@ no_reply        replies are lost; the boards still act on commands
 bad_checksum    replies go out with a wrong checksum
 garbage         line noise before and after every reply
 jammed          an unlock is answered, but the door stays shut
+late            a slow latch: the unlock is answered with the door shut (one standing
+                open was just pushed shut), and it pops open DELAY seconds later
 forced          the door is forced open (nobody sent an unlock); stays open
+unwired         the door has no switch (nor item sensor): it reads closed and empty,
+                whatever it does
 offline         the board neither acts nor answers
 silent_unlock   the board unlocks but does not answer the unlock (some kerong boards)
 wrong_address   replies carry the next board's address (a crossed DIP switch)
 ==============  ================================================================
 
-A fault may name a board and door and a count: ``jammed:1/3``, ``no_reply=1``
-(the next reply only), ``offline:2``. Run it as its own process::
+A fault may name a board and door, a delay and a count: ``jammed:1/3``,
+``no_reply=1`` (the next reply only), ``offline:2``, ``late:0/3@2.5`` (pops open
+2.5 s after the unlock; default 1 s). Run it as its own process::
 
     python -m drivers.lockboard.sim --protocol kerong --boards 2 --doors 16 --fault jammed:0/3
 
@@ -47,6 +52,8 @@ FAULTS = {
     "bad_checksum": "replies go out with a wrong checksum",
     "garbage": "line noise before and after every reply",
     "jammed": "an unlock is answered, but the door stays shut",
+    "late": "the unlock is answered with the door shut; it pops open DELAY seconds later",
+    "unwired": "the door has no switch nor item sensor: it reads closed and empty",
     "forced": "the door is forced open without an unlock",
     "offline": "the board neither acts nor answers",
     "silent_unlock": "the board unlocks but does not answer the unlock",
@@ -64,33 +71,49 @@ class Fault:
     board: int | None = None  # None: every board
     door: int | None = None  # None: every door
     count: int | None = None  # how many more times it applies; None: until cleared
+    delay: float | None = None  # late: seconds from the unlock until the door pops open
 
     def matches(self, board: int, door: int | None = None) -> bool:
         return ((self.board is None or self.board == board)
                 and (self.door is None or door is None or self.door == door))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "board": self.board, "door": self.door, "count": self.count}
+        return {"name": self.name, "board": self.board, "door": self.door, "count": self.count,
+                "delay": self.delay}
 
 
 def parse_fault(spec: str) -> Fault:
-    """``NAME[:BOARD[/DOOR]][=COUNT]``, e.g. ``jammed:1/3``, ``no-reply=1``, ``offline:2``."""
+    """``NAME[:BOARD[/DOOR]][@SECONDS][=COUNT]``, e.g. ``jammed:1/3``, ``no-reply=1``,
+    ``offline:2``, ``late:0/3@2.5``."""
     text = spec.strip()
-    count = None
+    count = delay = None
     if "=" in text:
         text, _, raw = text.partition("=")
         count = _int(raw, f"fault {spec!r} count")
+    if "@" in text:
+        text, _, raw = text.partition("@")
+        delay = _seconds(raw, f"fault {spec!r} delay")
     name, _, target = text.partition(":")
     name = name.strip().replace("-", "_")
     if name not in FAULTS:
         raise LockboardConfigError(f"unknown simulator fault {name!r} in {spec!r}",
-                                   hint=f"known: {', '.join(FAULTS)}; NAME[:BOARD[/DOOR]][=COUNT]")
+                                   hint=f"known: {', '.join(FAULTS)}; NAME[:BOARD[/DOOR]][@SECONDS][=COUNT]")
     board = door = None
     if target:
         b, _, d = target.partition("/")
         board = _int(b, f"fault {spec!r} board")
         door = _int(d, f"fault {spec!r} door") if d else None
-    return Fault(name, board, door, count)
+    return Fault(name, board, door, count, delay)
+
+
+def _seconds(raw: Any, what: str) -> float:
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise LockboardConfigError(f"{what}: {raw!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise LockboardConfigError(f"{what}: {value} s is not between 0 and 3600")
+    return value
 
 
 def _int(raw: Any, what: str) -> int:
@@ -107,11 +130,13 @@ class SimBoard:
     opened: list[bool] = field(default_factory=list)
     items: list[bool] = field(default_factory=list)
     closes_at: list[float | None] = field(default_factory=list)  # auto-close deadlines (monotonic)
+    opens_at: list[float | None] = field(default_factory=list)  # a late latch pops open then (monotonic)
 
     def __post_init__(self) -> None:
         self.opened = [False] * self.doors
         self.items = [False] * self.doors
         self.closes_at = [None] * self.doors
+        self.opens_at = [None] * self.doors
 
 
 class LockboardSim:
@@ -196,9 +221,16 @@ class LockboardSim:
         door = request.door
         if name in ("unlock", "unlock_all"):
             for n in ([door] if name == "unlock" else range(1, board.doors + 1)):
-                if n is not None and n <= board.doors and not self._fault("jammed", board.address, n, use=False):
-                    board.opened[n - 1] = True
-                    board.closes_at[n - 1] = now + self.auto_close if self.auto_close else None
+                if n is None or n > board.doors or self._fault("jammed", board.address, n, use=False):
+                    continue
+                late = self._fault("late", board.address, n)
+                if late is not None:  # shut when the reply goes out; pops open later
+                    board.opened[n - 1] = False
+                    board.closes_at[n - 1] = None
+                    board.opens_at[n - 1] = now + (1.0 if late.delay is None else late.delay)
+                    continue
+                board.opened[n - 1] = True
+                board.closes_at[n - 1] = now + self.auto_close if self.auto_close else None
             if name == "unlock" and self._fault("silent_unlock", board.address, door):
                 return b""
         if self.family.name == "kerong":
@@ -206,17 +238,23 @@ class LockboardSim:
             return self._reply(board, self._switches(board, lock))
         if name == "status_board":
             width = 8 * self.status_bytes
-            bits = switch_bits(self.family, board.opened, width, inverted=self.inverted)
+            bits = switch_bits(self.family, self._seen_open(board), width, inverted=self.inverted)
             return self._reply(board, self.family.encode_reply(SwitchReply(board.address, bits, width)))
         assert door is not None
-        is_open = door <= board.doors and board.opened[door - 1]
+        is_open = door <= board.doors and self._seen_open(board)[door - 1]
         header = self.reply_header if name == "unlock" else BCC_QUERY
         return self._reply(board, self.family.encode_reply(
             DoorReply(board.address, door, status_byte(is_open, inverted=self.inverted), header)))
 
+    def _seen_open(self, board: SimBoard) -> list[bool]:
+        """What the door switches report: an unwired door reads closed."""
+        return [o and not self._fault("unwired", board.address, n, use=False)
+                for n, o in enumerate(board.opened, 1)]
+
     def _switches(self, board: SimBoard, lock: int = 0) -> bytes:
-        bits = switch_bits(self.family, board.opened, 16, inverted=self.inverted)
-        items = item_bits(board.items) if self.has_items else 0
+        bits = switch_bits(self.family, self._seen_open(board), 16, inverted=self.inverted)
+        items = item_bits([i and not self._fault("unwired", board.address, n, use=False)
+                           for n, i in enumerate(board.items, 1)]) if self.has_items else 0
         return self.family.encode_reply(SwitchReply(board.address, bits, 16, items, lock))
 
     def _reply(self, board: SimBoard, frame: bytes) -> bytes:
@@ -255,7 +293,13 @@ class LockboardSim:
         return None
 
     def _auto_close(self, now: float) -> None:
+        """The doors' timers: late latches popping open, then auto-close."""
         for board in self.boards.values():
+            for i, due in enumerate(board.opens_at):
+                if due is not None and now >= due:
+                    board.opened[i] = True
+                    board.opens_at[i] = None
+                    board.closes_at[i] = now + self.auto_close if self.auto_close else None
             for i, deadline in enumerate(board.closes_at):
                 if deadline is not None and now >= deadline:
                     board.opened[i] = False
@@ -297,6 +341,8 @@ class LockboardSim:
                 fault.board = None if board is None else int(board)
                 fault.door = None if door is None else int(door)
                 fault.count = None if request.get("count") is None else int(request["count"])
+                if request.get("delay") is not None:
+                    fault.delay = _seconds(request["delay"], "fault delay")
             self.add_fault(fault)
         elif cmd == "clear":
             name = request.get("name")
@@ -304,7 +350,7 @@ class LockboardSim:
         elif cmd in ("open", "close"):
             for b, n in self._doors(board, door):
                 b.opened[n - 1] = cmd == "open"
-                b.closes_at[n - 1] = None
+                b.closes_at[n - 1] = b.opens_at[n - 1] = None
         elif cmd == "item":
             for b, n in self._doors(board, door):
                 b.items[n - 1] = bool(request.get("present", True))
@@ -323,6 +369,7 @@ class LockboardSim:
         return self.state()
 
     def state(self) -> dict[str, Any]:
+        self._auto_close(time.monotonic())
         return {
             "protocol": self.family.name,
             "boards": {str(b.address): {"open": [i + 1 for i, o in enumerate(b.opened) if o],
@@ -381,7 +428,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--doors", type=int, default=16, metavar="M", help="doors per board (default 16)")
     p.add_argument("--auto-close", type=float, metavar="SECONDS",
                    help="a door opened by an unlock closes by itself after this long")
-    p.add_argument("--fault", action="append", default=[], metavar="NAME[:BOARD[/DOOR]][=COUNT]",
+    p.add_argument("--fault", action="append", default=[], metavar="NAME[:BOARD[/DOOR]][@SECONDS][=COUNT]",
                    help="start with a fault (repeatable): " + ", ".join(n.replace("_", "-") for n in FAULTS))
     p.add_argument("--status-bytes", type=int, default=4, choices=[3, 4, 6], metavar="N",
                    help="bcc: status bytes in the query-all reply (default 4)")

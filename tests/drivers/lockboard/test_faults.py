@@ -1,4 +1,6 @@
 """Each simulator fault mode gives its own outcome, and an unlock is never resent."""
+import time
+
 import pytest
 
 from drivers.lockboard.device import Outcome
@@ -34,6 +36,27 @@ def test_fault_outcome_and_the_unlock_is_sent_once(sim, bus, fault):
     state = sim.request(cmd="state")
     assert (door in state["boards"][str(board)]["open"]) is really_open
     assert state["received"]["unlock"] == 1, "an unlock was resent"
+
+
+def test_a_late_latch_over_the_pty_is_unknown_then_open(sim, bus):
+    board = sim.addresses[0]
+    sim.request(cmd="fault", name="late", board=board, door=5, delay=0.3)
+    result = bus.unlock(board, 5)
+    assert result.outcome is Outcome.UNKNOWN and result.observed is DoorState.CLOSED, result.reason
+    assert bus.door_status(board, 5).state is DoorState.CLOSED
+    deadline = time.monotonic() + 5
+    while bus.door_status(board, 5).state is not DoorState.OPEN:
+        assert time.monotonic() < deadline, "the late door never popped open"
+        time.sleep(0.05)
+    assert sim.request(cmd="state")["received"]["unlock"] == 1
+
+
+def test_an_unwired_door_over_the_pty_reads_closed_though_it_opened(sim, bus):
+    board = sim.addresses[1]
+    sim.request(cmd="fault", name="unwired", board=board, door=2)
+    result = bus.unlock(board, 2, verify=True)
+    assert result.outcome is Outcome.UNKNOWN and result.observed is DoorState.CLOSED
+    assert 2 in sim.request(cmd="state")["boards"][str(board)]["open"]
 
 
 def test_the_fault_outcomes_are_distinct():

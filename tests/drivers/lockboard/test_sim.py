@@ -1,4 +1,6 @@
 """The simulator in-process: it answers as a board would, and ignores what a board would."""
+import time
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -71,16 +73,69 @@ def test_inverted_boards_and_items():
     ("no-reply=1", ("no_reply", None, None, 1)),
     ("offline:2", ("offline", 2, None, None)),
     ("bad-checksum:0=3", ("bad_checksum", 0, None, 3)),
+    ("late:0/3@2.5", ("late", 0, 3, None)),
+    ("late:1@0=2", ("late", 1, None, 2)),
+    ("unwired:0/5", ("unwired", 0, 5, None)),
 ])
 def test_fault_specs(spec, expected):
     f = parse_fault(spec)
     assert (f.name, f.board, f.door, f.count) == expected
 
 
-@pytest.mark.parametrize("spec", ["melted", "jammed:x", "offline:1=many"])
+def test_a_late_fault_has_its_delay():
+    assert parse_fault("late:0/3@2.5").delay == 2.5 and parse_fault("late").delay is None
+
+
+@pytest.mark.parametrize("spec", ["melted", "jammed:x", "offline:1=many", "late:0/1@soon", "late:0/1@-1"])
 def test_bad_fault_specs_name_the_known_ones(spec):
     with pytest.raises(LockboardConfigError):
         parse_fault(spec)
+
+
+@pytest.mark.parametrize("fam", [KERONG, BCC], ids=["kerong", "bcc"])
+def test_a_late_latch_answers_shut_then_pops_open(fam):
+    sim = LockboardSim(fam.name, boards=1, doors=8, faults=[f"late:{fam.boards[0]}/2@0.5"])
+    board = fam.boards[0]
+    reply = fam.decode_reply(sim.receive(fam.encode("unlock", board, 2)))
+    from drivers.lockboard.status import door_state
+    assert door_state(fam, reply, 2) == "closed"  # the unlock's reply shows it shut …
+    assert sim.state()["boards"][str(board)]["open"] == []
+    sim.poll(time.monotonic() + 0.6)
+    assert sim.state()["boards"][str(board)]["open"] == [2]  # … then it pops open
+
+
+def test_a_late_latch_on_a_door_standing_open_is_pushed_shut_first():
+    sim = LockboardSim("kerong", boards=1, doors=8, faults=["late:0/4@0.5"])
+    sim.control({"cmd": "open", "board": 0, "door": 4})
+    reply = KERONG.decode_reply(sim.receive(KERONG.encode("unlock", 0, 4)))
+    assert read_board(KERONG, reply, doors=8).open_doors == []
+    sim.poll(time.monotonic() + 0.6)
+    assert board_reply(sim, KERONG, 0).open_doors == [4]
+
+
+def test_late_with_a_count_wears_off_and_control_sets_the_delay():
+    sim = LockboardSim("kerong", boards=1, doors=8)
+    sim.control({"cmd": "fault", "name": "late", "board": 0, "door": 1, "count": 1, "delay": 30})
+    assert sim.state()["faults"][0]["delay"] == 30
+    sim.receive(KERONG.encode("unlock", 0, 1))
+    assert board_reply(sim, KERONG, 0).open_doors == [] and sim.faults == []
+    sim.receive(KERONG.encode("unlock", 0, 1))  # the next unlock is a normal one
+    assert board_reply(sim, KERONG, 0).open_doors == [1]
+
+
+@pytest.mark.parametrize("fam", [KERONG, BCC], ids=["kerong", "bcc"])
+def test_an_unwired_door_reads_closed_and_empty_whatever_it_does(fam):
+    board = fam.boards[0]
+    sim = LockboardSim(fam.name, boards=1, doors=8, items=fam is KERONG, faults=[f"unwired:{board}/3"])
+    sim.control({"cmd": "item", "board": board, "door": 3})
+    reply = fam.decode_reply(sim.receive(fam.encode("unlock", board, 3)))
+    from drivers.lockboard.status import door_state
+    assert door_state(fam, reply, 3) == "closed"
+    assert sim.state()["boards"][str(board)]["open"] == [3]  # it did open
+    sim.receive(fam.encode("unlock", board, 4))
+    whole = fam.decode_reply(sim.receive(fam.encode("status" if fam is KERONG else "status_board", board)))
+    status = read_board(fam, whole, doors=8, item_sensors=fam is KERONG)
+    assert status.open_doors == [4] and status.occupied_doors == []
 
 
 def test_counted_faults_wear_off():
