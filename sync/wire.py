@@ -150,3 +150,43 @@ class Problem(Model):
     """Any other error answer."""
 
     detail: str
+
+
+# -- attachments (sync.server.attachments) ------------------------------------------
+# A file for a case (a scanned document …) goes up in chunks: create the upload, PUT
+# raw bytes at offsets (application/octet-stream, signed like any call), ask how much
+# the server has (GET), finish (the server checks the SHA-256). Every step may be
+# repeated after a dropped connection or a server restart.
+MAX_ATTACHMENT_BYTES = 32 * 1024 * 1024
+MAX_CHUNK_BYTES = 1024 * 1024
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="lower-case hex SHA-256")]
+MimeType = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,80}$",
+                                description="e.g. image/jpeg, application/pdf")]
+
+
+class AttachmentCreate(Model):
+    id: Annotated[UUID, Field(description="chosen by the appliance: creating again is idempotent")]
+    case_id: Annotated[str, Field(min_length=1, max_length=120)]
+    content_type: MimeType
+    size: Annotated[int, Field(ge=1, le=MAX_ATTACHMENT_BYTES)]
+    sha256: Sha256Hex
+    name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+
+
+class AttachmentStatus(Model):
+    id: UUID
+    case_id: str
+    content_type: str
+    name: str
+    size: int
+    sha256: str
+    received: int  # bytes the server holds, from offset 0: send the next chunk from here
+    complete: bool  # finished and its SHA-256 checked
+
+
+class UploadConflict(Model):
+    """The body of a 409 on an upload: where the server stands."""
+
+    error: Literal["upload_conflict"] = "upload_conflict"
+    detail: str
+    received: int
