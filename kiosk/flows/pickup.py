@@ -1,0 +1,135 @@
+"""The pickup journey: scan the pickup QR or type the 8-digit short code on the
+keypad; the locker checks it and opens the door; the resident takes the papers and
+shuts it.
+
+Plain Python, no Qt. The screen (:mod:`kiosk.screens.pickup`) shows :attr:`step`,
+:attr:`digits` and :attr:`refusal` and forwards taps; the blocking calls
+(:meth:`submit`, :meth:`wait_open`, :meth:`wait_closed`) run off the UI thread::
+
+    flow = PickupFlow(LockerDoors(socket), store)
+    for d in "12345678": flow.press(d)
+    flow.submit()                # Step.OPENING, flow.door = 7 — or Step.REFUSED, flow.refusal.advice
+    flow.wait_open()             # Step.OPEN: "take your papers and shut door 7"
+    flow.wait_closed()           # Step.DONE: the case is picked_up
+
+Every refusal the locker can give is a :class:`~kiosk.flows.doors.DoorRefused` whose
+advice says, Chinese first, what happened and what to do next: expired, already used,
+wrong code, too many wrong tries (with the seconds to wait), another locker's code …
+The code is checked by the locker alone (signature, expiry, single use, rate limit).
+"""
+from __future__ import annotations
+
+import time
+from enum import Enum
+from typing import Any, Callable
+
+from kiosk.flows.doors import FINISHED, DoorRefused, LockerDoors
+from kiosk.store import cases
+from sync.store import Store
+
+CODE_LENGTH = 8
+
+
+class Step(str, Enum):
+    ENTER = "enter"  # typing or scanning
+    OPENING = "opening"  # the unlock is on its way
+    OPEN = "open"  # the door is open: take the papers, shut the door
+    DONE = "done"  # the door is shut: picked up
+    REFUSED = "refused"  # the locker said no (refusal says why and what to do)
+    FAILED = "failed"  # the door did not open (jammed) or was not seen shut in time
+
+
+class PickupFlow:
+    def __init__(self, doors: LockerDoors, store: Store | None = None, *, open_timeout: float = 10.0,
+                 close_timeout: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.doors, self.store = doors, store
+        self.open_timeout, self.close_timeout, self.clock = open_timeout, close_timeout, clock
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to an empty keypad; nothing of the last resident's code stays."""
+        self.step = Step.ENTER
+        self.digits = ""
+        self.door: int | None = None
+        self.case_id: str | None = None
+        self.opening: dict[str, Any] | None = None
+        self.refusal: DoorRefused | None = None
+        self.blocked_until = 0.0  # clock() time before which the keypad waits (backing off)
+
+    # -- the keypad ---------------------------------------------------------------------------
+    def press(self, key: str) -> str:
+        """A digit, ``back`` or ``clear``; the digits typed so far."""
+        if key == "back":
+            self.digits = self.digits[:-1]
+        elif key == "clear":
+            self.digits = ""
+        elif len(key) == 1 and key.isdigit() and len(self.digits) < CODE_LENGTH:
+            self.digits += key
+        if self.step is Step.REFUSED:
+            self.step = Step.ENTER
+        return self.digits
+
+    @property
+    def complete(self) -> bool:
+        return len(self.digits) == CODE_LENGTH
+
+    def wait_seconds(self) -> int:
+        """Seconds the keypad must still wait after too many wrong tries (0: go ahead)."""
+        return max(0, int(self.blocked_until - self.clock() + 0.999))
+
+    # -- the locker -----------------------------------------------------------------------------
+    def submit(self, scanned: str | None = None) -> Step:
+        """Ask the locker to open the door for the typed code, or for ``scanned`` text."""
+        code = (scanned if scanned is not None else self.digits).strip()
+        if not code:
+            return self.step
+        self.refusal = None
+        try:
+            answer = self.doors.request("pickup", code=code)
+        except DoorRefused as refusal:
+            self.refusal = refusal
+            if refusal.reason == "backing_off":
+                self.blocked_until = self.clock() + float(refusal.retry_after or 60)
+            if refusal.reason in ("wrong_short_code", "backing_off"):
+                self.digits = ""
+            self.step = Step.REFUSED
+            return self.step
+        self.digits = ""  # a bearer code: not kept once used
+        self.opening, self.door = answer["opening"], answer["door"]
+        self.case_id = self.opening.get("case")
+        self.step = Step.OPENING
+        return self.step
+
+    def wait_open(self, stop: Callable[[], bool] | None = None) -> Step:
+        """Until the door is seen open (Step.OPEN) or did not open (Step.FAILED)."""
+        assert self.opening is not None
+        seen = self.doors.wait_opening(self.opening["id"], {"opened"}, timeout=self.open_timeout, stop=stop)
+        return self._seen(seen)
+
+    def wait_closed(self, stop: Callable[[], bool] | None = None) -> Step:
+        """Until the resident shuts the door (Step.DONE)."""
+        assert self.opening is not None
+        seen = self.doors.wait_opening(self.opening["id"], set(), timeout=self.close_timeout, stop=stop)
+        return self._seen(seen)
+
+    def _seen(self, opening: dict[str, Any] | None) -> Step:
+        if opening is None:
+            return self.step  # not yet: the screen keeps waiting (or the session ended)
+        self.opening = opening
+        state = opening["state"]
+        if state == "opened":
+            self.step = Step.OPEN
+        elif state == "closed":
+            self.step = Step.DONE
+            self._picked_up()
+        elif state in FINISHED:  # jammed, not_opened, closed_in_flight
+            self.refusal = DoorRefused("jammed" if state != "closed_in_flight" else "pickup_held")
+            self.step = Step.FAILED
+        return self.step
+
+    def _picked_up(self) -> None:
+        """A result of a case dropped off at this kiosk: My progress shows it picked up."""
+        if self.store is not None and self.case_id:
+            case = cases.get(self.store, self.case_id)
+            if case is not None and case.state.value != "picked_up":
+                cases.observe(self.store, self.case_id, "picked_up", door=self.door)

@@ -1,0 +1,103 @@
+"""Fixtures and helpers for the kiosk's locker journeys (drop-off, pickup, progress):
+a real locker daemon (in this process, serving its Unix socket) on the lock-board
+simulator running as its own process on a pty, and the kiosk's own store.
+
+Import the fixtures into a test module::
+
+    from tests.kiosk.journeys import bus, locker, kiosk_store, server_key  # noqa: F401
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from appliance.config import load
+from appliance.keys import DeviceKey, TrustedKeys
+from forms.register import migrations as register_migrations
+from kiosk.flows.doors import LockerDoors
+from kiosk.store import cases
+from locker import codes
+from locker.daemon import Daemon, socket_path, store_path
+from sync.store import Store
+from tests.locker.conftest import CONFIG, DOORS, LOCKER, Client, door, is_open, wait_for
+from tests.support import SimProcess
+
+__all__ = ["bus", "locker", "kiosk_store", "server_key", "door", "is_open", "wait_for", "LOCKER", "DOORS",
+           "open_door", "result_waiting", "doors_of"]
+
+
+@pytest.fixture(scope="module")
+def running_bus() -> Iterator[SimProcess]:
+    sim = SimProcess("drivers.lockboard.sim", "--protocol", "kerong", "--boards", "2", "--doors", str(DOORS)).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def bus(running_bus: SimProcess) -> SimProcess:
+    if running_bus.proc.poll() is not None:
+        pytest.fail("the lock-board simulator died")
+    running_bus.request(cmd="reset")
+    return running_bus
+
+
+@pytest.fixture
+def server_key() -> DeviceKey:
+    return DeviceKey.from_seed("server", bytes(range(32)))
+
+
+@pytest.fixture
+def locker(tmp_path: Path, bus: SimProcess, server_key: DeviceKey) -> Iterator[Daemon]:
+    """The locker daemon serving its socket; ``locker.client`` reads its store, ``locker.config``."""
+    data = tmp_path / "locker"
+    data.mkdir()
+    TrustedKeys().with_key("server", server_key.public_key).save(data / "trusted-keys.json")
+    path = tmp_path / "locker.toml"
+    path.write_text(CONFIG.format(locker=LOCKER, data=data, port=bus.path, doors=DOORS, oos="8", prompt=60,
+                                  alarm=120, sync="false"), encoding="utf-8")
+    config = load(path)
+    daemon = Daemon(config)
+    daemon.start()
+    daemon.client = Client(socket_path(config), store_path(config))
+    daemon.doors = LockerDoors(socket_path(config), poll=0.02)
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def kiosk_store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "appliance.db", [register_migrations, cases.migrations]) as store:
+        yield store
+
+
+def open_door(bus: SimProcess) -> int:
+    """The number of the door the locker just opened (the simulator opens it on the unlock)."""
+    return wait_for(lambda: next((n for n in range(1, 2 * DOORS + 1) if is_open(bus, n)), None),
+                    what="a door to open")
+
+
+def doors_of(bus: SimProcess) -> list[int]:
+    return [n for n in range(1, 2 * DOORS + 1) if is_open(bus, n)]
+
+
+def result_waiting(locker: Daemon, bus: SimProcess, key: DeviceKey, case: str) -> dict:
+    """Take ``case`` through the locker as the resident and the grid worker would,
+    until its result waits in a door: the ``pickup_code_issued`` event (code, short, door)."""
+    client = locker.client
+    if (client.case(case) or {}).get("state") != "materials_deposited":
+        answer = client("dropoff", case=case, size="M")
+        client.wait_opening(answer["opening"]["id"], "opened")
+        door(bus, answer["door"], "close")
+        wait_for(lambda: (client.case(case) or {}).get("state") == "materials_deposited", what="deposited")
+    answer = client("collect", code=codes.worker_code(key, "w-li", [LOCKER], minutes=10))
+    client.wait_opening(answer["opening"]["id"], "opened")
+    door(bus, answer["door"], "close")
+    wait_for(lambda: (client.case(case) or {}).get("state") == "collected", what="collected")
+    answer = client("return", code=codes.worker_code(key, "w-li", [LOCKER], minutes=10), case=case, size="M")
+    client.wait_opening(answer["opening"]["id"], "opened")
+    door(bus, answer["door"], "close")
+    client.wait_opening(answer["opening"]["id"], "closed")
+    return {**[e for e in client.outbox("pickup_code_issued") if e.get("door") == answer["door"]][-1],
+            "door": answer["door"]}
