@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from appliance import systemd
 from appliance.config import Config
 from appliance.keys import TRUSTED_KEYS_FILE, DeviceKey, TrustedKeys
 from drivers.lockboard import LockboardError
@@ -80,7 +81,7 @@ class Daemon:
                              receipts=print_receipt is not None)
         self.print_receipt = print_receipt
         self.scanner = scanner
-        self.api = Api(self.locker)
+        self.api = Api(self.locker, config.locker.admins)
         self.server: ApiServer | None = None
         self._stop = threading.Event()
         self._receipts = threading.Event()
@@ -254,10 +255,13 @@ def serve(config: Config) -> int:
     signal.signal(signal.SIGINT, lambda *_: done.set())
     path = daemon.start()
     print(path, flush=True)
+    watchdog = systemd.Watchdog(status=f"serving {path}", check=lambda: all(t.is_alive() for t in daemon._threads))
+    watchdog.ready()
     try:
         while not done.wait(1.0):
-            pass
+            watchdog.beat()  # WATCHDOG=1 only while this loop and the daemon's threads live
     finally:
+        watchdog.stop()
         daemon.stop()
     return 0
 

@@ -9,6 +9,7 @@ import argparse
 import signal
 import sys
 
+from appliance import systemd
 from appliance.config import load
 from appliance.errors import ApplianceError
 from appliance.keys import DeviceKey
@@ -50,13 +51,25 @@ def main(argv: list[str] | None = None) -> int:
                       f"pulled {done.pulled} change(s)")
                 return 0
             signal.signal(signal.SIGTERM, lambda *_: agent.stop(timeout=0))
+            watchdog = systemd.Watchdog(status=f"syncing with {config.sync.server_url}",
+                                        stuck_after=_stuck_after(config))
+            agent.step = watchdog.watched(agent.step)  # WATCHDOG=1 only while no round hangs
+            watchdog.ready()
             try:
                 agent.run()
             except KeyboardInterrupt:
                 pass
+            finally:
+                watchdog.stop()
             return 0
     finally:
         store.close()
+
+
+def _stuck_after(config) -> float:
+    """A round is a few requests of at most ``[sync] timeout_s`` each (enrol, pushes of
+    ``batch_size`` events, pulls, heartbeat): longer than ten of them is a hang."""
+    return max(60.0, 10.0 * config.sync.timeout_s)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import os
 import socket
 import sys
 
+from appliance import systemd
 from appliance.keys import DEVICE_ID
 from appliance.privacy import setup_logging
 from sync.server import db, migrations
@@ -58,11 +59,13 @@ def serve(args: argparse.Namespace) -> int:
     sock.listen(2048)
     host, port = sock.getsockname()[:2]
     print(f"listening on http://{host}:{port}", flush=True)
+    watchdog = systemd.Watchdog(status=f"listening on http://{host}:{port}")  # READY=1 at uvicorn's first tick
     config = uvicorn.Config(app, log_level=args.log_level.lower(), access_log=args.access_log,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5, **systemd.uvicorn_options(watchdog))
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
+        watchdog.stop()
         sock.close()
     return 0
 
