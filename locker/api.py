@@ -7,8 +7,13 @@ of :data:`locker.errors.REASONS` (``forged``, ``expired``, ``replayed``,
 ``other_locker``, ``unknown_key``, ``revoked``, ``too_long``, ``wrong_short_code``,
 ``backing_off``, ``no_free_door``, ``nothing_to_collect``, ``wrong_state``,
 ``busy``, ``unreadable``, ``bad_request``, ``bus_unavailable``, ``unknown_door``,
-``door_not_free``, ``door_holds_case``, ``door_out_of_service``, ``pickup_held``, ``stopping``) or
-``internal``.
+``door_not_free``, ``door_holds_case``, ``door_out_of_service``, ``pickup_held``, ``not_allowed``,
+``stopping``) or ``internal``.
+
+Who may ask what (:mod:`locker.callers`): anyone who can open the socket may use
+the residents' and workers' ops; ``door``, ``move``, ``resolve`` and ``sweep`` are
+answered only to root and to ``[locker] admins``, checked with ``SO_PEERCRED``
+(``not_allowed`` otherwise, audited as ``maintenance_refused``).
 
 Requests (``op`` names the request; ``source`` optionally names the caller's input
 device for rate limiting, default ``kiosk``):
@@ -20,12 +25,18 @@ request                                                    answer
                                                            "id", "size", "use", "case", "reason",
                                                            "seen"}], "cases": [{"id", "state",
                                                            "size", "worker", "deadline", "door"}],
-                                                           "boards": [{"bus", "board", "online"}]}``
+                                                           "boards": [{"bus", "board", "online"}],
+                                                           "alerts": [{"door", "kind"
+                                                           (door_left_open, forced), "level"
+                                                           (prompt, worker, alarm), "opening",
+                                                           "case", "message", "voice"}]}``: what
+                                                           the screen shows and says now
 ``{"op": "scan", "code": TEXT}``                           what the scanner would do with TEXT:
                                                            booking QR → drop-off, pickup QR or 8
                                                            digits → pickup, worker QR → collect
 ``{"op": "dropoff", "case": ID, "size": "S|M|L",           ``{"ok", "door": N, "opening": OPENING}``
 "worker"?: ID, "item"?: TEXT, "resident"?: NAME}``         (a case made at this kiosk)
+``{"op": "dropoff", "code": BOOKING_QR}``                  the same, for a case booked on a phone
 ``{"op": "pickup", "code": QR_OR_8_DIGITS}``               ``{"ok", "door", "opening"}``
 ``{"op": "collect", "code": WORKER_QR, "door"?: N}``       ``{"ok", "door", "opening", "queued":
                                                            [N…]}``: her doors open one after
@@ -74,6 +85,7 @@ from typing import Any
 
 from appliance import jsonline
 from locker import audit
+from locker.callers import MAINTENANCE_OPS, Caller, may_maintain
 from locker.errors import Refused
 from locker.flows import Locker
 
@@ -84,8 +96,9 @@ MAX_LINE = 64 * 1024
 class Api:
     """Dispatches requests to the :class:`Locker`; waits for events."""
 
-    def __init__(self, locker: Locker) -> None:
+    def __init__(self, locker: Locker, admins: list[str] | tuple[str, ...] = ()) -> None:
         self.locker = locker
+        self.admins = tuple(admins)
         self._changed = threading.Condition()
         self.closing = False
         locker.ledger.listeners.append(self._notify)
@@ -100,7 +113,8 @@ class Api:
             self.closing = True
             self._changed.notify_all()
 
-    def handle(self, request: Any) -> dict[str, Any]:
+    def handle(self, request: Any, caller: Caller | None = None) -> dict[str, Any]:
+        """``caller``: who is on the other end of the socket (None: this process)."""
         try:
             if self.closing:
                 raise Refused("stopping")
@@ -109,6 +123,8 @@ class Api:
             handler = getattr(self, "op_" + request["op"], None)
             if handler is None:
                 raise Refused("bad_request", f"unknown op {request['op']!r}")
+            if request["op"] in MAINTENANCE_OPS and not may_maintain(caller, self.admins):
+                self._refuse_maintenance(request["op"], caller)
             return handler(request)
         except Refused as exc:
             return exc.as_dict()
@@ -117,6 +133,13 @@ class Api:
         except Exception as exc:  # the daemon keeps serving; the caller learns something broke
             log.exception("request %r failed", request.get("op") if isinstance(request, dict) else request)
             return {"ok": False, "error": "internal", "message": f"内部错误 · Internal error: {type(exc).__name__}"}
+
+    def _refuse_maintenance(self, op: str, caller: Caller | None) -> None:
+        who = caller.describe() if caller else "?"
+        with self.locker.ledger.atomic() as db:
+            self.locker.ledger.record(db, "maintenance_refused", "caller", str(caller.uid if caller else "?"),
+                                      {"op": op, "caller": who}, outbox=False)
+        raise Refused("not_allowed", f"{op} asked by {who}")
 
     @staticmethod
     def _source(request: dict) -> str:
@@ -129,6 +152,8 @@ class Api:
         return self.locker.scan(str(request["code"]), self._source(request))
 
     def op_dropoff(self, request: dict) -> dict:
+        if "code" in request:  # a booking QR scanned at the kiosk
+            return self.locker.dropoff_booking(str(request["code"]), self._source(request))
         return self.locker.dropoff(str(request["case"]), str(request.get("size", "M")),
                                    worker=request.get("worker"), item=str(request.get("item", "")),
                                    resident=str(request.get("resident", "")), source=self._source(request))
@@ -189,6 +214,10 @@ class _Handler(socketserver.StreamRequestHandler):
     server: "ApiServer"
 
     def handle(self) -> None:
+        try:
+            caller: Caller | None = Caller.of(self.connection)
+        except OSError:  # not a Unix socket of this kernel: nobody is trusted with maintenance
+            caller = Caller(0, -1, -1)
         while True:
             line = self.rfile.readline(MAX_LINE + 1)
             if not line:
@@ -198,7 +227,7 @@ class _Handler(socketserver.StreamRequestHandler):
             except (json.JSONDecodeError, UnicodeDecodeError):
                 answer = Refused("bad_request", "not one JSON object per line").as_dict()
             else:
-                answer = self.server.api.handle(request)
+                answer = self.server.api.handle(request, caller)
             try:
                 self.wfile.write(json.dumps(answer, ensure_ascii=False).encode("utf-8") + b"\n")
                 self.wfile.flush()

@@ -10,7 +10,9 @@ The rules of the road (shared/protocols/lockboard.md), as the locker keeps them:
 * Acknowledged but not seen open within ``jam_seconds``: ``jammed`` — the door goes
   out of service and the flow gets another door. Never acknowledged and never
   seen open: ``not_opened`` — out of service too.
-* Open with no unlock in flight: ``forced`` (an alarm). Left open after use:
+* Open with no unlock in flight: ``forced`` (an alarm; ``after: jammed`` when the
+  door had been given up as jammed and pops open late). Left open after use — or
+  already standing open when the unlock was sent, counted from the command —:
   ``door_left_open``, first a prompt (screen and voice), then an event for the worker.
 * Standing open when the unlock was sent (forced, or left open), then seen shut — by
   the unlock's reply or a poll — before the unlock was seen to work, and still shut
@@ -215,7 +217,10 @@ class DoorKeeper:
             if is_open and spec.id not in self.forced:
                 self.forced.add(spec.id)
                 self._forced_open[spec.id] = [self.clock(), 0]
-                self.ledger.record(db, "forced", "door", spec.id, {"door": spec.number, "alarm": True})
+                last = next(db.query("SELECT state FROM openings WHERE door_id = ? ORDER BY id DESC LIMIT 1",
+                                     [spec.id]), None)
+                after = {"after": last["state"]} if last and last["state"] in ("jammed", "not_opened") else {}
+                self.ledger.record(db, "forced", "door", spec.id, {"door": spec.number, "alarm": True, **after})
             elif is_open:  # a forced door left standing open escalates like any other
                 since, level = self._forced_open.setdefault(spec.id, [self.clock(), 0])
                 self._forced_open[spec.id][1] = self._escalate(db, spec, self.clock() - since, level, None, None)
@@ -233,7 +238,10 @@ class DoorKeeper:
             was_open = bool(op["open_at_command"]) and not restarting
             if is_open:
                 if was_open and op["id"] not in self._shut_in_flight:
-                    return None  # open since before the command: no sign yet that the unlock did anything
+                    # open since before the command: no sign yet that the unlock did anything,
+                    # but a door standing open escalates all the same, from the command on
+                    self._left_open(db, spec, op, now, since=op["commanded_at"])
+                    return None
                 self._shut_in_flight.pop(op["id"], None)  # shut, then open again: the unlock worked
                 self.ledger.set_state(db, OPENING, op["id"], OpeningState.OPENED, event="door_opened",
                                       fields={"opened_at": seen.at or now},
@@ -291,9 +299,11 @@ class DoorKeeper:
         taking = op["purpose"] in (str(Purpose.PICKUP), str(Purpose.COLLECT))
         return (not seen.item) if taking else seen.item
 
-    def _left_open(self, db: Any, spec: DoorSpec, op: dict, now: float) -> None:
-        level = self._escalate(db, spec, now - (op["opened_at"] or now), op["left_open_level"], op["id"],
-                               op["case_id"])
+    def _left_open(self, db: Any, spec: DoorSpec, op: dict, now: float, *, since: float | None = None) -> None:
+        """``since``: when the door counts as standing open from (default: when the
+        opening was seen open; a door already open at the command: the command)."""
+        start = since if since is not None else (op["opened_at"] or now)
+        level = self._escalate(db, spec, now - start, op["left_open_level"], op["id"], op["case_id"])
         if level != op["left_open_level"]:
             db["openings"].update(op["id"], {"left_open_level": level})
 
@@ -317,6 +327,11 @@ class DoorKeeper:
 
     def _state(self, db: Any, opening: int) -> OpeningState:
         return OpeningState(self._row(db, opening)["state"])
+
+    def left_open_level(self, door: str) -> int:
+        """How far a forced door standing open has escalated (0: not yet)."""
+        entry = self._forced_open.get(door)
+        return entry[1] if entry else 0
 
     def board_online(self, spec: DoorSpec) -> bool:
         return self.online.get((spec.bus, spec.board), True)

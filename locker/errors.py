@@ -42,6 +42,8 @@ REASONS: dict[str, tuple[str, str]] = {
                         "The door still holds a case; move the case to another door before putting it back in service"),
     "pickup_held": ("此柜门需工作人员核实后才能取件，请联系工作人员",
                     "This pickup waits for staff to check the door; please call staff"),
+    "not_allowed": ("此操作仅限维护人员", "Only a maintainer may do this: run it as root or as a user [locker] "
+                                          "admins names"),
     "stopping": ("云柜服务正在停止，请稍后再试", "The locker daemon is stopping; please try again shortly"),
     "bus_unavailable": ("柜门控制板无法连接，请联系工作人员", "The lock boards cannot be reached; please call staff"),
 }

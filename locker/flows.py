@@ -98,8 +98,7 @@ class Locker:
             return self.pickup(text, source)
         kind = codes.KINDS.get(text.split(".")[1] if text.count(".") == 3 else "", "")
         if kind == "booking":
-            code = self._code(text, source, "booking")
-            return self.dropoff(code.case, code.size, worker=code.worker or None, source=source, code=code)
+            return self.dropoff_booking(text, source)
         if kind == "worker":
             return self.collect(text, source=source)
         return self.pickup(text, source)
@@ -118,6 +117,12 @@ class Locker:
             elif case["state"] != C.CREATED:
                 raise Refused("replayed" if code is not None else "wrong_state", f"case is {case['state']}")
         return self._deposit(P.DROPOFF, case_id, size, prepare, code=code, worker=worker, source=source)
+
+    def dropoff_booking(self, text: str, source: str = "kiosk") -> dict[str, Any]:
+        """A drop-off for a case made on a phone: its booking QR (server-signed) names
+        the case and the size."""
+        code = self._code(text.strip(), source, "booking")
+        return self.dropoff(code.case, code.size, worker=code.worker or None, source=source, code=code)
 
     def return_result(self, text: str, case_id: str, size: str = "M", source: str = "kiosk") -> dict[str, Any]:
         code = self._code(text, source, "worker")
@@ -567,4 +572,35 @@ class Locker:
                                  "ORDER BY updated_at")
         boards = [{"bus": bus, "board": board, "online": online} for (bus, board), online in
                   sorted(self.keeper.online.items())]
-        return {"ok": True, "locker": self.locker_id, "doors": doors, "cases": cases, "boards": boards}
+        return {"ok": True, "locker": self.locker_id, "doors": doors, "cases": cases, "boards": boards,
+                "alerts": self.alerts()}
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """What the screen shows and says now: doors standing open too long (level
+        ``prompt``: ask on screen and by voice to shut it; ``worker``: her event is
+        out too) and doors forced open. Gone once the door is seen shut."""
+        out: list[dict[str, Any]] = []
+        levels = {1: "prompt", 2: "worker"}
+        rows = self.store.query("SELECT o.id, o.door_id, o.case_id, o.left_open_level FROM openings o "
+                                "WHERE o.state IN ('commanded', 'opened') AND o.left_open_level > 0")
+        standing = {r["door_id"]: (r["left_open_level"], r["id"], r["case_id"]) for r in rows}
+        with self.keeper.lock:
+            forced = set(self.keeper.forced)
+        for door_id in sorted(set(standing) | forced, key=lambda d: self.bank.doors[d].number
+                              if d in self.bank.doors else 0):
+            spec, seen = self.bank.doors.get(door_id), self.keeper.seen.get(door_id)
+            if spec is None or seen is None or str(seen.state) != "open":
+                continue
+            n = spec.number
+            if door_id in standing:
+                level, opening, case = standing[door_id]
+                out.append({"door": n, "kind": "door_left_open", "level": levels[level], "opening": opening,
+                            "case": case, "message": f"请关好{n}号柜门 · Please close door {n}",
+                            "voice": f"请关好{n}号柜门，谢谢"})
+                continue
+            level = self.keeper.left_open_level(door_id)
+            out.append({"door": n, "kind": "forced", "level": levels.get(level, "alarm"), "opening": None,
+                        "case": None, "message": f"{n}号柜门未经开锁被打开，已通知工作人员 · Door {n} was opened "
+                                                 "without an unlock; staff have been told",
+                        "voice": f"请关好{n}号柜门，谢谢"})
+        return out

@@ -157,3 +157,26 @@ def test_bad_requests_are_answered_not_crashed(api):
     assert api("dropoff", case="SF-1", size="XL")["error"] == "bad_request"
     assert api("opening", id="x")["error"] == "bad_request"
     assert api("state")["ok"]
+
+
+def test_the_kiosk_ops_dropoff_by_booking_qr_and_pickup_by_scanned_qr(api, sim, server_key):
+    booked = api("dropoff", code=booking_code(server_key, "SF-K1", "L"))
+    assert booked["ok"] and api.door(booked["door"])["size"] == "L", booked
+    api.wait_opening(booked["opening"]["id"], "opened")
+    door(sim, booked["door"], "close")
+    api.wait_opening(booked["opening"]["id"], "closed")
+    assert api.case("SF-K1")["state"] == "materials_deposited"
+    assert api("dropoff", code=booking_code(server_key, "SF-K1", "L"))["error"] == "replayed"
+    assert api("dropoff", code=worker_code(server_key))["error"] == "unreadable"  # not a booking code
+
+    back = api("return", code=worker_code(server_key), case="SF-K2", size="M")
+    api.wait_opening(back["opening"]["id"], "opened")
+    door(sim, back["door"], "close")
+    api.wait_opening(back["opening"]["id"], "closed")
+    qr = api.outbox("pickup_code_issued")[0]["code"]
+    pickup = api("pickup", code=qr)  # the pickup QR scanned at the kiosk
+    assert pickup["ok"] and pickup["door"] == back["door"], pickup
+    api.wait_opening(pickup["opening"]["id"], "opened")
+    door(sim, back["door"], "close")
+    api.wait_opening(pickup["opening"]["id"], "closed")
+    assert api.case("SF-K2")["state"] == "picked_up"
