@@ -102,7 +102,7 @@ class Conflict(Model):
 
 # -- changes ---------------------------------------------------------------------
 ChangeKind = Literal["household", "subsidy", "guide_item", "certificate_template",
-                     "worker_key", "device_key", "revocation", "config"]
+                     "worker_key", "device_key", "revocation", "config", "announcement"]
 
 
 class Change(Model):

@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.browser"]  # live_server, browser, page, phone_page, sign_in
+
 # Qt tests render offscreen unless a test starts its own Xvfb.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

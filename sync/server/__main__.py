@@ -7,6 +7,12 @@ enrolment codes, revoke devices, sign worker and booking codes.
     python -m sync.server revoke --device-id D [--database URL]
     python -m sync.server worker-code --worker W --lockers ID… [--minutes N] [--database URL]
     python -m sync.server booking-code --case C --size S|M|L [--locker ID] [--days N] [--database URL]
+    python -m sync.server account add --username U --role admin|worker|staff --name N
+                                      [--community C] [--grid G] [--department D] [--password-stdin]
+    python -m sync.server account list [--community C]
+    python -m sync.server account disable|enable --username U
+    python -m sync.server account password --username U [--password-stdin]
+    python -m sync.server notify [--once] [--database URL]          deliver residents' notifications
 
 The server's signing key (worker and booking codes) is in the database, created at
 first start under ``--server-key-id`` (default ``$SYNC_SERVER_KEY_ID`` or ``server``,
@@ -145,6 +151,56 @@ def booking_code(args: argparse.Namespace) -> int:
                                                             days=args.days, key_id=_key_id(args)))
 
 
+def _new_password(args: argparse.Namespace) -> str:
+    """From stdin (one line) with --password-stdin, else asked twice at the prompt."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("密码 / password: ")
+    if getpass.getpass("再输一次 / again: ") != first:
+        raise ValueError("两次输入的密码不一致 / the two passwords differ: run the command again")
+    return first
+
+
+def account(args: argparse.Namespace) -> int:
+    from sync.server import accounts
+
+    engine = db.create(_database(args))
+    try:
+        migrations.upgrade(engine)
+        if args.action == "list":
+            with engine.connect() as conn:
+                found = accounts.list_accounts(conn, args.community)
+            for record in found:
+                a = record.account
+                scope = " ".join(f"{k}={v}" for k, v in (("community", a.community), ("grid", a.grid),
+                                                         ("department", a.department)) if v)
+                print(f"{a.username}\t{a.role}\t{a.name}\t{scope}\t{'disabled' if record.disabled else 'active'}")
+            return 0
+        password = _new_password(args) if args.action in ("add", "password") else ""
+        with engine.begin() as conn:
+            if args.action == "add":
+                accounts.create_account(conn, username=args.username, password=password, name=args.name,
+                                        role=args.role, community=args.community, grid=args.grid,
+                                        department=args.department)
+                print(f"account {args.username.strip().lower()} added ({args.role})")
+                return 0
+            found = accounts.find_account(conn, args.username).account
+            if args.action == "password":
+                accounts.set_password(conn, found.id, password)
+                print(f"password of {found.username} changed; its sessions ended")
+            else:
+                accounts.set_disabled(conn, found.id, args.action == "disable")
+                print(f"{found.username} {args.action}d")
+        return 0
+    except (accounts.AccountError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 1 if isinstance(exc, accounts.UnknownAccount) else 2
+    finally:
+        engine.dispose()
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--database", default=argparse.SUPPRESS,
@@ -160,7 +216,7 @@ def parser() -> argparse.ArgumentParser:
     main.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     main.add_argument("--access-log", action="store_true", help="log every request")
     main.set_defaults(run=serve)
-    commands = main.add_subparsers(metavar="{migrate,enrol-code,revoke,worker-code,booking-code}")
+    commands = main.add_subparsers(metavar="{migrate,enrol-code,revoke,worker-code,booking-code,account,notify}")
     commands.add_parser("migrate", parents=[common], help="bring the database schema up to date"
                         ).set_defaults(run=migrate)
     code = commands.add_parser("enrol-code", parents=[common], help="print a one-time enrolment code")
@@ -184,7 +240,79 @@ def parser() -> argparse.ArgumentParser:
     booking.add_argument("--locker", default="", help="the locker id (default: any)")
     booking.add_argument("--days", type=int, default=14, help="valid for (default 14)")
     booking.set_defaults(run=booking_code)
+    _account_parser(commands, common)
+    _notify_parser(commands, common)
     return main
+
+
+def _account_parser(commands, common: argparse.ArgumentParser) -> None:
+    staff = commands.add_parser("account", parents=[common],
+                                help="staff accounts of the consoles: add, list, disable, enable, password")
+    actions = staff.add_subparsers(dest="action", required=True, metavar="{add,list,disable,enable,password}")
+    add = actions.add_parser("add", parents=[common], help="a new account (password asked twice, or one line "
+                                                           "on stdin with --password-stdin)")
+    add.add_argument("--username", required=True, help="2-64 lower-case letters, digits, . _ -")
+    add.add_argument("--role", required=True, choices=["admin", "worker", "staff"],
+                     help="admin: community admin; worker: grid worker; staff: department staff")
+    add.add_argument("--name", required=True, help="the display name")
+    add.add_argument("--community", help="admin and worker: their community")
+    add.add_argument("--grid", help="worker: her grid")
+    add.add_argument("--department", help="staff: their department")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    listing = actions.add_parser("list", parents=[common], help="every account (tab-separated)")
+    listing.add_argument("--community", help="only this community's accounts (and department staff)")
+    for action, text in (("disable", "refuse sign-in from now on and end its sessions"),
+                         ("enable", "allow sign-in again")):
+        one = actions.add_parser(action, parents=[common], help=text)
+        one.add_argument("--username", required=True)
+    password = actions.add_parser("password", parents=[common], help="set a new password; ends its sessions")
+    password.add_argument("--username", required=True)
+    password.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    staff.set_defaults(run=account)
+
+
+def notify(args: argparse.Namespace) -> int:
+    """Deliver stored notifications (sync.server.notify): every due one once with
+    --once, else in a loop until SIGTERM/Ctrl-C. Settings: the SYNC_NOTIFY_* variables."""
+    import signal
+    import threading
+
+    from sync.server.notify.adapters import notifier_for
+    from sync.server.notify.delivery import drain, run
+    from sync.server.notify.errors import NotifyConfigError
+    from sync.server.notify.settings import from_env
+
+    setup_logging(args.log_level)
+    try:
+        settings = from_env()
+    except NotifyConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    engine = db.create(_database(args))
+    try:
+        migrations.upgrade(engine)
+        notifier = notifier_for(settings)
+        if args.once:
+            done = drain(engine, notifier, settings)
+            print(f"sent {done.sent}, to retry {done.retrying}, failed {done.failed}")
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        print(f"delivering notifications every {settings.interval_s:g} s through the {notifier.name} adapter",
+              flush=True)
+        run(engine, notifier, settings, stop)
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _notify_parser(commands, common: argparse.ArgumentParser) -> None:
+    deliver = commands.add_parser("notify", parents=[common],
+                                  help="deliver residents' notifications (SMS gateway or log), retrying with backoff")
+    deliver.add_argument("--once", action="store_true", help="send everything due once, then exit")
+    deliver.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    deliver.set_defaults(run=notify)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,17 @@
-"""The community admin console."""
+"""The community admin console (/admin, role admin, scoped to the admin's community)."""
+from __future__ import annotations
+
+from pathlib import Path
+
 from fastapi import FastAPI
+
+from sync.server.admin import models  # noqa: F401  (announcements: a table and a change kind)
 
 
 def install(app: FastAPI) -> None:
-    """Add this feature's routes, mounts and state to the app."""
+    """Add the console's pages and templates to the app."""
+    from sync.server import web
+    from sync.server.admin.pages import router
+
+    web.add_templates(Path(__file__).resolve().parent / "templates")
+    app.include_router(router)
