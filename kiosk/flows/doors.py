@@ -15,6 +15,7 @@ what happened. Blocking calls; the screens run them off the UI thread::
 from __future__ import annotations
 
 import time
+import tomllib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,49 +24,25 @@ from drivers.printer import Advice
 
 FINISHED = frozenset({"closed", "jammed", "not_opened", "closed_in_flight"})
 
-# reason -> (Chinese, English): what happened and what to do next, for a resident.
-# Reasons are locker.errors.REASONS, plus "unreachable" (the daemon does not answer).
-WORDS: dict[str, tuple[str, str]] = {
-    "expired": ("取件码已过期。材料已退回网格员，请拨打回执上的电话或到社区服务站领取",
-                "This code has expired. The result went back to the grid worker: call the number on "
-                "your receipt or ask at the community service counter"),
-    "replayed": ("此码已经使用过，柜门不会再次打开。如未取到材料，请联系工作人员",
-                 "This code has already been used and will not open the door again. If you did not get "
-                 "your papers, please ask staff"),
-    "wrong_short_code": ("取件码不正确。请核对短信中的8位数字后重新输入",
-                         "That pickup code is not right. Check the 8 digits in your text message and try again"),
-    "backing_off": ("输错次数过多，请稍等 {wait} 秒后再试", "Too many wrong tries: please wait {wait} seconds and try again"),
-    "unreadable": ("无法识别此二维码。请扫描短信或回执上的云柜二维码，或输入8位取件码",
-                   "This is not a locker code. Scan the QR code from your text message or receipt, "
-                   "or type the 8-digit code"),
-    "forged": ("此二维码无法验证。请使用短信中的原始二维码，或联系工作人员",
-               "This code cannot be verified. Use the original code from your text message, or ask staff"),
-    "unknown_key": ("此二维码无法验证。请使用短信中的原始二维码，或联系工作人员",
-                    "This code cannot be verified. Use the original code from your text message, or ask staff"),
-    "revoked": ("此二维码已失效。请联系工作人员重新发送", "This code is no longer valid. Ask staff to send a new one"),
-    "not_yet_valid": ("此二维码尚未生效，请稍后再试", "This code is not valid yet: please try again later"),
-    "other_locker": ("此码属于另一个云柜，请到短信中写明的云柜取件",
-                     "This code is for another locker: go to the locker named in your text message"),
-    "pickup_held": ("此柜门需工作人员核实后才能取件，请联系工作人员",
-                    "Staff must check this door before it opens: please ask staff"),
-    "door_out_of_service": ("柜门暂停使用，请联系工作人员帮您取件", "The door is out of service: staff will get your papers for you"),
-    "no_free_door": ("暂时没有合适的空柜门。请稍后再试，或把材料交到社区服务站窗口",
-                     "No free door of the right size right now. Try again later, or hand the papers in "
-                     "at the community service counter"),
-    "replayed_booking": ("此预约码已经使用过。如需再次投递，请在手机上重新预约",
-                         "This booking code has been used. Book again on your phone to drop off more"),
-    "wrong_state": ("此办件当前不能投递或取件，请联系工作人员", "This case cannot be dropped off or picked up now: please ask staff"),
-    "busy": ("柜门正在打开，请稍候", "A door is already opening for this: please wait a moment"),
-    "bus_unavailable": ("柜门控制板无法连接，请联系工作人员", "The locker doors cannot be reached: please ask staff"),
-    "stopping": ("云柜正在重启，请稍后再试", "The locker is restarting: please try again in a moment"),
-    "unreachable": ("云柜暂时无法使用，请联系工作人员", "The locker is not available right now: please ask staff"),
-    "jammed": ("柜门没有打开。请联系工作人员，您的码不会作废", "The door did not open. Please ask staff; your code stays valid"),
-    "internal": ("云柜出现故障，请联系工作人员", "The locker had a fault: please ask staff"),
-}
+CATALOGUE = Path(__file__).resolve().parents[2] / "assets" / "i18n" / "doors.toml"
+
+
+def words() -> dict[str, tuple[str, str]]:
+    """reason -> (Chinese, English): what happened and what to do next, for a resident.
+    Reasons are locker.errors.REASONS and the kiosk's own (``unreachable``, ``jammed`` …);
+    the text lives in the catalogue ``assets/i18n/doors.toml`` (the screens' ``doors.*``)."""
+    if not _WORDS:
+        data = tomllib.loads(CATALOGUE.read_text(encoding="utf-8"))
+        _WORDS.update({reason: (entry["zh"], entry["en"]) for reason, entry in data.items()})
+    return _WORDS
+
+
+_WORDS: dict[str, tuple[str, str]] = {}
 
 
 def advice(reason: str, retry_after: float | None = None) -> Advice:
-    zh, en = WORDS.get(reason, WORDS["internal"])
+    table = words()
+    zh, en = table.get(reason, table["internal"])
     wait = str(max(1, round(retry_after or 60)))
     return Advice(zh.format(wait=wait), en.format(wait=wait))
 
