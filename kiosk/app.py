@@ -1,0 +1,264 @@
+"""The kiosk's main window: the header, the stack of screens, the announcements
+strip, the overlays; the session, the background jobs, idle and the card watch.
+
+::
+
+    app = KioskApp(config)          # builds every registered screen, shows home
+    app.go("residence")             # asks for the card and a face check first
+    app.end_session(EndReason.HOME)
+
+Screens reach everything through ``self.app``: ``app.session``, ``app.jobs``,
+``app.devices``, ``app.i18n``, ``app.theme``, ``app.voice``, ``app.go``,
+``app.show_error``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget
+
+from appliance.config import Config
+from kiosk import errors as kiosk_errors
+from kiosk.devices import Devices
+from kiosk.i18n import Catalogue, catalogue
+from kiosk.idle import IdleWatch
+from kiosk.jobs import Jobs
+from kiosk.navigator import Navigator
+from kiosk.screens import discover
+from kiosk.session import EndReason, Session, Timeouts
+from kiosk.theme import Theme
+from kiosk.voice import Voice
+from kiosk.widgets import AnnouncementStrip, BusyOverlay, CountdownOverlay, Header
+
+log = logging.getLogger("kiosk.app")
+
+HOME = "home"
+IDENTIFY = "identify"
+ERROR = "error"
+
+
+class KioskApp(QMainWindow):
+    def __init__(self, config: Config, *, devices: Devices | None = None, i18n: Catalogue | None = None,
+                 watch_cards: bool = False) -> None:
+        super().__init__()
+        self.config = config
+        self.settings = config.kiosk
+        self.i18n = i18n or catalogue()
+        self.i18n.set_language(self.settings.language)
+        self.elderly = False
+        self.base_theme = Theme(dpi=float(self.settings.dpi))
+        self.theme = self.base_theme
+        self.devices = devices or Devices(config)
+        self.session = Session()
+        self.session.on_end(self._session_ended)
+        self.jobs = Jobs(default_error=self.show_error, parent=self)
+        self.voice = Voice(self)
+        self.admin = False  # staff are in admin mode
+        self.card_watch = None
+        self._apply_theme()
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.header = Header(self.theme, self.i18n, config.appliance.community, on_language=self.toggle_language,
+                             on_elderly=self.toggle_elderly, on_home=self.home)
+        self.navigator = Navigator()
+        self.strip = AnnouncementStrip(self.theme)
+        layout.addWidget(self.header)
+        layout.addWidget(self.navigator, 1)
+        layout.addWidget(self.strip)
+        self.setCentralWidget(central)
+        self.busy = BusyOverlay(central, self.theme)
+        self.countdown = CountdownOverlay(central, self.theme, on_stay=lambda: self.idle.touch())
+        self.jobs.busy_changed.connect(self.busy.set_text)
+
+        for cls in sorted(discover().values(), key=lambda c: c.name):
+            self.navigator.add(cls(self))
+        self.navigator.listeners.append(lambda name: self._retranslate_chrome())
+        self.idle = IdleWatch(timeouts=self.timeouts, armed=self._idle_armed, on_countdown=self._countdown,
+                              on_cancel=self.countdown.hide, on_timeout=lambda: self.end_session(EndReason.IDLE))
+        self.setWindowTitle(config.appliance.name)
+        self.refresh_announcements()
+        self.go(HOME)
+        if watch_cards:
+            self.start_card_watch()
+
+    # -- look -----------------------------------------------------------------------
+    def _apply_theme(self) -> None:
+        app = QApplication.instance()
+        font = QFont(self.theme.family)
+        font.setPixelSize(self.theme.body)
+        app.setFont(font)
+        app.setStyleSheet(self.theme.stylesheet())
+
+    def timeouts(self) -> Timeouts:
+        base = Timeouts(self.settings.idle_seconds, self.settings.countdown_seconds)
+        return base.slowed(self.settings.elderly_timeout_factor) if self.elderly else base
+
+    def toggle_language(self) -> None:
+        self.set_language("en" if self.i18n.lang == "zh" else "zh")
+
+    def set_language(self, lang: str) -> None:
+        self.i18n.set_language(lang)
+        self._rebuild()
+
+    def toggle_elderly(self) -> None:
+        self.set_elderly(not self.elderly)
+
+    def set_elderly(self, on: bool) -> None:
+        self.elderly = on
+        self.theme = self.base_theme.elderly(self.settings.elderly_scale) if on else self.base_theme
+        self._apply_theme()
+        self._rebuild()
+        if on:
+            self.voice.say("common.elderly_spoken")
+
+    def _rebuild(self) -> None:
+        # Widgets take sizes from the theme when built: build the chrome and the screen again.
+        layout = self.centralWidget().layout()
+        old_header, old_strip = self.header, self.strip
+        self.header = Header(self.theme, self.i18n, self.config.appliance.community,
+                             on_language=self.toggle_language, on_elderly=self.toggle_elderly, on_home=self.home)
+        self.strip = AnnouncementStrip(self.theme)
+        layout.replaceWidget(old_header, self.header)
+        layout.replaceWidget(old_strip, self.strip)
+        for old in (old_header, old_strip):
+            old.hide()
+            old.deleteLater()
+        self.header.show()
+        self.refresh_announcements()
+        for screen in self.navigator.screens.values():
+            screen._layout.setContentsMargins(self.theme.mm(12), self.theme.mm(8), self.theme.mm(12),
+                                              self.theme.mm(6))
+        if self.navigator.current is not None:
+            self.navigator.current.refresh()
+        self._retranslate_chrome()
+
+    def _retranslate_chrome(self) -> None:
+        current = self.navigator.current
+        self.header.retranslate(elderly=self.elderly, at_home=current is None or current.name == HOME)
+        self.countdown.set_texts(self.i18n.t("common.idle_question"), self.i18n.t("common.idle_detail"),
+                                 self.i18n.t("common.idle_stay"))
+
+    def refresh_announcements(self) -> None:
+        """The strip's texts from the store (a job: the store is a file)."""
+        def load() -> list[str]:
+            from kiosk.store.announcements import current_announcements
+            return current_announcements(self.devices.data, self.config.appliance.community)
+
+        def show(items: list) -> None:
+            texts = [a.text(self.i18n.lang) for a in items]
+            self.strip.show_items(self.i18n.t("common.announcements"), texts)
+
+        self.strip.show_items(self.i18n.t("common.announcements"), [])
+        self.jobs.run(load, on_done=show, on_error=lambda exc: log.warning("announcements: %s", exc),
+                      name="announcements")
+
+    # -- navigation --------------------------------------------------------------------
+    def go(self, name: str, **params: Any) -> None:
+        """Show screen ``name``. A screen that needs an identified resident sends them
+        through ``identify`` first, which comes back here after the welcome."""
+        screen_cls = self.navigator.screens[name]
+        if screen_cls.needs_identity and not self.session.identified:
+            self.navigator.go(IDENTIFY, then=name, then_params=params)
+            return
+        self.navigator.go(name, **params)
+        self.idle.touch() if hasattr(self, "idle") else None
+
+    def home(self) -> None:
+        self.end_session(EndReason.HOME)
+
+    def end_session(self, reason: EndReason) -> None:
+        self.session.end(reason)
+
+    def _session_ended(self, reason: EndReason) -> None:
+        self.jobs.forget()
+        self.countdown.hide()
+        self.navigator.clear_all()
+        self.voice.stop()
+        if self.elderly and reason is not EndReason.HOME:
+            self.set_elderly(False)  # the next resident starts in the ordinary mode
+        if self.i18n.lang != self.settings.language:
+            self.set_language(self.settings.language)
+        self.navigator.go(HOME, ended=reason.value)
+
+    def _idle_armed(self) -> bool:
+        current = self.navigator.current
+        return self.session.active or (current is not None and current.name != HOME)
+
+    def _countdown(self, seconds: int) -> None:
+        self.countdown.set_seconds(seconds)
+        if not self.countdown.isVisible():
+            self.countdown.pop()
+            self.voice.say("common.idle_question")
+
+    # -- errors --------------------------------------------------------------------------
+    def show_error(self, exc: BaseException, *, retry: Callable[[], None] | None = None) -> None:
+        """The friendly error screen for a job that failed with nobody else handling it."""
+        explanation = kiosk_errors.explain(exc)
+        log.warning("error shown to the resident: %s", explanation.log)
+        self.navigator.go(ERROR, explanation=explanation, retry=retry)
+        self._retranslate_chrome()
+
+    # -- the card reader --------------------------------------------------------------------
+    def start_card_watch(self) -> None:
+        from kiosk.cardwatch import CardWatch
+        self.card_watch = CardWatch(lambda: self.devices.reader, post=self.jobs.call_soon,
+                                    on_card=self._card_read, on_unreadable=self._card_unreadable,
+                                    on_removed=self._card_removed, on_fault=self._reader_fault)
+        self.card_watch.start()
+
+    def _card_read(self, record: Any) -> None:
+        if self.admin:
+            return
+        self.idle.touch()
+        current = self.navigator.current
+        if current is not None and current.name == IDENTIFY:
+            current.card_read(record)  # type: ignore[attr-defined]
+        elif not self.session.identified:
+            self.navigator.go(IDENTIFY, record=record)
+        self._retranslate_chrome()
+
+    def _card_unreadable(self, exc: BaseException) -> None:
+        if self.admin:
+            return
+        self.idle.touch()
+        self.navigator.go(IDENTIFY, unreadable=exc)
+        self._retranslate_chrome()
+
+    def _card_removed(self) -> None:
+        if self.session.active and not self.admin:
+            log.info("card pulled away: the session ends")
+            self.end_session(EndReason.CARD_PULLED)
+
+    def _reader_fault(self, exc: BaseException) -> None:
+        log.warning("ID card reader: %s", exc)
+
+    # -- closing ----------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        if self.card_watch is not None:
+            self.card_watch.stop()
+        self.idle.stop()
+        self.jobs.shutdown()
+        self.voice.stop()
+        self.devices.close()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def show_kiosk(window: KioskApp, *, windowed: bool) -> None:
+    if windowed:
+        window.resize(1280, 800)
+        window.show()
+        return
+    screen = QApplication.primaryScreen()
+    if screen is not None:
+        window.setGeometry(screen.geometry())  # no window manager under Xvfb: size it first
+    window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
+    window.showFullScreen()

@@ -1,0 +1,139 @@
+"""The kiosk's devices and data, opened lazily and only ever used off the UI thread
+(through :class:`kiosk.jobs.Jobs` or the card watch's own thread).
+
+- the ID card reader (``[idcard]``): a simulated reader (``sim://``) comes with the
+  simulator's photo decoder when ``wlt_decoder`` is empty, so the demo's face check
+  has its reference;
+- the camera (``[camera]``), started on first use; with the synthetic camera the
+  face check watches a rehearsal resident made from the card's own photo
+  (:class:`kiosk.identity.sim.RehearsalFace`): the demo and the tests run the
+  whole check, liveness included, with no person in front of the machine;
+- the face engine, the printer flow, the store (:mod:`kiosk.store`), the locker
+  daemon's API.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from appliance.config import Config
+
+log = logging.getLogger("kiosk.devices")
+
+
+class Devices:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self._reader = None
+        self._camera = None
+        self._engine = None
+        self._store = None
+        self._printing = None
+        self._data = None
+
+    # -- the store and what was synced -----------------------------------------------
+    @property
+    def store(self):
+        with self._lock:
+            if self._store is None:
+                from kiosk.store import open_store
+                self._store = open_store(self.config)
+            return self._store
+
+    @property
+    def data(self):
+        """The synced content (:class:`kiosk.store.content.SyncedContent`)."""
+        with self._lock:
+            if self._data is None:
+                from kiosk.store.content import SyncedContent
+                self._data = SyncedContent.for_config(self.config)
+            return self._data
+
+    # -- the card reader --------------------------------------------------------------
+    @property
+    def reader(self):
+        with self._lock:
+            if self._reader is None:
+                from drivers.idcard.device import IdCardReader
+                from drivers.idcard.wlt import load_decoder
+                cfg = self.config.idcard
+                spec = cfg.wlt_decoder or ("sim" if cfg.url.startswith("sim://") else "")
+                reader = IdCardReader(cfg.url, baudrate=cfg.baud, timeout=cfg.timeout_ms / 1000,
+                                      find_window=cfg.find_window_ms / 1000, decoder=load_decoder(spec))
+                reader.open()
+                self._reader = reader
+            return self._reader
+
+    def use_sim_decoder(self) -> None:
+        """Tests and make run: the reader on a pty is the simulator: decode its photos."""
+        from drivers.idcard.wlt import load_decoder
+        self.reader.decoder = load_decoder("sim")
+
+    # -- the camera and the face check ---------------------------------------------------
+    @property
+    def camera_enabled(self) -> bool:
+        return self.config.camera.enabled
+
+    @property
+    def synthetic_camera(self) -> bool:
+        return self.config.camera.url.startswith("synthetic:")
+
+    @property
+    def camera(self):
+        with self._lock:
+            if self._camera is None:
+                from drivers.camera import Camera
+                self._camera = Camera(self.config.camera.url).start()
+            return self._camera
+
+    @property
+    def engine(self):
+        with self._lock:
+            if self._engine is None:
+                from kiosk.identity import FaceEngine
+                self._engine = FaceEngine.from_settings(self.config.identity)
+            return self._engine
+
+    # -- printing ---------------------------------------------------------------------------
+    @property
+    def printing(self):
+        with self._lock:
+            if self._printing is None:
+                from kiosk.flows.printing import CertificatePrinting
+                self._printing = CertificatePrinting.from_config(self.config, self.store)
+            return self._printing
+
+    # -- the locker daemon -------------------------------------------------------------------
+    @property
+    def locker_socket(self) -> Path:
+        path = Path(self.config.locker.socket)
+        return path if path.is_absolute() else self.config.data_dir / path
+
+    def locker(self, request: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:
+        """One request to the locker daemon (blocking: call it in a job)."""
+        from appliance import jsonline
+        return jsonline.request(self.locker_socket, request, timeout=timeout, peer="the locker daemon")
+
+    # -- closing ---------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            for name in ("_camera",):
+                thing = getattr(self, name)
+                if thing is not None:
+                    try:
+                        thing.stop()
+                    except Exception as exc:  # closing down: say it, go on
+                        log.warning("closing %s: %s", name, exc)
+                    setattr(self, name, None)
+            for name in ("_reader", "_store"):
+                thing = getattr(self, name)
+                if thing is not None:
+                    try:
+                        thing.close()
+                    except Exception as exc:
+                        log.warning("closing %s: %s", name, exc)
+                    setattr(self, name, None)
+

@@ -1,0 +1,62 @@
+"""Home: the greeting, "place your ID card" and a big tile for every journey.
+
+Tiles come from the screens themselves (``tile = Tile(...)``): a new journey shows
+up here without editing this file. A journey that needs the resident asks for the
+card when its tile is tapped."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+
+from kiosk.screens.base import Screen, ScreenState
+from kiosk.theme import TILE_COLOURS
+from kiosk.widgets import BigTile, label
+
+
+class HomeScreen(Screen):
+    name = "home"
+    domain = "home"
+
+    def enter(self, **params) -> None:
+        self.refresh()
+
+    def tiles(self) -> list[type[Screen]]:
+        screens = [cls for cls in Screen.registry.values() if cls.tile is not None]
+        return sorted(screens, key=lambda cls: (cls.tile.order, cls.name))  # type: ignore[union-attr]
+
+    def render(self) -> QWidget:
+        th = self.theme
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(th.mm(5))
+        top = QHBoxLayout()
+        greeting = QVBoxLayout()
+        greeting.addWidget(label(self.t("title"), "heading"))
+        greeting.addWidget(label(self.t("subtitle"), "muted"))
+        top.addLayout(greeting, 1)
+        card_hint = label(self.t("card_hint"), "title", align=Qt.AlignmentFlag.AlignCenter)
+        card_hint.setObjectName("home-card-hint")
+        card_hint.setStyleSheet(f"background: {th.palette.surface}; border: 2px dashed {th.palette.accent};"
+                                f"border-radius: {th.mm(3)}px; padding: {th.mm(3)}px {th.mm(6)}px;"
+                                f"color: {th.palette.accent};")
+        top.addWidget(card_hint)
+        layout.addLayout(top)
+        grid = QGridLayout()
+        grid.setSpacing(th.mm(5))
+        columns = 4
+        for index, cls in enumerate(self.tiles()):
+            tile = cls.tile
+            assert tile is not None
+            widget = BigTile(th, self.app.i18n.t(tile.title), self.app.i18n.t(tile.hint),
+                             TILE_COLOURS[index % len(TILE_COLOURS)], tile.glyph,
+                             on_click=lambda name=cls.name: self.app.go(name), name=f"tile-{cls.name}")
+            grid.addWidget(widget, index // columns, index % columns)
+        for column in range(columns):
+            grid.setColumnStretch(column, 1)
+        layout.addLayout(grid, 1)
+        return body
+
+    @classmethod
+    def states(cls) -> list[ScreenState]:
+        return [ScreenState("tiles", lambda screen: screen.enter())]

@@ -1,0 +1,104 @@
+"""Fixtures for the kiosk app's tests: a configuration in a temp folder, the app on
+it (offscreen), the ID card simulator on a pty, and taps on named buttons."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from appliance import config as config_module
+from tests.support import ROOT, SimProcess
+
+
+def write_config(tmp_path: Path, *, printer_url: str | None = None, idcard_url: str | None = None,
+                 extra: str = "") -> config_module.Config:
+    """The shipped configuration with its data in ``tmp_path`` (and the given devices)."""
+    text = (ROOT / "assets" / "appliance.toml").read_text(encoding="utf-8")
+    data = tmp_path / "var"
+    data.mkdir(exist_ok=True)
+    text = text.replace('data_dir = "var"', f'data_dir = "{data}"')
+    if printer_url:
+        text = text.replace('url = "cups://kiosk"', f'url = "{printer_url}"')
+    if idcard_url:
+        text = text.replace('url = "sim://idcard?card=none"', f'url = "{idcard_url}"')
+    path = tmp_path / "appliance.toml"
+    path.write_text(text + "\n" + extra, encoding="utf-8")
+    return config_module.load(path, check_devices=False)
+
+
+def with_kiosk(config: config_module.Config, **changes) -> config_module.Config:
+    return config.model_copy(update={"kiosk": config.kiosk.model_copy(update=changes)})
+
+
+@pytest.fixture
+def kiosk_config(tmp_path) -> config_module.Config:
+    return write_config(tmp_path)
+
+
+@pytest.fixture
+def make_app(qtbot) -> Iterator[Callable]:
+    from kiosk.app import KioskApp
+
+    made: list[KioskApp] = []
+
+    def make(config: config_module.Config, **kwargs) -> KioskApp:
+        app = KioskApp(config, **kwargs)
+        qtbot.addWidget(app)
+        app.resize(1920, 1080)
+        app.show()
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.shutdown()
+    from kiosk.i18n import catalogue
+    catalogue().set_language("zh")
+
+
+@pytest.fixture
+def kiosk_app(make_app, kiosk_config):
+    return make_app(kiosk_config)
+
+
+class Taps:
+    """Clicks named buttons the way a finger does, and counts them."""
+
+    def __init__(self, qtbot) -> None:
+        self.qtbot = qtbot
+        self.count = 0
+
+    def __call__(self, app, name: str, timeout: float = 5.0) -> None:
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QAbstractButton
+
+        deadline = time.monotonic() + timeout
+        while True:
+            buttons = [b for b in app.findChildren(QAbstractButton, name) if b.isVisible() and b.isEnabled()]
+            if buttons:
+                break
+            if time.monotonic() > deadline:
+                visible = sorted({b.objectName() for b in app.findChildren(QAbstractButton) if b.isVisible()})
+                raise AssertionError(f"no visible button {name!r}; visible: {visible}")
+            self.qtbot.wait(20)
+        self.count += 1
+        self.qtbot.mouseClick(buttons[-1], Qt.MouseButton.LeftButton)
+
+
+@pytest.fixture
+def tap(qtbot) -> Taps:
+    return Taps(qtbot)
+
+
+def wait_screen(qtbot, app, name: str, timeout: float = 10.0) -> None:
+    qtbot.waitUntil(lambda: app.navigator.current is not None and app.navigator.current.name == name,
+                    timeout=int(timeout * 1000))
+
+
+@pytest.fixture
+def idreader() -> Iterator[SimProcess]:
+    """The ID card simulator as its own process on a pty, no card on it."""
+    with SimProcess("drivers.idcard.sim", "--card", "none") as sim:
+        yield sim
