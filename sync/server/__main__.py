@@ -13,6 +13,8 @@ enrolment codes, revoke devices, sign worker and booking codes.
     python -m sync.server account disable|enable --username U
     python -m sync.server account password --username U [--password-stdin]
     python -m sync.server notify [--once] [--database URL]          deliver residents' notifications
+    python -m sync.server department add --key K --name N [--name-en E] [--answer-timeout S] [--recording]
+    python -m sync.server department list|demo                      departments residents can video-call
 
 The server's signing key (worker and booking codes) is in the database, created at
 first start under ``--server-key-id`` (default ``$SYNC_SERVER_KEY_ID`` or ``server``,
@@ -216,7 +218,7 @@ def parser() -> argparse.ArgumentParser:
     main.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     main.add_argument("--access-log", action="store_true", help="log every request")
     main.set_defaults(run=serve)
-    commands = main.add_subparsers(metavar="{migrate,enrol-code,revoke,worker-code,booking-code,account,notify}")
+    commands = main.add_subparsers(metavar="{migrate,enrol-code,revoke,worker-code,booking-code,account,notify,department}")
     commands.add_parser("migrate", parents=[common], help="bring the database schema up to date"
                         ).set_defaults(run=migrate)
     code = commands.add_parser("enrol-code", parents=[common], help="print a one-time enrolment code")
@@ -242,6 +244,9 @@ def parser() -> argparse.ArgumentParser:
     booking.set_defaults(run=booking_code)
     _account_parser(commands, common)
     _notify_parser(commands, common)
+    from sync.server.video.cli import department_parser
+
+    department_parser(commands, common)
     return main
 
 
@@ -260,7 +265,7 @@ def _account_parser(commands, common: argparse.ArgumentParser) -> None:
     add.add_argument("--department", help="staff: their department")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     listing = actions.add_parser("list", parents=[common], help="every account (tab-separated)")
-    listing.add_argument("--community", help="only this community's accounts (and department staff)")
+    listing.add_argument("--community", help="only this community's accounts")
     for action, text in (("disable", "refuse sign-in from now on and end its sessions"),
                          ("enable", "allow sign-in again")):
         one = actions.add_parser(action, parents=[common], help=text)

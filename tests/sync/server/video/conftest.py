@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, _context
+from tests.sync.server.video.support import MEDIA_ARGS, KioskLoop
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch):
+    """aiortc gathers host candidates on 127.0.0.1 only (../shared/TESTING.md)."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+@pytest.fixture
+def kiosk_loop(loopback_ice):
+    loop = KioskLoop()
+    try:
+        yield loop
+    finally:
+        loop.close()
+
+
+@pytest.fixture(scope="session")
+def media_browser(_playwright):
+    """Chromium with a fake camera and microphone that may connect on loopback."""
+    browser = _playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + MEDIA_ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def staff_page(media_browser):
+    """``staff_page()`` -> a new desktop page in its own context (its own session)."""
+    contexts = []
+
+    def make():
+        context = _context(media_browser, viewport={"width": 1280, "height": 900})
+        context.grant_permissions(["camera", "microphone"])
+        contexts.append(context)
+        return context.new_page()
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
