@@ -21,6 +21,7 @@ from typing import Any
 from appliance.config import Config
 
 log = logging.getLogger("kiosk.devices")
+REHEARSAL_DEGREES = 25
 
 
 class Devices:
@@ -96,6 +97,33 @@ class Devices:
                 from kiosk.identity import FaceEngine
                 self._engine = FaceEngine.from_settings(self.config.identity)
             return self._engine
+
+    def face_feed(self, record):
+        """Frames for the face check of the resident on ``record``: the camera, or with
+        the synthetic camera a rehearsal resident made from the card's own photo."""
+        if self.synthetic_camera:
+            import cv2
+            import numpy as np
+
+            from kiosk.identity.sim import RehearsalFace
+            data = self.reader.photo_image(record)
+            portrait = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            try:
+                # 25°: the card photos are 102 × 126; turned further, the upscaled face
+                # loses its landmarks on some of the demo cards (measured on all four).
+                return RehearsalFace(self.engine, portrait, degrees=REHEARSAL_DEGREES)
+            finally:
+                portrait.fill(0)
+        from kiosk.identity import CameraFeed
+        return CameraFeed(self.camera)
+
+    def households(self):
+        from kiosk.store.households import Households
+        return Households(self.data)
+
+    def subsidies(self):
+        from kiosk.store.subsidy import Subsidies
+        return Subsidies(self.data, self.store)
 
     # -- printing ---------------------------------------------------------------------------
     @property

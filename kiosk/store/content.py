@@ -28,7 +28,8 @@ class SyncedContent:
         from sync.agent.agent import state_path_for
         return cls(state_path_for(config.store_path))
 
-    def _query(self, sql: str, params: list[Any]) -> list[tuple]:
+    def query(self, sql: str, params: list[Any]) -> list[tuple]:
+        """Rows of a read-only query (for the store modules of this package only)."""
         if not self.path.exists():
             return []
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
@@ -42,15 +43,15 @@ class SyncedContent:
             conn.close()
 
     def records(self, kind: str) -> dict[str, dict[str, Any]]:
-        rows = self._query("SELECT key, data FROM synced_records WHERE kind = ? ORDER BY key", [kind])
+        rows = self.query("SELECT key, data FROM synced_records WHERE kind = ? ORDER BY key", [kind])
         return {key: json.loads(data) for key, data in rows}
 
     def record(self, kind: str, key: str) -> dict[str, Any] | None:
-        rows = self._query("SELECT data FROM synced_records WHERE kind = ? AND key = ?", [kind, key])
+        rows = self.query("SELECT data FROM synced_records WHERE kind = ? AND key = ?", [kind, key])
         return json.loads(rows[0][0]) if rows else None
 
     def find(self, kind: str, json_path: str, value: str) -> list[tuple[str, dict[str, Any]]]:
         """Records of ``kind`` whose ``json_path`` (``$.id_number``) equals ``value``."""
-        rows = self._query("SELECT key, data FROM synced_records WHERE kind = ? AND json_extract(data, ?) = ?",
+        rows = self.query("SELECT key, data FROM synced_records WHERE kind = ? AND json_extract(data, ?) = ?",
                            [kind, json_path, value])
         return [(key, json.loads(data)) for key, data in rows]

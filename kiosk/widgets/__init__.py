@@ -15,6 +15,7 @@
 from kiosk.widgets.buttons import choice, primary, secondary
 from kiosk.widgets.camera import CameraView
 from kiosk.widgets.header import Header
+from kiosk.widgets.keypad import Keypad
 from kiosk.widgets.label import label
 from kiosk.widgets.overlays import BusyOverlay, CountdownOverlay
 from kiosk.widgets.panels import ErrorPanel, card, rows
@@ -22,4 +23,4 @@ from kiosk.widgets.strip import AnnouncementStrip
 from kiosk.widgets.tile import BigTile
 
 __all__ = ["AnnouncementStrip", "BigTile", "BusyOverlay", "CameraView", "CountdownOverlay", "ErrorPanel",
-           "Header", "card", "choice", "label", "primary", "rows", "secondary"]
+           "Header", "Keypad", "card", "choice", "label", "primary", "rows", "secondary"]

@@ -23,6 +23,7 @@ def write_config(tmp_path: Path, *, printer_url: str | None = None, idcard_url: 
         text = text.replace('url = "cups://kiosk"', f'url = "{printer_url}"')
     if idcard_url:
         text = text.replace('url = "sim://idcard?card=none"', f'url = "{idcard_url}"')
+        text = text.replace('wlt_decoder = ""', 'wlt_decoder = "sim"')  # the simulator's photos
     path = tmp_path / "appliance.toml"
     path.write_text(text + "\n" + extra, encoding="utf-8")
     return config_module.load(path, check_devices=False)
@@ -102,3 +103,33 @@ def idreader() -> Iterator[SimProcess]:
     """The ID card simulator as its own process on a pty, no card on it."""
     with SimProcess("drivers.idcard.sim", "--card", "none") as sim:
         yield sim
+
+
+@pytest.fixture
+def card_config(tmp_path, idreader):
+    """The configuration with the ID reader simulator on its pty and a staff PIN."""
+    config = write_config(tmp_path, idcard_url=idreader.path)
+    return with_kiosk(config, admin_pin="2468", idle_seconds=60)
+
+
+@pytest.fixture
+def card_app(make_app, card_config):
+    """The app watching the simulated card reader."""
+    return make_app(card_config, watch_cards=True)
+
+
+def resident_data(kiosk_app) -> list[str]:
+    """Every Python object reachable from the app that holds a resident's data:
+    the card record, a Resident, a face check decision (walks the object graph)."""
+    import gc
+
+    from drivers.idcard.record import IdCardRecord
+    from kiosk.identity import Decision
+    from kiosk.session import Resident
+
+    found = []
+    for obj in gc.get_objects():
+        if isinstance(obj, (IdCardRecord, Resident, Decision)):
+            referrers = [type(r).__name__ for r in gc.get_referrers(obj)][:5]
+            found.append(f"{type(obj).__name__} held by {referrers}")
+    return found
