@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench deps doctor clean
+.PHONY: run test bench deps doctor clean install uninstall
 
 deps:
 	@scripts/debian-packages
@@ -29,6 +29,16 @@ bench: deps $(STAMP)
 
 doctor: $(STAMP)
 	$(PY) -m drivers doctor
+
+# As root: install this checkout as the appliance (/opt/community-kiosk, /etc/kiosk, users,
+# /var/lib/kiosk, systemd units, udev rules), or update to it (migrations checked on copies
+# first; the old version keeps running if they fail). ROLE=appliance|locker|server|all.
+install:
+	/usr/bin/python3 scripts/install.py install $(if $(ROLE),--role $(ROLE))
+
+# As root: remove programs and units; configuration, data and users stay unless PURGE=1.
+uninstall:
+	/usr/bin/python3 scripts/install.py uninstall $(if $(filter 1,$(PURGE)),--purge)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,4 +1,5 @@
-"""``python -m appliance``: run the appliance in simulation, check its configuration."""
+"""``python -m appliance``: run the appliance in simulation, check its configuration,
+and gather a support bundle for a maintainer."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="start every configured device (simulators by default) and follow them live")
     check = sub.add_parser("check-config", help="validate the configuration file and say where it came from")
     check.add_argument("--json", action="store_true", help="print the effective configuration as JSON")
+    bundle = sub.add_parser("bundle", help="one tar.gz for a maintainer: logs, configuration without secrets, "
+                                           "versions, doctor")
+    bundle.add_argument("--output", metavar="FILE", help="where to write it (default: ./kiosk-support-HOST-TIME.tar.gz)")
+    bundle.add_argument("--since", default="-3d", help="journal entries since (journalctl --since; default -3d)")
     args = parser.parse_args(argv)
+
+    if args.command == "bundle":
+        from appliance.bundle import main as bundle_main
+        return bundle_main(args)
 
     if args.command == "check-config":
         cfg = load_or_exit(args.config)

@@ -36,9 +36,11 @@ class MaskingFilter(logging.Filter):
 
 
 def setup_logging(level: str = "INFO") -> None:
-    """Configure the root logger once for a process, masking ID numbers."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    """Configure the root logger once for a process, masking ID numbers: to journald with
+    structured fields under systemd, else to stderr (:mod:`appliance.journal`)."""
+    from appliance.journal import handler as log_handler
+
+    handler = log_handler()
     handler.addFilter(MaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from appliance.cli import add_config_argument, load_or_exit, main_guard
+from appliance.privacy import setup_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,8 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 @main_guard
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    setup_logging("DEBUG" if args.verbose else "WARNING")  # ID numbers masked; journald under systemd
     if args.command == "sign":
         return _sign(args)
     config = load_or_exit(args.config)

@@ -1,0 +1,166 @@
+"""Logs to journald's native protocol (a real datagram socket standing in for
+journald, records from a real child process) with ID numbers masked; the support
+bundle: secrets really removed, ID numbers masked, the parts a maintainer needs."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from appliance.bundle import scrub
+from appliance.journal import JournalHandler, encode
+from appliance.keys import DeviceKey
+from tests.support import ROOT
+
+ID_NUMBER = "11010519491231002X"
+MASKED = "1101**********002X"
+
+
+def parse(datagram: bytes) -> dict[str, str]:
+    """journald's side of the native protocol."""
+    fields, i = {}, 0
+    while i < len(datagram):
+        end = datagram.index(b"\n", i)
+        line = datagram[i:end]
+        if b"=" in line:
+            name, value = line.split(b"=", 1)
+            i = end + 1
+        else:
+            name = line
+            (size,) = struct.unpack("<Q", datagram[end + 1:end + 9])
+            value = datagram[end + 9:end + 9 + size]
+            assert datagram[end + 9 + size:end + 10 + size] == b"\n"
+            i = end + 10 + size
+        fields[name.decode()] = value.decode()
+    return fields
+
+
+class Journal(socket.socket):
+    path = ""
+
+
+@pytest.fixture
+def journal(tmp_path):
+    """What journald does: a datagram socket that takes records."""
+    sock = Journal(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.path = str(tmp_path / "journal.socket")
+    sock.bind(sock.path)
+    sock.settimeout(10)
+    yield sock
+    sock.close()
+
+
+def test_the_native_protocol_round_trips():
+    fields = {"MESSAGE": "line one\nline two", "PRIORITY": "6", "KIOSK_CASE": "c-1"}
+    assert parse(encode(fields)) == fields
+
+
+def test_a_child_process_logs_structured_fields_with_id_numbers_masked(journal, tmp_path):
+    code = ("import logging, sys\n"
+            "from appliance.privacy import setup_logging\n"
+            "setup_logging('INFO')\n"
+            f"logging.getLogger('locker').warning('card %s read at door %d', {ID_NUMBER!r}, 7, "
+            f"extra={{'case': 'case-42', 'resident': {ID_NUMBER!r}}})\n"
+            "try:\n    1/0\nexcept ZeroDivisionError:\n    logging.getLogger('locker').exception('boom')\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "KIOSK_LOG": "journal", "KIOSK_JOURNAL_SOCKET": journal.path})
+    assert proc.returncode == 0, proc.stderr
+    first, second = parse(journal.recv(65536)), parse(journal.recv(65536))
+    assert first["MESSAGE"] == f"card {MASKED} read at door 7"
+    assert first["PRIORITY"] == "4" and first["LOGGER"] == "locker" and first["KIOSK_CASE"] == "case-42"
+    assert first["KIOSK_RESIDENT"] == MASKED and first["CODE_FUNC"] == "<module>"
+    assert second["PRIORITY"] == "3" and "ZeroDivisionError" in second["MESSAGE"]
+    assert ID_NUMBER not in proc.stderr  # nothing went to stderr in clear either
+
+
+def test_a_record_too_big_for_a_datagram_goes_in_a_memfd(journal):
+    handler = JournalHandler("test", journal.path)
+    import logging
+    record = logging.LogRecord("big", logging.INFO, __file__, 1, "x" * 400_000, None, None)
+    handler.emit(record)
+    data, ancillary, _, _ = journal.recvmsg(1024, socket.CMSG_SPACE(4))
+    assert data == b"" and ancillary, "expected a file descriptor, not a datagram"
+    fd = struct.unpack("i", ancillary[0][2][:4])[0]
+    with os.fdopen(fd, "rb") as f:
+        f.seek(0)
+        assert parse(f.read())["MESSAGE"] == "x" * 400_000
+    handler.close()
+
+
+def test_without_systemd_logs_go_to_stderr_masked():
+    code = ("import logging\nfrom appliance.privacy import setup_logging\nsetup_logging('INFO')\n"
+            f"logging.getLogger('x').info('id %s', {ID_NUMBER!r})\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "KIOSK_LOG")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert f"id {MASKED}" in proc.stderr and ID_NUMBER not in proc.stderr
+
+
+def test_scrub_removes_secrets_and_masks_ids():
+    text = ('server_url = "https://kiosk:s3cr3t@sync.example.org"  # the server\n'
+            'password = "hunter2"\nSYNC_DATABASE_URL=postgresql://kiosk:pg-pass@db/kiosk\nSECRET_KEY=abc\n'
+            f'note = "{ID_NUMBER}"\nserver_key_id = "server"\n')
+    out = scrub(text)
+    for secret in ("s3cr3t", "hunter2", "pg-pass", "abc\n", ID_NUMBER):
+        assert secret not in out, secret
+    assert 'server_key_id = "server"' in out and "https://kiosk:<removed>@sync.example.org" in out
+    assert MASKED in out
+
+
+def test_the_support_bundle(tmp_path):
+    data = tmp_path / "data"
+    (data / "logs").mkdir(parents=True)
+    text = (ROOT / "assets/appliance.toml").read_text(encoding="utf-8")
+    text = text.replace('data_dir = "var"', f'data_dir = "{data}"')
+    text = text.replace('server_url = "http://127.0.0.1:8000"', 'server_url = "https://kiosk:s3cr3t-sync@sync.example.org"')
+    assert "s3cr3t-sync" in text
+    config = tmp_path / "etc" / "appliance.toml"
+    config.parent.mkdir()
+    config.write_text(text, encoding="utf-8")
+    (config.parent / "server.env").write_text("SYNC_DATABASE_URL=postgresql://kiosk:pg-s3cret@db.example.org/kiosk\n"
+                                              "SESSION_SECRET=very-s3cret\nSYNC_PORT=8000\n")
+    (data / "logs" / "locker.log").write_text(f"2026-01-01 INFO locker: card {ID_NUMBER} at door 3\n")
+    key = DeviceKey.load_or_create(data, "demo-kiosk-01")
+    key_files = {p.name: p.read_bytes() for p in data.iterdir() if p.is_file()}
+    assert key_files, "the device key should be on disk for this test"
+    (data / "appliance.db").write_bytes(b"SQLite format 3\0" + ID_NUMBER.encode())
+
+    output = tmp_path / "out" / "support.tar.gz"
+    env = {k: v for k, v in os.environ.items() if k != "KIOSK_CONFIG"}
+    proc = subprocess.run([sys.executable, "-m", "appliance", "--config", str(config), "bundle", "--output",
+                           str(output), "--since=-1h"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert oct(output.stat().st_mode & 0o777) == "0o600"
+    with tarfile.open(output) as tar:
+        files = {m.name.split("/", 1)[1]: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    everything = b"\n".join(files.values())
+    for secret in (b"s3cr3t-sync", b"pg-s3cret", b"very-s3cret", ID_NUMBER.encode(), b"PRIVATE KEY"):
+        assert secret not in everything, f"{secret!r} leaked into the bundle"
+    for content in key_files.values():
+        assert content not in everything
+    assert {"MANIFEST.json", "versions.txt", "config/appliance.toml", "config/server.env", "doctor.txt"} <= set(files)
+    assert not any(name.endswith(".db") for name in files)
+    manifest = json.loads(files["MANIFEST.json"])
+    assert "config/appliance.toml" in manifest["files"]
+    assert b"sync.example.org" in files["config/appliance.toml"] and b"SYNC_PORT=8000" in files["config/server.env"]
+    logs = b"".join(v for k, v in files.items() if k.startswith("logs/"))
+    assert MASKED.encode() in logs or b"journal" in b"".join(files), "the appliance's logs are missing"
+    assert b"python:" in files["versions.txt"] and b"pydantic==" in files["versions.txt"]
+    assert b"python -m drivers doctor" in files["doctor.txt"] and b"idcard" in files["doctor.txt"]
+
+
+def test_an_unwritable_output_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = subprocess.run([sys.executable, "-m", "appliance", "bundle", "--output", str(blocker / "x.tar.gz")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 1 and "--output" in proc.stderr
+    assert not list(tmp_path.glob("**/*.partial"))
