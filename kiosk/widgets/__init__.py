@@ -19,8 +19,9 @@ from kiosk.widgets.keypad import Keypad
 from kiosk.widgets.label import label
 from kiosk.widgets.overlays import BusyOverlay, CountdownOverlay
 from kiosk.widgets.panels import ErrorPanel, card, rows
+from kiosk.widgets.paper import PaperPreview
 from kiosk.widgets.strip import AnnouncementStrip
 from kiosk.widgets.tile import BigTile
 
 __all__ = ["AnnouncementStrip", "BigTile", "BusyOverlay", "CameraView", "CountdownOverlay", "ErrorPanel",
-           "Header", "Keypad", "card", "choice", "label", "primary", "rows", "secondary"]
+           "Header", "Keypad", "PaperPreview", "card", "choice", "label", "primary", "rows", "secondary"]

@@ -133,3 +133,43 @@ def resident_data(kiosk_app) -> list[str]:
             referrers = [type(r).__name__ for r in gc.get_referrers(obj)][:5]
             found.append(f"{type(obj).__name__} held by {referrers}")
     return found
+
+
+def sync_records(config: config_module.Config, *records: tuple[str, str, dict]) -> None:
+    """Put records into the sync agent's file as a pull would (kind, key, data)."""
+    from datetime import datetime, timezone
+
+    from sync.agent import state
+    from sync.agent.agent import state_path_for
+    from sync.wire import Change
+
+    config.store_path.parent.mkdir(parents=True, exist_ok=True)
+    store = state.open_state(str(state_path_for(config.store_path)))
+    try:
+        cursor = int(state.get(store, "cursor", "0") or 0)
+        changes = [Change(seq=cursor + i + 1, kind=kind, key=key, data=data, changed_at=datetime.now(timezone.utc))
+                   for i, (kind, key, data) in enumerate(records)]
+        state.apply_changes(store, changes, cursor + len(changes))
+    finally:
+        store.close()
+
+
+HOUSEHOLDS = [
+    ("household", "h-xingfu-12-3-401", {"address": "幸福里社区12号楼3单元401室", "living_since": "2016-05-20",
+                                        "members": [{"name": "张晓明", "id_number": "110101198503120033",
+                                                     "relation": "户主"}]}),
+    ("household", "h-heping-5-2-102", {"address": "和平里社区5号院2号楼102室", "living_since": "2010-01-05",
+                                       "name": "李秀兰", "id_number": "11010519491231002X"}),
+]
+
+
+@pytest.fixture
+def kiosk_fault_queue(cupsd) -> Iterator[str]:
+    name = cupsd.add_fault_printer(f"kiosk-fault-{next(_fault_numbers)}")
+    yield name
+    cupsd.run_tool("lpadmin", "-x", name)
+
+
+import itertools as _itertools  # noqa: E402
+
+_fault_numbers = _itertools.count(1)
