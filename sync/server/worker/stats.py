@@ -1,0 +1,106 @@
+"""Service statistics per department and per grid worker: cases, time from the
+result's deposit to its pickup, ratings. Computed from the events and ratings of a
+community (times as the appliances' clocks said)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import median
+
+from sqlalchemy import Connection, select
+
+from sync import lifecycle
+from sync.server.models import Case, EventRow
+from sync.server.notify.residents import FIELDS
+from sync.server.worker.cases import event_time
+from sync.server.worker.models import Rating
+
+EVENTS = EventRow.__table__
+CASES = Case.__table__
+RATINGS = Rating.__table__
+UNKNOWN = "—"
+
+
+@dataclass
+class Figures:
+    name: str
+    cases: int = 0
+    picked_up: int = 0
+    waits_h: list[float] = field(default_factory=list)  # deposit → pickup, hours
+    scores: list[int] = field(default_factory=list)
+
+    @property
+    def median_wait_h(self) -> float | None:
+        return round(median(self.waits_h), 1) if self.waits_h else None
+
+    @property
+    def mean_wait_h(self) -> float | None:
+        return round(sum(self.waits_h) / len(self.waits_h), 1) if self.waits_h else None
+
+    @property
+    def rating(self) -> float | None:
+        return round(sum(self.scores) / len(self.scores), 2) if self.scores else None
+
+    @property
+    def rated(self) -> int:
+        return len(self.scores)
+
+
+@dataclass
+class Statistics:
+    departments: list[Figures]
+    workers: list[Figures]
+    total: Figures
+
+
+def _worker_of(payload: dict, device_id: str) -> str | None:
+    if isinstance(payload, dict) and payload.get("worker"):
+        return str(payload["worker"])
+    return device_id.split(":", 1)[1] if device_id.startswith("console:") else None
+
+
+def compute(conn: Connection, community: str) -> Statistics:
+    case_ids = [r.id for r in conn.execute(select(CASES.c.id).where(CASES.c.community == community))]
+    department: dict[str, str] = {}
+    worker: dict[str, str] = {}
+    deposited: dict[str, object] = {}
+    picked: dict[str, object] = {}
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start:start + 500]
+        for row in conn.execute(select(EVENTS.c.aggregate_id, EVENTS.c.event_type, EVENTS.c.payload,
+                                       EVENTS.c.device_id, EVENTS.c.created_at, EVENTS.c.received_at)
+                                .where(EVENTS.c.aggregate_type == lifecycle.CASE, EVENTS.c.aggregate_id.in_(chunk),
+                                       EVENTS.c.status == "applied").order_by(EVENTS.c.server_seq)):
+            payload = row.payload or {}
+            if isinstance(payload, dict) and payload.get("department"):
+                department[row.aggregate_id] = str(payload["department"])
+            if row.event_type in ("collected", "in_review", "approved", "returned_with_reasons", "result_deposited"):
+                who = _worker_of(payload, row.device_id)
+                if who:
+                    worker[row.aggregate_id] = who
+            if row.event_type == "result_deposited":
+                deposited[row.aggregate_id] = event_time(row.created_at, row.received_at)
+            elif row.event_type == "picked_up":
+                picked[row.aggregate_id] = event_time(row.created_at, row.received_at)
+    scores = {r.case_id: r.score for r in conn.execute(select(RATINGS.c.case_id, RATINGS.c.score)
+                                                          .where(RATINGS.c.community == community))}
+    by_department: dict[str, Figures] = {}
+    by_worker: dict[str, Figures] = {}
+    total = Figures("")
+    for case_id in case_ids:
+        groups = [total, by_department.setdefault(department.get(case_id, UNKNOWN),
+                                                  Figures(department.get(case_id, UNKNOWN)))]
+        if case_id in worker:
+            groups.append(by_worker.setdefault(worker[case_id], Figures(worker[case_id])))
+        for figures in groups:
+            figures.cases += 1
+            if case_id in picked:
+                figures.picked_up += 1
+                if case_id in deposited:
+                    figures.waits_h.append(max(0.0, (picked[case_id] - deposited[case_id]).total_seconds() / 3600))
+            if case_id in scores:
+                figures.scores.append(scores[case_id])
+    order = lambda f: (f.name == UNKNOWN, f.name)  # noqa: E731
+    return Statistics(sorted(by_department.values(), key=order), sorted(by_worker.values(), key=order), total)
+
+
+__all__ = ["FIELDS", "Figures", "Statistics", "compute"]
