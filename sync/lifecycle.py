@@ -10,8 +10,12 @@ the server would refuse::
        closed ◀─ evaluated ◀─ picked_up ◀─ result_deposited ◀──────────────────────────┘
     side exits: cancelled, expired (not picked up in N days), quarantined
 
-A case event's ``event_type`` is the state it moves the case to (``"collected"``).
-A printed certificate is a case created and closed at the kiosk (``created → closed``).
+A case event's ``event_type`` is the state it moves the case to (``"collected"``),
+or one of :data:`STATE_OF_EVENT` (the locker's ``pickup_expired`` → ``expired``), or a
+note that moves nothing (:data:`CASE_NOTES`: a pickup code issued, a case moved to
+another door, …). A printed certificate is a case created and closed at the kiosk
+(``created → closed``). The locker's events about its doors, their openings and its
+boards are :data:`LOCKER_EVENTS`; :data:`ALARMS` are those someone must act on.
 ::
 
     check(CaseState.CREATED, CaseState.COLLECTED)   # raises TransitionRefused
@@ -56,13 +60,42 @@ TRANSITIONS: dict[CaseState | None, frozenset[CaseState]] = {
     S.RESULT_DEPOSITED: frozenset({S.PICKED_UP, S.EXPIRED, S.QUARANTINED}),
     S.PICKED_UP: frozenset({S.EVALUATED, S.CLOSED}),
     S.EVALUATED: frozenset({S.CLOSED}),
-    S.EXPIRED: frozenset({S.CLOSED}),
+    # a worker who took an expired result back out may put it into a locker again
+    S.EXPIRED: frozenset({S.CLOSED, S.RESULT_DEPOSITED}),
     # an admin settles a quarantined case from the console
     S.QUARANTINED: frozenset({S.CLOSED, S.CANCELLED}),
     S.CLOSED: frozenset(),
     S.CANCELLED: frozenset(),
 }
 TERMINAL = frozenset(state for state, targets in TRANSITIONS.items() if state is not None and not targets)
+
+# Case events named otherwise than the state they move the case to.
+STATE_OF_EVENT: dict[str, CaseState] = {
+    "pickup_expired": S.EXPIRED,  # the locker: not picked up in time, back on the worker's list
+}
+# Case events that move no state (the locker's): kept, the case stays where it is.
+CASE_NOTES = frozenset({
+    "pickup_code_issued",  # the resident's pickup code (and its short form) for a deposited result
+    "pickup_held",  # a pickup's door may have opened unwatched: a worker must look (its code stays spent)
+    "pickup_not_made",  # the result is still inside after all: a new code follows
+    "held_pickup_looked_at",  # a worker opened a held pickup's door
+    "case_moved",  # a worker moved the paper by hand to another door
+    "dropoff_empty",  # the drop-off door closed with nothing inside (item sensor)
+    "no_other_door",  # the door jammed and no other free door was there for the case
+    "retrieved",  # a worker took an expired result back out of the locker (the case stays expired)
+})
+# The locker's events about anything but a case (aggregate type -> event types).
+LOCKER_EVENTS: dict[str, frozenset[str]] = {
+    "door": frozenset({"free", "reserved", "occupied", "check", "out_of_service", "door_installed",
+                       "door_in_service", "door_out_of_service", "door_emptied", "forced", "door_left_open",
+                       "unlock_unknown"}),
+    "opening": frozenset({"unlock_commanded", "unlock_result", "door_opened", "door_closed", "jammed",
+                          "not_opened", "closed_in_flight"}),
+    "board": frozenset({"board_offline", "board_online"}),
+}
+# Events someone must act on (a console shows them).
+ALARMS = frozenset({"forced", "door_left_open", "jammed", "not_opened", "closed_in_flight", "board_offline",
+                    "pickup_held", "no_other_door", "unlock_unknown"})
 
 
 def parse_state(value: str | CaseState | None) -> CaseState | None:
@@ -90,5 +123,12 @@ def check(current: CaseState | str | None, target: CaseState | str) -> CaseState
 
 
 def next_state(current: CaseState | str | None, event_type: str) -> CaseState:
-    """The state a case event moves the case to (its event_type names it)."""
-    return check(current, event_type)
+    """The state a case event moves the case to (its event_type names it, or
+    :data:`STATE_OF_EVENT` does). A note (:data:`CASE_NOTES`) moves nothing: ask
+    :func:`is_note` first."""
+    return check(current, STATE_OF_EVENT.get(event_type, event_type))
+
+
+def is_note(event_type: str) -> bool:
+    """A case event that moves no state (:data:`CASE_NOTES`)."""
+    return event_type in CASE_NOTES

@@ -21,6 +21,9 @@ def test_the_happy_path_of_design_md_is_allowed_step_by_step():
     ["created", "materials_deposited", "collected", "in_review", "returned_with_reasons", "result_deposited",
      "expired", "closed"],
     ["created", "materials_deposited", "expired", "closed"],
+    # not picked up in time, taken back by the worker, put into a locker again
+    ["created", "materials_deposited", "collected", "in_review", "approved", "result_deposited", "expired",
+     "result_deposited", "picked_up"],
     ["created", "cancelled"],
     ["created", "materials_deposited", "collected", "quarantined", "closed"],
 ])
