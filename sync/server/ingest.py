@@ -9,7 +9,9 @@ One transaction per batch:
 2. New events are applied in the batch's order. A case event must be a transition
    the lifecycle (:mod:`sync.lifecycle`) allows from the case's current state; one
    that is not is stored as *quarantined* with its reason and the current state,
-   and the events behind it are applied all the same. Other aggregates (doors,
+   and the events behind it are applied all the same. A case note (the locker's
+   ``pickup_code_issued``, ``case_moved``, … :data:`sync.lifecycle.CASE_NOTES`) is
+   applied without moving the case. Other aggregates (doors, openings, boards,
    certificates, …) are recorded as they come.
 3. Events are inserted with one multi-row statement; cases updated likewise.
 
@@ -140,6 +142,8 @@ def _decide(event: Event, event_id: str, device: Device, cases: _Cases) -> Event
     if owner != device.community:
         return EventResult(id=event_id, status="quarantined", case_state=current,
                            reason=f"case belongs to another community than device {device.device_id}'s")
+    if lifecycle.is_note(event.event_type):
+        return EventResult(id=event_id, status="applied", case_state=current)
     try:
         target = lifecycle.next_state(current, event.event_type)
     except TransitionRefused as exc:
