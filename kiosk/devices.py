@@ -145,9 +145,36 @@ class Devices:
         from appliance import jsonline
         return jsonline.request(self.locker_socket, request, timeout=timeout, peer="the locker daemon")
 
+    # -- the sync agent ----------------------------------------------------------------------
+    def start_sync(self) -> None:
+        """Run the sync agent on the kiosk's store as a thread ([sync] enabled)."""
+        if not self.config.sync.enabled or getattr(self, "_agent", None) is not None:
+            return
+        from sync.agent.agent import Agent
+        self._agent = Agent.from_config(self.store, self.config).start()
+
+    def sync_soon(self) -> None:
+        """New events in the outbox: push them now if the agent runs."""
+        agent = getattr(self, "_agent", None)
+        if agent is not None:
+            agent.wake()
+
+    def sync_now(self):
+        """One round now (admin mode): push, pull, heartbeat. Blocking."""
+        from sync.agent.agent import Agent
+        agent = getattr(self, "_agent", None)
+        if agent is not None:
+            return agent.run_once()
+        with Agent.from_config(self.store, self.config) as once:
+            return once.run_once()
+
     # -- closing ---------------------------------------------------------------------------
     def close(self) -> None:
         with self._lock:
+            agent = getattr(self, "_agent", None)
+            if agent is not None:
+                agent.stop(timeout=5)
+                self._agent = None
             for name in ("_camera",):
                 thing = getattr(self, name)
                 if thing is not None:

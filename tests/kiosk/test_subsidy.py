@@ -1,0 +1,82 @@
+"""Elderly subsidy end to end: Li Xiulan's card on the simulator, the face check,
+her subsidy record synced; she certifies in one tap (the face check is the proof),
+the event is in the outbox and reaches the server through the sync agent; the
+result prints through the private cupsd."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from tests.kiosk.conftest import HOUSEHOLDS, sync_records, wait_screen, with_kiosk, write_config
+from tests.support import require
+
+LI = 1
+SUBSIDY = ("subsidy", "s-li-xiulan", {"id_number": "11010519491231002X", "name": "李秀兰", "eligible": True,
+                                      "monthly_amount": "300.00", "due": "12-31",
+                                      "payments": [{"month": "2026-10", "amount": "300.00", "status": "pending"},
+                                                   {"month": "2026-09", "amount": "300.00", "status": "paid"}]})
+
+
+def test_yearly_certification_with_the_face_check_is_recorded_synced_and_printed(
+        make_app, tmp_path, idreader, cupsd, qtbot, tap):
+    require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)
+    config = with_kiosk(write_config(tmp_path, idcard_url=idreader.path, printer_url=cupsd.url(cupsd.pdf_queue)))
+    sync_records(config, *HOUSEHOLDS, SUBSIDY)
+    app = make_app(config, watch_cards=True)
+    idreader.request(cmd="insert", card=LI)
+    tap(app, "welcome-subsidy", timeout=20)
+    wait_screen(qtbot, app, "subsidy")
+    screen = app.navigator.screens["subsidy"]
+    qtbot.waitUntil(lambda: screen.check is not None)
+    assert screen.check.status.eligible and not screen.check.status.certified
+    tap(app, "subsidy-certify")
+    qtbot.waitUntil(lambda: screen.check.step.value == "certified", timeout=10000)
+    assert screen.check.status.certified
+
+    store = app.devices.store
+    with store.reader() as db:
+        rows = db.execute("SELECT aggregate_type, aggregate_id, event_type, payload FROM outbox").fetchall()
+    events = [r for r in rows if r[0] == "subsidy"]
+    assert [(r[1], r[2]) for r in events] == [("s-li-xiulan", "certified")]
+    payload = json.loads(events[0][3])
+    assert payload["method"] == "kiosk_face" and payload["decision"]["liveness"] == "checked"
+    assert "11010519491231002X" not in events[0][3]  # masked in the event
+
+    # the sync agent pushes it to the central server
+    from fastapi.testclient import TestClient
+
+    from sync.agent import Agent
+    from sync.server import create_app
+    from sync.server.models import EventRow
+    from tests.sync.agent.adapters import ASGIAdapter
+    from tests.sync.server.support import new_code, new_key
+
+    server = f"sqlite:///{tmp_path / 'server.db'}"
+    with TestClient(create_app(server)) as client:
+        key = new_key("demo-kiosk-01")
+        code = tmp_path / "enrolment-code"
+        code.write_text(new_code(server, key.device_id) + "\n")
+        with Agent(store, key, "http://testserver", tmp_path / "agent.sync.db", data_dir=tmp_path,
+                   enrolment_code_file=code, adapter=ASGIAdapter(client)) as agent:
+            assert agent.run_once().pushed >= 1
+        with client.app.state.engine.connect() as conn:
+            synced = conn.execute(select(EventRow.aggregate_type, EventRow.event_type, EventRow.status)).all()
+    assert ("subsidy", "certified", "applied") in [tuple(r) for r in synced]
+
+    tap(app, "subsidy-print")
+    qtbot.waitUntil(lambda: screen.check.step.value in ("printed", "print_failed"), timeout=20000)
+    assert screen.check.step.value == "printed", screen.check.advice
+    assert cupsd.pdf_output(screen.check.job).stat().st_size > 0
+
+
+def test_not_on_the_list_says_who_can_apply(make_app, tmp_path, idreader, qtbot, tap):
+    config = write_config(tmp_path, idcard_url=idreader.path)
+    app = make_app(config, watch_cards=True)
+    idreader.request(cmd="insert", card=0)
+    tap(app, "welcome-subsidy", timeout=20)
+    screen = app.navigator.screens["subsidy"]
+    qtbot.waitUntil(lambda: screen.check is not None)
+    assert screen.check.step.value == "not_listed"
+    texts = " ".join(w.text() for w in screen.findChildren(type(app.header.clock)))
+    assert "80" in texts
