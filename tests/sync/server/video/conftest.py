@@ -48,3 +48,26 @@ def staff_page(media_browser):
     finally:
         for context in contexts:
             context.close()
+
+
+@pytest.fixture
+def kiosks(kiosk_loop):
+    """``kiosks(site, key=None, **options)`` -> a CallSession with synthetic 640×480
+    camera and tone microphone; every one is hung up and closed afterwards."""
+    from kiosk.call import CallSession
+    from kiosk.call.api import VideoApi
+    from kiosk.call.media import SyntheticVideoTrack, ToneAudioTrack
+
+    made = []
+
+    def make(site, key=None, **options):
+        session = CallSession(VideoApi(options.pop("url", site.url), key or site.key),
+                              SyntheticVideoTrack(640, 480, 15), ToneAudioTrack(), **options)
+        made.append(session)
+        return session
+    try:
+        yield make
+    finally:
+        for session in made:
+            kiosk_loop.run(session.close())
+            kiosk_loop.run(session.api.close())

@@ -17,6 +17,20 @@ from sync.wire import API
 from tests.sync.server.support import COMMUNITY, new_code
 
 PASSWORD = "staff-pass-2026"
+CONTEXT = {"resident": "household-0042", "name": "张三丰", "id_number": "110105194912310021", "topic": "低保申请"}
+
+
+def open_console(staff_page, site, username):
+    from tests.browser import sign_in
+
+    page = staff_page()
+    sign_in(page, site.server, username, PASSWORD)
+    page.goto(f"{site.url}/staff")
+    page.wait_for_function("document.getElementById('link').classList.contains('ok')")
+    return page
+
+
+
 MEDIA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
               "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required"]
 
@@ -71,11 +85,23 @@ def enrol(server, device_id: str | None = None) -> DeviceKey:
 
 
 def prepare(server, staff: dict[str, str], *, answer_timeout: int = 60) -> Site:
-    server.run_cli("department", "demo")
-    server.run_cli("department", "add", "--key", "legal_aid", "--name", "法律援助", "--name-en", "Legal aid",
-                   "--answer-timeout", str(answer_timeout))
-    for username, department in staff.items():
-        server.add_account(username, PASSWORD, "staff", name=f"{username.title()} 老师", department=department)
+    """The demo departments (legal aid rings ``answer_timeout`` s) and staff accounts,
+    written straight into the server's database (a CLI process per account costs
+    seconds on a busy machine; test_cli.py runs the commands themselves)."""
+    from sync.server import db
+    from sync.server.accounts import create_account
+    from sync.server.video import departments
+
+    engine = db.create(server.database_url)
+    try:
+        with engine.begin() as conn:
+            departments.add_demo(conn)
+            departments.add(conn, "legal_aid", "法律援助", "Legal aid", answer_timeout_s=answer_timeout)
+            for username, department in staff.items():
+                create_account(conn, username=username, password=PASSWORD, name=f"{username.title()} 老师",
+                               role="staff", department=department)
+    finally:
+        engine.dispose()
     return Site(server, enrol(server), dict(staff))
 
 
@@ -88,3 +114,55 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+class FreezableProxy:
+    """A TCP proxy on 127.0.0.1 (run on an asyncio loop) between the kiosk and the
+    server: ``freeze()`` stops forwarding without closing anything (a network that
+    went silent), ``thaw()`` forwards again and refuses nothing; ``cut()`` closes
+    every connection (a network that dropped)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.frozen = False
+        self.port = 0
+        self._server = None
+        self._writers: set = set()
+
+    async def start(self) -> "FreezableProxy":
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def _serve(self, reader, writer) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers |= {writer, up_writer}
+
+        async def pipe(src, dst) -> None:
+            try:
+                while data := await src.read(65536):
+                    while self.frozen:
+                        await asyncio.sleep(0.05)
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def freeze(self) -> None:
+        self.frozen = True
+
+    def thaw(self) -> None:
+        self.frozen = False
+
+    def cut(self) -> None:
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def stop(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()

@@ -5,31 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from kiosk.call import CallSession, CallState
-from kiosk.call.api import VideoApi
-from kiosk.call.media import SyntheticVideoTrack, ToneAudioTrack
-from tests.browser import sign_in
-from tests.sync.server.video.support import PASSWORD, prepare, wait_for
+from kiosk.call import CallState
+from tests.sync.server.video.support import CONTEXT, open_console, prepare, wait_for
 
-CONTEXT = {"resident": "household-0042", "name": "张三丰", "id_number": "110105194912310021", "topic": "低保申请"}
-
-
-def open_console(staff_page, site, username):
-    page = staff_page()
-    sign_in(page, site.server, username, PASSWORD)
-    page.goto(f"{site.url}/staff")
-    page.wait_for_function("document.getElementById('link').classList.contains('ok')")
-    return page
-
-
-def kiosk_session(site, **options) -> CallSession:
-    return CallSession(VideoApi(site.url, site.key), SyntheticVideoTrack(640, 480, 15), ToneAudioTrack(), **options)
-
-
-def test_a_call_carries_video_and_audio_both_ways(live_server, staff_page, kiosk_loop, artifacts):
+def test_a_call_carries_video_and_audio_both_ways(live_server, staff_page, kiosk_loop, kiosks, artifacts):
     site = prepare(live_server, {"wang": "civil_affairs"})
     page = open_console(staff_page, site, "wang")
-    session = kiosk_session(site)
+    session = kiosks(site)
     kiosk_loop.run(session.start("civil_affairs", CONTEXT))
     assert session.state == CallState.QUEUED and session.position == 1
 
