@@ -114,7 +114,9 @@ class Watchdog:
             return
         self._ready = True
         self._last_beat = time.monotonic()
-        notify("READY=1", f"STATUS={self.status or 'ready'}", f"MAINPID={os.getpid()}", env=self.env)
+        # No MAINPID=: systemd knows the sender from its credentials (NotifyAccess=main), and
+        # the kiosk app, a child of cage, must not take the main PID from cage.
+        notify("READY=1", f"STATUS={self.status or 'ready'}", env=self.env)
         if self.interval and self.enabled:
             self._thread = threading.Thread(target=self._ping, name="systemd-watchdog", daemon=True)
             self._thread.start()

@@ -357,9 +357,10 @@ class Installer:
         if purge:
             for folder in (ETC, DATA, SERVER_DATA):
                 shutil.rmtree(self.path(folder), ignore_errors=True)
-            for user in ("kiosk-locker", "kiosk-sync", "kiosk-ui", "kiosk-server"):
-                self.run("userdel", *([] if self.live else ["--prefix", self.root]), user, check=False)
-            self.run("groupdel", *([] if self.live else ["--prefix", self.root]), "kiosk", check=False)
+            prefix = [] if self.live else ["--prefix", str(self.root)]
+            for user in ("kiosk", "kiosk-server"):
+                self.run("userdel", *prefix, user, check=False)
+                self.run("groupdel", *prefix, user, check=False)  # userdel leaves it without login.defs
             say("removed the programs, the configuration, the data and the users")
         else:
             say(f"removed the programs; kept {ETC}, {DATA}, {SERVER_DATA} and the users (PURGE=1 removes them)")

@@ -85,13 +85,12 @@ def test_files_modes_and_users(root):
     assert not (current / "app/.venv").exists() and not (current / "app/var").exists()
 
     users, groups = ids(root, "etc/passwd"), ids(root, "etc/group")
-    for user in ("kiosk-locker", "kiosk-sync", "kiosk-ui", "kiosk-server"):
-        assert user in users, f"{user} not created"
-    members = next(l for l in (root / "etc/group").read_text().splitlines() if l.startswith("kiosk:"))
-    assert set(members.split(":")[3].split(",")) == {"kiosk-locker", "kiosk-sync", "kiosk-ui"}
+    assert {"kiosk", "kiosk-server"} <= set(users) and {"kiosk", "kiosk-server"} <= set(groups)
+    shells = {l.split(":")[0]: l.split(":")[6] for l in (root / "etc/passwd").read_text().splitlines()}
+    assert shells["kiosk"] == shells["kiosk-server"] == "/usr/sbin/nologin"
 
     data = root / "var/lib/kiosk"
-    assert mode(data) == 0o2770 and data.stat().st_gid == groups["kiosk"]
+    assert mode(data) == 0o750 and (data.stat().st_uid, data.stat().st_gid) == (users["kiosk"], groups["kiosk"])
     assert mode(root / "var/lib/kiosk-server") == 0o750
     assert (root / "var/lib/kiosk-server").stat().st_uid == users["kiosk-server"]
     config = root / "etc/kiosk/appliance.toml"
@@ -146,7 +145,7 @@ def test_units_are_hardened():
                      "PrivateTmp=yes", "CapabilityBoundingSet=\n", "DevicePolicy=closed", "Restart=always"):
             assert line in text, f"{name} lacks {line.strip()}"
         assert re.search(r"(?m)^WatchdogSec=\d+$", text), name
-        assert re.search(r"(?m)^User=kiosk-", text), name
+        assert re.search(r"(?m)^User=kiosk(-server)?$", text), name
     assert "DeviceAllow" not in (ROOT / "systemd/kiosk-server.service").read_text()
     assert "DeviceAllow=char-ttyUSB rw" in (ROOT / "systemd/kiosk-locker.service").read_text()
 
@@ -233,11 +232,12 @@ def test_uninstall_keeps_data_unless_purged(tmp_path):
     assert not any((root / "etc/systemd/system").glob("kiosk-*.service"))
     assert not (root / "etc/systemd/system/multi-user.target.wants/community-kiosk.target").exists()
     assert (root / "var/lib/kiosk/appliance.db").exists() and (root / "etc/kiosk/appliance.toml").exists()
-    assert "kiosk-locker" in ids(root, "etc/passwd")
+    assert "kiosk" in ids(root, "etc/passwd")
 
     install(root, "uninstall", "--purge")
     assert not (root / "var/lib/kiosk").exists() and not (root / "etc/kiosk").exists()
-    assert "kiosk-locker" not in ids(root, "etc/passwd") and "kiosk" not in ids(root, "etc/group")
+    assert "kiosk" not in ids(root, "etc/passwd") and "kiosk" not in ids(root, "etc/group")
+    assert "kiosk-server" not in ids(root, "etc/passwd")
 
 
 def test_an_edited_udev_rules_file_is_kept(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -24,8 +25,18 @@ class NotifySocket:
     def __init__(self, address: str) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(systemd.notify_address({"NOTIFY_SOCKET": address}))
+        # As systemd does: the kernel tells who sent each datagram (NotifyAccess=main checks the pid)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self.address = address
         self.messages: list[str] = []
+        self.senders: list[int] = []
+
+    def _recv(self) -> str:
+        data, ancillary, _, _ = self.sock.recvmsg(4096, socket.CMSG_SPACE(struct.calcsize("iII")))
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                self.senders.append(struct.unpack("iII", payload[:12])[0])
+        return data.decode()
 
     def receive(self, until: str, timeout: float, count: int = 1) -> list[str]:
         deadline = time.monotonic() + timeout
@@ -35,7 +46,7 @@ class NotifySocket:
                 raise AssertionError(f"no {until} x{count} within {timeout} s; got {self.messages}")
             self.sock.settimeout(left)
             try:
-                self.messages.append(self.sock.recv(4096).decode())
+                self.messages.append(self._recv())
             except socket.timeout:
                 continue
         return self.messages
@@ -46,7 +57,7 @@ class NotifySocket:
         while (left := deadline - time.monotonic()) > 0:
             self.sock.settimeout(left)
             try:
-                got.append(self.sock.recv(4096).decode())
+                got.append(self._recv())
             except socket.timeout:
                 break
         return got
@@ -180,8 +191,7 @@ def _expect_ready_and_pings(proc: subprocess.Popen, notify_socket: NotifySocket,
     try:
         messages = notify_socket.receive("READY=1", 30)
         notify_socket.receive("WATCHDOG=1", 10, count=2)
-        ready = next(m for m in messages if "READY=1" in m.splitlines())
-        assert f"MAINPID={proc.pid}" in ready.splitlines()
+        assert set(notify_socket.senders) == {proc.pid}, "every message must come from the main process"
         proc.terminate()
         # 0, or death by the SIGTERM itself (uvicorn re-raises it): systemd counts both as clean
         assert proc.wait(30) in (0, -15), proc.stderr.read() if proc.stderr else ""
@@ -196,7 +206,17 @@ def _expect_ready_and_pings(proc: subprocess.Popen, notify_socket: NotifySocket,
             proc.stderr.close()
 
 
-def test_locker_daemon_notifies(notify_socket, tmp_path):
+@pytest.fixture
+def daemon_socket(tmp_path):
+    """One kind of socket per daemon keeps the suite quick: path names are what systemd
+    uses (/run/systemd/notify), abstract ones are covered by the tests above."""
+    sock = NotifySocket(str(tmp_path / "notify.sock"))
+    yield sock
+    sock.close()
+
+
+def test_locker_daemon_notifies(daemon_socket, tmp_path):
+    notify_socket = daemon_socket
     config = tmp_path / "appliance.toml"
     config.write_text(LOCKER_CONFIG.format(data=tmp_path / "data", sync="false", port=1), encoding="utf-8")
     proc = _daemon(["locker", "--config", str(config), "serve"], notify_socket)
@@ -204,7 +224,8 @@ def test_locker_daemon_notifies(notify_socket, tmp_path):
     assert any("STATUS=serving" in m for m in messages)
 
 
-def test_sync_server_notifies(notify_socket, tmp_path):
+def test_sync_server_notifies(daemon_socket, tmp_path):
+    notify_socket = daemon_socket
     proc = _daemon(["sync.server", "--port", "0", "--database", f"sqlite:///{tmp_path / 'server.db'}"],
                    notify_socket)
     # uvicorn re-raises the SIGTERM after its graceful shutdown: no STOPPING=1 (systemd sent the signal)
@@ -212,7 +233,8 @@ def test_sync_server_notifies(notify_socket, tmp_path):
     assert any("STATUS=listening on http://127.0.0.1:" in m for m in messages)
 
 
-def test_sync_agent_notifies(notify_socket, tmp_path):
+def test_sync_agent_notifies(daemon_socket, tmp_path):
+    notify_socket = daemon_socket
     # The server is away (nothing listens on the port): the agent backs off, and lives.
     config = tmp_path / "appliance.toml"
     config.write_text(LOCKER_CONFIG.format(data=tmp_path / "data", sync="true", port=_free_port()),
