@@ -64,6 +64,7 @@ class Boards(threading.Thread):
         self.unlocked = threading.Event()
         self.unlock_at = 0.0
         self.polls = 0
+        self.poll_times: list[float] = []  # when each status-all request arrived (monotonic)
         self.stopping = False
         self.lock = threading.Lock()
 
@@ -80,6 +81,8 @@ class Boards(threading.Thread):
             with self.lock:
                 before = self.sim.received["unlock"]
                 reply = self.sim.receive(data)
+                if self.sim.received["status_all"] > self.polls:
+                    self.poll_times.append(now)
                 self.polls = self.sim.received["status_all"]
                 if self.sim.received["unlock"] > before and not self.unlocked.is_set():
                     self.unlock_at = now
@@ -152,9 +155,12 @@ def scan_to_unlock() -> list[Figure]:
                 if i >= 3:
                     samples.append((boards.unlock_at - start) * 1000)
                 boards.close_all()
-            polls_before, t0 = boards.polls, time.monotonic()
+            t0 = time.monotonic()
             time.sleep(4.0)
-            poll_rate = (boards.polls - polls_before) / (time.monotonic() - t0)
+            # polls per second between the first and the last poll of the window (a count over
+            # a fixed window would read 8 or 9 polls in 4 s, 2.0 or 2.25, whatever the rate)
+            window = [t for t in boards.poll_times if t >= t0]
+            poll_rate = (len(window) - 1) / (window[-1] - window[0])
         finally:
             proc.terminate()
             proc.wait(10)
