@@ -117,10 +117,11 @@ def _record(row) -> AccountRecord:
 
 
 def list_accounts(conn: Connection, community: str | None = None) -> list[AccountRecord]:
-    """Every account (of ``community`` and the department staff when given), by username."""
+    """Every account (of ``community`` only, when given), by username. Department staff
+    made in a community's admin console carry that community: its admin manages them."""
     query = select(ACCOUNTS).order_by(ACCOUNTS.c.username)
     if community is not None:
-        query = query.where((ACCOUNTS.c.community == community) | (ACCOUNTS.c.role == "staff"))
+        query = query.where(ACCOUNTS.c.community == community)
     return [_record(row) for row in conn.execute(query)]
 
 

@@ -11,7 +11,8 @@ from sync.server.admin import models  # noqa: F401  (announcements: a table and 
 def install(app: FastAPI) -> None:
     """Add the console's pages and templates to the app."""
     from sync.server import web
-    from sync.server.admin.pages import router
+    from sync.server.admin.pages import section_routers
 
     web.add_templates(Path(__file__).resolve().parent / "templates")
-    app.include_router(router)
+    for router in section_routers():
+        app.include_router(router)

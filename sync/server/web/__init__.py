@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -33,7 +33,7 @@ DISPLAY_TZ = ZoneInfo("Asia/Shanghai")  # times are stored in UTC, shown in Chin
 
 _loader = ChoiceLoader([FileSystemLoader(HERE / "templates")])
 environment = Environment(loader=_loader, autoescape=select_autoescape(default=True, default_for_string=True),
-                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                          trim_blocks=True, lstrip_blocks=True)
 
 
 def add_templates(folder: Path) -> None:

@@ -14,6 +14,7 @@ from sync.server import accounts, create_app, db, migrations
 from sync.server.accounts.models import AccountRow, SessionRow
 from sync.server.accounts.passwords import verify_password
 from sync.server.content import now
+from tests.sync.server.accounts.conftest import BOTH
 
 PASSWORD = "correct horse 9"
 
@@ -140,6 +141,7 @@ def test_next_after_sign_in_stays_on_this_site(server):
         assert answer.headers["location"] == expected
 
 
+@BOTH
 def test_unsafe_methods_need_the_sessions_csrf_token(server):
     client, engine = server
     add(engine, "alice")
@@ -164,6 +166,7 @@ def test_login_form_without_its_csrf_cookie_is_refused(server):
     assert "kiosk_session" not in client.cookies
 
 
+@BOTH
 def test_wrong_passwords_lock_the_account_even_for_the_right_one(server):
     client, engine = server
     add(engine, "alice")
@@ -199,6 +202,7 @@ def test_one_address_guessing_many_usernames_is_locked(server):
     assert log_in(client, "alice").status_code == 429
 
 
+@BOTH
 def test_lockout_is_shared_by_two_server_processes(database_url):
     """Two apps on one database stand for two server processes: failures on one lock
     the account on the other."""
@@ -219,6 +223,7 @@ def test_lockout_is_shared_by_two_server_processes(database_url):
         engine_b.dispose()
 
 
+@BOTH
 def test_a_session_made_by_one_process_works_on_another(database_url):
     engine_a, engine_b = db.create(database_url), db.create(database_url)
     migrations.upgrade(engine_a)
@@ -234,6 +239,7 @@ def test_a_session_made_by_one_process_works_on_another(database_url):
         engine_b.dispose()
 
 
+@BOTH
 @pytest.mark.parametrize("clock", ["idle", "absolute"])
 def test_sessions_expire(server, clock):
     client, engine = server
@@ -265,6 +271,7 @@ def test_requests_keep_an_idle_session_alive(server):
     assert accounts.sessions.aware(seen) > now() - timedelta(minutes=1)
 
 
+@BOTH
 def test_disable_and_password_change_end_sessions(server):
     client, engine = server
     alice = add(engine, "alice")
