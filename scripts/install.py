@@ -435,8 +435,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             return installer.status()
     except InstallError as exc:
-        print(f"install: 安装失败，旧版本保持运行 / install failed, the old version keeps running: {exc}",
-              file=sys.stderr)
+        print(f"install: 安装失败，旧版本保持运行，数据未改动 / install failed; the old version keeps running on "
+              f"unchanged data, the new one was removed. Fix what is named below and run `make install` again.\n"
+              f"{exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -132,11 +132,13 @@ def migrate(data_dir: Path) -> list[StoreResult]:
 def check(data_dir: Path) -> list[StoreResult]:
     """Migrate copies of every store of ``data_dir``; the real files are not touched."""
     with tempfile.TemporaryDirectory(prefix="kiosk-migrate-check-") as scratch:
-        copies = backup(data_dir, Path(scratch))
-        results = migrate(Path(scratch))
+        backup(data_dir, Path(scratch))
+        try:
+            results = migrate(Path(scratch))
+        except UpgradeError as exc:  # name the real file, not its copy
+            raise UpgradeError(str(exc).replace(f"{scratch}/", f"{data_dir}/")) from exc
         for result in results:
             result.path = data_dir / result.path.name
-        del copies
         return results
 
 

@@ -265,3 +265,55 @@ def test_udev_rules_give_stable_names_and_group_access():
     # the groups the rules hand out are the units' supplementary groups
     assert "SupplementaryGroups=dialout" in (ROOT / "systemd/kiosk-locker.service").read_text()
     assert re.search(r"SupplementaryGroups=dialout video", (ROOT / "systemd/kiosk-ui.service").read_text())
+
+
+BROKEN_ALEMBIC = '''"""A migration that fails half-way (test).
+
+Revision ID: 9999broken
+Revises: 0004w
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999broken"
+down_revision = "0004w"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("half_done", sa.Column("x", sa.Integer))
+    op.execute("UPDATE no_such_table SET y = 1")
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def _tables(db: Path) -> list:
+    conn = sqlite3.connect(db)
+    try:
+        return (conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall()
+                + conn.execute("SELECT version_num FROM alembic_version ORDER BY 1").fetchall())
+    finally:
+        conn.close()
+
+
+def test_a_failed_server_migration_keeps_the_old_version_and_database(tmp_path):
+    require("the base migration of the test", (ROOT / "sync/server/migrations/versions/0004w_worker_console.py").exists(),
+            "the broken test migration branches from revision 0004w")
+    root = tmp_path / "root"
+    install(root, "install", "--version", "v1", "--role", "server")
+    database = root / "var/lib/kiosk-server/server.db"
+    (root / "etc/kiosk/server.env").write_text(f"SYNC_DATABASE_URL=sqlite:///{database}\nSYNC_PORT=8000\n")
+    installed(root, "-m", "sync.server", "migrate", "--database", f"sqlite:///{database}")
+    before = _tables(database)
+    v1 = os.readlink(root / "opt/community-kiosk/current")
+
+    source = _copy_source(tmp_path, "v4", "")
+    (source / "sync/server/migrations/versions/9999_broken_in_test.py").write_text(BROKEN_ALEMBIC)
+    failed = install(root, "install", "--version", "v4", "--role", "server", source=source, check=False)
+    assert failed.returncode == 1 and "no_such_table" in failed.stderr, failed.stderr
+    assert os.readlink(root / "opt/community-kiosk/current") == v1
+    assert _tables(database) == before and ("half_done",) not in before
