@@ -101,3 +101,18 @@ def result_waiting(locker: Daemon, bus: SimProcess, key: DeviceKey, case: str) -
     client.wait_opening(answer["opening"]["id"], "closed")
     return {**[e for e in client.outbox("pickup_code_issued") if e.get("door") == answer["door"]][-1],
             "door": answer["door"]}
+
+
+def kiosk_config_on(tmp_path: Path, locker: Daemon, *, printer_url: str | None = None):
+    """The kiosk's configuration (its own data folder) asking ``locker``'s socket."""
+    from tests.kiosk.conftest import write_config
+
+    config = write_config(tmp_path, printer_url=printer_url)
+    return config.model_copy(update={"locker": config.locker.model_copy(
+        update={"socket": str(socket_path(locker.config))})})
+
+
+def visible(app, cls, name: str):
+    """The visible widget of type ``cls`` called ``name`` (or None)."""
+    found = [w for w in app.findChildren(cls, name) if w.isVisible()]
+    return found[-1] if found else None

@@ -1,0 +1,101 @@
+"""The pickup screen end to end: the keypad on the real app (offscreen), the real
+locker daemon on the lock-board simulator (its own process), the door opened and
+shut, refusals shown in the resident's words; the UI thread never stalls."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton
+
+from kiosk.flows.pickup import Step
+from kiosk.stall import StallMeter
+from tests.kiosk.conftest import wait_screen
+from tests.kiosk.journeys import (bus, door, is_open, kiosk_config_on, locker, result_waiting,  # noqa: F401
+                                  running_bus, server_key, visible)
+
+
+def type_code(tap, app, digits: str) -> None:
+    for d in digits:
+        tap(app, f"pickup-key-{d}")
+
+
+def warm_up(app, qtbot) -> None:
+    """Show every state of the screen and the progress overlay once: Qt rasterises the big
+    glyphs and polishes styles on first use, once per process (a kiosk runs for weeks)."""
+    screen = app.navigator.screens["pickup"]
+    for state in screen.states():
+        app.navigator.go("pickup")
+        state.setup(screen)
+        qtbot.wait(10)
+    app.jobs.busy_changed.emit("…")
+    qtbot.wait(10)
+    app.jobs.busy_changed.emit("")
+    app.home()
+    qtbot.wait(10)
+
+
+def test_typing_the_code_opens_the_door_and_shutting_it_finishes(tmp_path, make_app, tap, qtbot, locker, bus,
+                                                                 server_key):
+    issued = result_waiting(locker, bus, server_key, "SF-SCREEN-1")
+    app = make_app(kiosk_config_on(tmp_path, locker))
+    warm_up(app, qtbot)
+    stall, worst = StallMeter().start(), {}
+    tap(app, "tile-pickup")
+    wait_screen(qtbot, app, "pickup")
+    type_code(tap, app, issued["short"][:7] + "0")
+    tap(app, "pickup-key-back")
+    type_code(tap, app, issued["short"][7])
+    qtbot.waitUntil(lambda: visible(app, QLabel, "code-digit-7") is not None
+                    and visible(app, QLabel, "code-digit-7").text() == issued["short"][7])
+    assert [visible(app, QLabel, f"code-digit-{i}").text() for i in range(8)] == list(issued["short"])
+    # the locker's work (the unlock, the door seen open, then shut) runs off the UI thread:
+    # measured from the tap to the end (the test's own calls to the simulator run on this
+    # thread too, so they stay outside the measured spans)
+    stall.reset()
+    tap(app, "pickup-open")
+    try:
+        qtbot.waitUntil(lambda: visible(app, QFrame, "door-panel") is not None, timeout=10000)
+    except Exception:
+        flow = app.session.scratch.get("pickup")
+        raise AssertionError(f"{flow and flow.step} {flow and flow.refusal} {app.navigator.current.name}")
+    worst["open"] = stall.worst_ms
+    assert visible(app, QLabel, "door-panel-door").text() == f"{issued['door']} 号柜门"
+    assert is_open(bus, issued["door"])
+    door(bus, issued["door"], "close")
+    stall.reset()
+    qtbot.waitUntil(lambda: visible(app, QFrame, "pickup-done") is not None, timeout=10000)
+    worst["done"] = stall.worst_ms
+    assert locker.client.case("SF-SCREEN-1")["state"] == "picked_up"
+    assert max(worst.values()) < 100, f"the UI thread stalled: {worst} ms"
+    tap(app, "pickup-home")
+    wait_screen(qtbot, app, "home")
+    assert "pickup" not in app.session.scratch  # nothing of the code or the door stays
+
+
+def refusal_texts(app) -> list[str]:
+    panel = visible(app, QFrame, "pickup-refusal")
+    return [w.text() for w in panel.findChildren(QLabel)] if panel is not None else []
+
+
+def test_a_wrong_code_is_explained_in_chinese_first_then_english(tmp_path, make_app, tap, qtbot, locker):
+    app = make_app(kiosk_config_on(tmp_path, locker))
+    app.go("pickup")
+    type_code(tap, app, "00000000")
+    tap(app, "pickup-open")
+    qtbot.waitUntil(lambda: any(t.startswith("取件码不正确") for t in refusal_texts(app)), timeout=10000)
+    tap(app, "header-language")
+    qtbot.waitUntil(lambda: any(t.startswith("That pickup code is not right") for t in refusal_texts(app)))
+    assert app.session.scratch["pickup"].step is Step.REFUSED
+
+
+def test_too_many_wrong_codes_lock_the_keypad_with_a_countdown(tmp_path, make_app, tap, qtbot, locker):
+    app = make_app(kiosk_config_on(tmp_path, locker))
+    app.go("pickup")
+    for tries in range(6):
+        type_code(tap, app, "11111111")
+        tap(app, "pickup-open")
+        qtbot.waitUntil(lambda: app.session.scratch["pickup"].step is Step.REFUSED and bool(refusal_texts(app))
+                        and visible(app, QLabel, "code-digit-0").text() == "", timeout=10000)
+    flow = app.session.scratch["pickup"]
+    assert flow.refusal.reason == "backing_off" and flow.wait_seconds() > 30
+    assert not visible(app, QPushButton, "pickup-key-1").isEnabled()
+    assert not visible(app, QPushButton, "pickup-open").isEnabled()
+    assert any("秒后再试" in t for t in refusal_texts(app)), refusal_texts(app)
