@@ -185,7 +185,7 @@ class LockerSection(Section):
     backoff_seconds: Annotated[int, Field(ge=1, le=3600)] = 60  # how long it backs off (doubling while it goes on)
     receipt: bool = True  # print a drop-off receipt on [printer] (when that is enabled)
     server_key_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = "server"  # trusted-keys entry of worker and booking codes
-    # who besides root may use the API's maintenance ops (door, move, resolve, sweep): user names, uids, @group
+    # who besides root may use the API's maintenance ops (open, door, move, resolve, sweep): user names, uids, @group
     admins: list[Annotated[str, Field(pattern=r"^@?[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")]] = []
 
 

@@ -6,7 +6,7 @@
     python -m locker audit show [--last N]            the last audit entries
     python -m locker request JSON                     one API request (see locker.api)
     python -m locker sign worker|booking --key PEM …  sign a code with a server key (demo, tests)
-    python -m locker door BUS/BOARD/DOOR in-service|out-of-service [--reason TEXT] [--by NAME]
+    python -m locker door BUS/BOARD/DOOR in-service|out-of-service|open [--reason TEXT] [--by NAME]
     python -m locker case CASE move-to-door DOOR [--by NAME]     the worker moved its paper by hand
     python -m locker case CASE picked-up|still-there [--by NAME] decide a held pickup
 """
@@ -37,9 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--last", type=int, default=20, metavar="N")
     req = sub.add_parser("request", help="send one JSON request to the daemon and print the answer")
     req.add_argument("message", help='e.g. \'{"op": "pickup", "code": "12345678"}\'')
-    door = sub.add_parser("door", help="take a door out of service, or put it back (through the running daemon)")
+    door = sub.add_parser("door", help="take a door out of service, put it back, or open it to look "
+                                       "(through the running daemon; root or [locker] admins)")
     door.add_argument("door", help="BUS/BOARD/DOOR (e.g. bus0/0/3) or the number on the door")
-    door.add_argument("use", choices=["in-service", "out-of-service"])
+    door.add_argument("use", choices=["in-service", "out-of-service", "open"])
     door.add_argument("--reason", default="", help="why (kept with the door and in the audit log)")
     door.add_argument("--by", default="", help="who (default: maintainer)")
     case = sub.add_parser("case", help="a worker's hand on a case: move it off a door that cannot open, or "
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "status":
         message = {"op": "state"}
+    elif args.command == "door" and args.use == "open":
+        message = {"op": "open", "door": args.door, "reason": args.reason, "by": args.by or "maintainer"}
     elif args.command == "door":
         message = {"op": "door", "door": args.door, "use": args.use.replace("-", "_"), "reason": args.reason,
                    "by": args.by or "maintainer"}
@@ -124,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{door['case'] or ''} {door['reason']}".rstrip())
         offline = [f"{b['bus']}/{b['board']}" for b in answer["boards"] if not b["online"]]
         print(f"{len(answer['cases'])} cases; boards offline: {', '.join(offline) or 'none'}")
+        for alert in answer.get("alerts", []):
+            print(f"alert: door {alert['door']} {alert['kind']} ({alert['level']}): {alert['message']}")
         return 0
     if not answer.get("ok") and args.command in ("door", "case"):
         print(f"{answer.get('message', answer.get('error'))} {answer.get('detail', '')}".rstrip(), file=sys.stderr)

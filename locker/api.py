@@ -11,7 +11,7 @@ of :data:`locker.errors.REASONS` (``forged``, ``expired``, ``replayed``,
 ``stopping``) or ``internal``.
 
 Who may ask what (:mod:`locker.callers`): anyone who can open the socket may use
-the residents' and workers' ops; ``door``, ``move``, ``resolve`` and ``sweep`` are
+the residents' and workers' ops; ``open``, ``door``, ``move``, ``resolve`` and ``sweep`` are
 answered only to root and to ``[locker] admins``, checked with ``SO_PEERCRED``
 (``not_allowed`` otherwise, audited as ``maintenance_refused``).
 
@@ -43,6 +43,8 @@ request                                                    answer
                                                            another as each closes, or just door N
 ``{"op": "return", "code": WORKER_QR, "case": ID,          ``{"ok", "door", "opening"}``; the pickup
 "size": "S|M|L"}``                                         code is issued when the door closes
+``{"op": "open", "door": N_OR_ID, "by"?: NAME,              ``{"ok", "door", "opening"}``: a maintainer
+"reason"?: TEXT}``                                         opens a door (no case moves when it closes)
 ``{"op": "door", "door": N_OR_ID, "use":                   ``{"ok", "door": {"number", "id", "use",
 "in_service|out_of_service", "reason"?: TEXT,              "case", "reason"}}``: a maintainer takes a
 "by"?: NAME}``                                             door out of service or puts it back (free);
@@ -168,6 +170,10 @@ class Api:
     def op_return(self, request: dict) -> dict:
         return self.locker.return_result(str(request["code"]), str(request["case"]), str(request.get("size", "M")),
                                          self._source(request))
+
+    def op_open(self, request: dict) -> dict:
+        return self.locker.open_for_maintenance(request["door"], by=str(request.get("by", "")),
+                                                reason=str(request.get("reason", "")))
 
     def op_door(self, request: dict) -> dict:
         use = request.get("use")

@@ -2,8 +2,8 @@
 
 The socket is ``0660``: whoever may connect may do what a resident does at the
 kiosk (state, scan, drop-off, pickup, a worker's collect and return with her signed
-code, openings, events). Maintenance — a door taken out of service or put back, a
-case moved between doors, a held pickup decided, a sweep — also changes what the
+code, openings, events). Maintenance — a door opened by a maintainer, taken out of
+service or put back, a case moved between doors, a held pickup decided, a sweep — also changes what the
 locker believes about paper nobody watched, so the daemon asks the kernel who is
 on the other end (``SO_PEERCRED``: the peer's uid, gid and pid, which it cannot
 fake) and allows those ops only to root and to the ``[locker] admins``: user
@@ -20,7 +20,7 @@ import struct
 from dataclasses import dataclass
 from typing import Iterable
 
-MAINTENANCE_OPS = frozenset({"door", "move", "resolve", "sweep"})
+MAINTENANCE_OPS = frozenset({"open", "door", "move", "resolve", "sweep"})
 
 
 @dataclass(frozen=True)

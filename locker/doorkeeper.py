@@ -294,7 +294,7 @@ class DoorKeeper:
     def _sensor_says_done(spec: DoorSpec, seen: DoorStatus, op: dict) -> bool | None:
         """Whether the item sensor shows the opening's purpose done: a pickup's or a
         collect's door empty, a deposit's door holding something. None: no sensor."""
-        if not spec.item_sensor or seen.item is None:
+        if not spec.item_sensor or seen.item is None or op["purpose"] == str(Purpose.MAINTENANCE):
             return None
         taking = op["purpose"] in (str(Purpose.PICKUP), str(Purpose.COLLECT))
         return (not seen.item) if taking else seen.item

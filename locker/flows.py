@@ -208,6 +208,8 @@ class Locker:
     def _closed(self, db: Any, op: dict, seen: DoorStatus | None) -> FollowUp | None:
         purpose, case_id, spec = Purpose(op["purpose"]), op["case_id"], self.bank.doors[op["door_id"]]
         where = {"door": spec.number, "opening": op["id"]}
+        if purpose is P.MAINTENANCE:  # a maintainer looked: what the door holds is as recorded
+            return None
         if purpose is P.DROPOFF:
             if spec.item_sensor and seen is not None and seen.item is False:
                 self.ledger.record(db, "dropoff_empty", "case", case_id, where)
@@ -390,6 +392,23 @@ class Locker:
                                       fields={"case_id": None, "reason": ""},
                                       detail={**where, "reason": reason, "was": row["use"], "stale_case": row["case_id"]})
         return {"ok": True, "door": self._door_row(spec)}
+
+    def open_for_maintenance(self, door: Any, *, by: str = "", reason: str = "") -> dict[str, Any]:
+        """A maintainer opens a door (to look into it, clear a jam, test a repair): one
+        unlock like any other — recorded, never resent, jammed takes it out of service —
+        but no case moves when it closes. Refused (``busy``) while an unlock of it is in flight."""
+        spec = self.door_spec(door)
+        by = str(by or "maintainer")[:60]
+
+        def check(db: Any) -> DoorSpec:
+            self._door_idle(spec, db)
+            row = next(db.query("SELECT case_id FROM doors WHERE id = ?", [spec.id]))
+            self.ledger.record(db, "maintenance_open", "door", spec.id,
+                               {"door": spec.number, "by": by, "reason": str(reason or "")[:200],
+                                "case": row["case_id"]})
+            return spec
+        opening, _ = self.keeper.unlock(check, P.MAINTENANCE, None, worker=by, source="maintenance")
+        return self._answer(opening, spec)
 
     def move_case(self, case_id: str, door: Any, *, by: str = "", code: str | None = None,
                   source: str = "kiosk") -> dict[str, Any]:

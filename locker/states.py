@@ -62,6 +62,7 @@ class Purpose(StrEnum):
     COLLECT = "collect"  # worker takes materials (or an expired result, or looks into a CHECK door)
     RETURN = "return"  # worker deposits a result
     PICKUP = "pickup"  # resident takes the result
+    MAINTENANCE = "maintenance"  # a maintainer opens a door to look or fix it; no case moves
 
 
 C, O, D = CaseState, OpeningState, DoorUse

@@ -88,7 +88,7 @@ CASE_NOTES = frozenset({
 LOCKER_EVENTS: dict[str, frozenset[str]] = {
     "door": frozenset({"free", "reserved", "occupied", "check", "out_of_service", "door_installed",
                        "door_in_service", "door_out_of_service", "door_emptied", "forced", "door_left_open",
-                       "unlock_unknown"}),
+                       "unlock_unknown", "maintenance_open"}),
     "opening": frozenset({"unlock_commanded", "unlock_result", "door_opened", "door_closed", "jammed",
                           "not_opened", "closed_in_flight"}),
     "board": frozenset({"board_offline", "board_online"}),

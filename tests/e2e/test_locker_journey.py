@@ -145,6 +145,7 @@ def test_every_event_the_locker_pushes_reaches_a_real_server_and_none_is_quarant
                 assert api("move", case="E2E-1", door=9, by="w-li")["ok"]
                 assert api("door", door=again, use="in_service", reason="fixed")["ok"]
                 assert api("door", door=10, use="out_of_service", reason="hinge")["ok"]
+                through(api("open", door=11, by="tech"), "a maintainer's look")
                 through(api("pickup", code=short), "picked_up")
                 assert back and api.case("E2E-1")["state"] == "picked_up"
 
@@ -162,7 +163,7 @@ def test_every_event_the_locker_pushes_reaches_a_real_server_and_none_is_quarant
     for expected in ("jammed", "out_of_service", "materials_deposited", "forced", "door_left_open", "board_offline",
                      "board_online", "collected", "result_deposited", "pickup_code_issued", "pickup_expired",
                      "retrieved", "case_moved", "door_emptied", "door_in_service", "door_out_of_service",
-                     "picked_up", "unlock_commanded", "door_opened", "door_closed"):
+                     "picked_up", "unlock_commanded", "door_opened", "door_closed", "maintenance_open"):
         assert expected in types, expected
     assert "created" not in types  # the kiosk made the case and told the server itself
     assert state == "picked_up"

@@ -16,7 +16,7 @@ from appliance.config import load
 from appliance.keys import TrustedKeys
 from locker.callers import Caller, may_maintain
 from locker.daemon import Daemon, store_path
-from tests.locker.conftest import CONFIG, DOORS, LOCKER, Client, door
+from tests.locker.conftest import CONFIG, DOORS, LOCKER, Client, door, is_open
 from tests.support import require
 
 NOBODY = 65534
@@ -80,6 +80,7 @@ def test_the_kiosk_user_may_drop_off_pick_up_and_read_but_not_maintain(start, si
         {"op": "state"},
         {"op": "dropoff", "case": "CL-1", "size": "M"},
         {"op": "pickup", "code": "00000000"},
+        {"op": "open", "door": 5},
         {"op": "door", "door": 5, "use": "out_of_service", "reason": "I say so"},
         {"op": "move", "case": "CL-1", "door": 6},
         {"op": "resolve", "case": "CL-1", "outcome": "picked_up"},
@@ -94,7 +95,8 @@ def test_the_kiosk_user_may_drop_off_pick_up_and_read_but_not_maintain(start, si
         assert f"uid {NOBODY} (nobody)" in answer["detail"]
     assert api.door(5)["use"] == "free"
     refused = api.events("maintenance_refused")
-    assert [e["op"] for e in refused] == ["door", "move", "resolve", "sweep"]
+    assert [e["op"] for e in refused] == ["open", "door", "move", "resolve", "sweep"]
+    assert not is_open(sim, 5)
     assert api.outbox("maintenance_refused") == []
     # root (this test) may
     assert api("door", door=5, use="out_of_service", reason="hinge")["ok"]

@@ -97,3 +97,37 @@ def test_a_maintainer_takes_a_door_out_and_puts_it_back(api, sim, config):
     wait_for(lambda: is_open(sim, 4), what="door 4 open")
     audit = api.sql("SELECT event, subject FROM audit WHERE event IN ('door_out_of_service', 'door_in_service')")
     assert audit == [("door_out_of_service", "door:bus0/0/3"), ("door_in_service", "door:bus0/0/3")]
+
+
+def test_a_maintainer_opens_a_door_and_nothing_moves_when_it_closes(api, sim, server_key):
+    number = deposit(api, sim, "SF-MO1")
+    opened = api("open", door=number, by="tech-2", reason="check the latch")
+    assert opened["ok"] and opened["door"] == number and opened["opening"]["purpose"] == "maintenance", opened
+    api.wait_opening(opened["opening"]["id"], "opened")
+    assert api("open", door=number)["error"] == "busy"  # its unlock is in flight: not twice
+    door(sim, number, "close")
+    api.wait_opening(opened["opening"]["id"], "closed")
+    assert api.case("SF-MO1")["state"] == "materials_deposited" and api.door(number)["use"] == "occupied"
+    (looked,) = api.events("maintenance_open")
+    assert looked == {"locker": looked["locker"], "door": number, "by": "tech-2", "reason": "check the latch",
+                      "case": "SF-MO1"}
+    assert api("open", door=99)["error"] == "unknown_door"
+
+    sim.request(cmd="fault", spec="jammed:0/5")  # a jam found by a maintainer's open: out of service too
+    jam = api("open", door=5)
+    event(api, "jammed", door=5)
+    assert api.opening(jam["opening"]["id"])["state"] == "jammed" and api.door(5)["use"] == "out_of_service"
+    assert unlocks(sim) == 3
+
+
+def test_the_cli_opens_a_door_and_status_shows_the_alerts(api, sim, config):
+    opened = run("door", "6", "open", "--reason", "look inside", config=config)
+    assert opened.returncode == 0, opened.stderr
+    wait_for(lambda: is_open(sim, 6), what="door 6 to open")
+    door(sim, 6, "close")
+    wait_for(lambda: api.events("door_closed"), what="door 6 seen shut")
+    door(sim, 7, "open")  # forced
+    event(api, "forced", door=7)
+    shown = run("status", config=config)
+    assert "alert: door 7 forced (alarm): 7号柜门未经开锁被打开" in shown.stdout, shown.stdout
+    door(sim, 7, "close")
