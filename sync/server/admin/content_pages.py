@@ -211,11 +211,10 @@ async def _subsidy_post(request: Request, account, ident: str | None) -> Respons
                 catalogue.remove(conn, "subsidy", account.community, ident)
                 return redirect("/admin/subsidies", "已删除补贴记录。 / Subsidy record deleted.")
             try:
-                values = catalogue.subsidy_from_form(form)
-                if ident:
+                if ident:  # the ID number and program make the record's key: never changed by the form
                     old = catalogue.record(conn, "subsidy", account.community, ident)
-                    values.update(id_number=old["id_number"], program=old["program"])  # the record's key
-                catalogue.save_subsidy(conn, account.community, values)
+                    form.update(id_number=old["id_number"], program=old["program"])
+                catalogue.save_subsidy(conn, account.community, catalogue.subsidy_from_form(form))
             except Invalid as exc:
                 return _subsidy_form(request, form, ident, exc.problems, 422)
         return redirect("/admin/subsidies", "补贴记录已保存。 / Subsidy record saved.")

@@ -26,7 +26,7 @@ class Console:
         answer = self.client.post("/login", data={"username": self.username, "password": password, "csrf": token},
                                   follow_redirects=False)
         assert answer.status_code == 303, answer.text
-        self.csrf = csrf_in(self.client.get("/admin").text)
+        self.csrf = csrf_in(self.client.get("/admin", headers={"Accept": "text/html"}).text)
         return self
 
     def get(self, url: str, **kw):
