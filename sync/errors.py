@@ -27,7 +27,9 @@ Every store error names the database file and says what to do next::
         ├── ServerUnreachable        no answer: offline, refused, timed out, or a 5xx
         ├── NotEnrolled              no device registration and no enrolment code to make one
         └── ServerRefused            the server answered no (4xx): names the status and its detail
-            └── EventConflict        409: event UUIDs the server knows with other content
+            ├── EventConflict        409: event UUIDs the server knows with other content
+            └── UploadConflict       409 on an attachment upload: ``received`` says where
+                                     the server stands
 
 SQLite's own errors are translated at the store's boundary (``raise X(...) from exc``)
 only when they are about the file or the machine (busy, corrupt, full, read-only,
@@ -172,3 +174,12 @@ class EventConflict(ServerRefused):
         self.event_ids = event_ids
         super().__init__(409, detail, hint="these events stay in the outbox with the reason; "
                                            "the events behind them are pushed")
+
+
+class UploadConflict(ServerRefused):
+    """An attachment step that is not where the server stands (a gap, other bytes at a
+    held offset, finish before every byte); ``received`` is what the server holds."""
+
+    def __init__(self, received: int, detail: object) -> None:
+        self.received = received
+        super().__init__(409, detail, hint=f"send from offset {received}")

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 API = "/api/v1"
 MAX_SKEW_S = 300
@@ -45,8 +45,40 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _refuse_unstorable_text(value: Any, where: str = "body") -> None:
+    """Every string in ``value`` (keys too, nested) must be storable text: no NUL
+    character (PostgreSQL's text cannot hold one) and no unpaired surrogate (not
+    encodable as UTF-8; JSON allows it as an escape). Raises ValueError naming where."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{where}: text must not contain the NUL character (\\u0000)")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{where}: text must be valid Unicode (an unpaired surrogate escape "
+                                 "was sent)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unstorable_text(key, f"{where} (a key)")
+            _refuse_unstorable_text(item, f"{where}.{key}" if isinstance(key, str) and key.isprintable() else where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_unstorable_text(item, f"{where}.{index}")
+
+
+class Request(Model):
+    """A request body: its text, however deeply nested, is checked once, here."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        _refuse_unstorable_text(data)
+        return data
+
+
 # -- enrolment -------------------------------------------------------------------
-class EnrolRequest(Model):
+class EnrolRequest(Request):
     code: Annotated[str, Field(min_length=8, max_length=64)]
     device_id: DeviceId
     public_key: Annotated[str, Field(description="base64 of the 32-byte raw Ed25519 public key")]
@@ -77,7 +109,7 @@ class Event(Model):
                                          separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
-class PushRequest(Model):
+class PushRequest(Request):
     events: Annotated[list[Event], Field(min_length=1, max_length=MAX_BATCH)]
 
 
@@ -135,7 +167,7 @@ class PeripheralHealth(Model):
                    data=dict(getattr(health, "data", {}) or {}))
 
 
-class Heartbeat(Model):
+class Heartbeat(Request):
     software_version: str
     free_disk_bytes: Annotated[int, Field(ge=0)]
     outbox_pending: Annotated[int, Field(ge=0)] = 0
@@ -164,7 +196,7 @@ MimeType = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-
                                 description="e.g. image/jpeg, application/pdf")]
 
 
-class AttachmentCreate(Model):
+class AttachmentCreate(Request):
     id: Annotated[UUID, Field(description="chosen by the appliance: creating again is idempotent")]
     case_id: Annotated[str, Field(min_length=1, max_length=120)]
     content_type: MimeType

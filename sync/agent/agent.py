@@ -15,11 +15,18 @@ One *round* (:meth:`Agent.run_once`) is:
    loop wakes for it), ``hold_attempts`` refusals in all; then it stays in the outbox
    with its reason in ``last_error`` (the heartbeat's queue length counts it) until
    the agent restarts, which grants it a fresh series;
-3. pull changes after the cursor until there are no more, each page applied with its
+3. upload the attachments queued in the store (:mod:`sync.agent.attachments`), oldest
+   first, in chunks of ``chunk_bytes``: each is created on the server (idempotent by
+   its UUID), sent from the offset the server says it holds, and finished (the server
+   checks the SHA-256); then its bytes leave the store. A dropped connection or a
+   server restart costs at most one chunk: the next round resumes. One the server
+   cannot take (another community's case, a header it refuses) or whose bytes were
+   damaged on this disk is held back with the reason until the agent restarts;
+4. pull changes after the cursor until there are no more, each page applied with its
    cursor in one transaction of the agent's own file; device keys and the server's
    own key (``server``: worker and booking codes) are merged into
    ``DATA_DIR/trusted-keys.json`` for offline checks (:mod:`appliance.keys`);
-4. send a heartbeat with peripheral health, free disk, queue length, version.
+5. send a heartbeat with peripheral health, free disk, queue length, version.
 
 :meth:`Agent.run` repeats rounds every ``interval_s``; after a failed round it waits
 with exponential backoff and full jitter (a random wait between 0 and
@@ -66,11 +73,11 @@ from requests.adapters import HTTPAdapter
 from appliance.config import Config
 from appliance.errors import KeyFileError
 from appliance.keys import DEVICE_ID, TRUSTED_KEYS_FILE, DeviceKey, TrustedKey, TrustedKeys
-from sync.agent import state
-from sync.errors import AgentError, EventConflict, NotEnrolled, ServerRefused
+from sync.agent import attachments, state
+from sync.errors import AgentError, EventConflict, NotEnrolled, ServerRefused, UploadConflict
 from sync.agent.client import ServerClient
 from sync.store import OutboxEvent, Store, mark_failed, mark_sent, pending
-from sync.wire import Event, Heartbeat, PeripheralHealth
+from sync.wire import MAX_CHUNK_BYTES, AttachmentCreate, AttachmentStatus, Event, Heartbeat, PeripheralHealth
 
 log = logging.getLogger(__name__)
 HealthProbe = Callable[[], dict[str, PeripheralHealth]]
@@ -97,6 +104,8 @@ class Round:
     quarantined: int = 0  # of those, quarantined by the server
     held_back: list[str] = field(default_factory=list)  # event ids refused (409, 422, not valid) this round
     late: list[str] = field(default_factory=list)  # held-back events a retry got through, after later ones
+    uploaded: int = 0  # attachments the server now holds, checked
+    attachments_held: list[str] = field(default_factory=list)  # attachment ids held back this round
     pulled: int = 0  # changes applied
     heartbeat: bool = False
 
@@ -139,7 +148,8 @@ class Agent:
                  batch_size: int = 500, interval_s: float = 30.0, backoff_max_s: float = 300.0,
                  timeout_s: float = 30.0, adapter: HTTPAdapter | None = None, health: HealthProbe | None = None,
                  rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic,
-                 hold_retry_s: float = 60.0, hold_retry_max_s: float = 3600.0, hold_attempts: int = 5) -> None:
+                 hold_retry_s: float = 60.0, hold_retry_max_s: float = 3600.0, hold_attempts: int = 5,
+                 chunk_bytes: int = 256 * 1024) -> None:
         self.store = store
         self.clock = clock  # monotonic seconds: backoff and held-back retries are timed on it
         self.key = key
@@ -156,6 +166,12 @@ class Agent:
         # refusals in all; then left alone until the agent restarts
         self.held_back: dict[str, Held] = {}
         self.hold_retry_s, self.hold_retry_max_s, self.hold_attempts = hold_retry_s, hold_retry_max_s, hold_attempts
+        self.chunk_bytes = max(1, min(chunk_bytes, MAX_CHUNK_BYTES))
+        attachments.ensure(store)
+        # attachments held back (id -> reason) until the agent restarts; ids whose local
+        # bytes were checked against their SHA-256 since it started
+        self.attachments_held: dict[str, str] = {}
+        self._verified: set[str] = set()
         self.failures = 0
         self.last_error: str = ""
         self.enrol_refusal = ""
@@ -170,6 +186,7 @@ class Agent:
         self.ensure_enrolled()
         try:
             self.push_all(done)
+            self.upload_all(done)
             self.pull_all(done)
             self.send_heartbeat()
         except ServerRefused as exc:
@@ -324,6 +341,81 @@ class Agent:
             log.error("gave up retrying %s after %d refusals; they stay in the outbox with the reason",
                       ", ".join(given_up), self.hold_attempts)
 
+    def upload_all(self, done: Round) -> None:
+        """Upload every queued attachment, oldest first, each resumed where the server stands."""
+        while True:
+            queue = [a for a in attachments.pending_attachments(self.store, 20 + len(self.attachments_held))
+                     if a.id not in self.attachments_held][:20]
+            if not queue:
+                return
+            for attachment in queue:
+                self._upload(attachment, done)
+
+    def _upload(self, attachment: attachments.QueuedAttachment, done: Round) -> None:
+        if attachment.id not in self._verified:
+            if attachments.local_digest(self.store, attachment) != attachment.sha256:
+                self._hold_attachment(attachment, "the queued file changed on this appliance's disk (its SHA-256 "
+                                                  "no longer matches): scan the document again", done)
+                return
+            self._verified.add(attachment.id)
+        try:
+            header = AttachmentCreate(id=attachment.id, case_id=attachment.case_id, name=attachment.name,
+                                      content_type=attachment.content_type, size=attachment.size,
+                                      sha256=attachment.sha256)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            self._hold_attachment(attachment, f"not valid on the wire: {'.'.join(map(str, first['loc']))}: "
+                                              f"{first['msg']}", done)
+            return
+        try:
+            status = self.client.create_upload(header)
+            for _ in range(2):  # once more if the server found the file damaged and discarded it
+                status = self._send_chunks(attachment, status)
+                try:
+                    status = self.client.finish_upload(attachment.id)
+                    break
+                except ServerRefused as exc:
+                    if exc.status != 422:
+                        raise
+                    log.warning("attachment %s failed the server's SHA-256 check; sending it again: %s",
+                                attachment.id, exc.detail)
+                    status = status.model_copy(update={"received": 0})
+        except ServerRefused as exc:
+            if exc.status == 401 or "revoked" in str(exc.detail):
+                raise  # about this device, not this file
+            self._hold_attachment(attachment, str(exc), done)
+            return
+        except AgentError as exc:
+            attachments.mark_failed(self.store, attachment.id, str(exc))
+            raise
+        if not status.complete:
+            self._hold_attachment(attachment, "the server found the file's SHA-256 wrong twice", done)
+            return
+        attachments.mark_uploaded(self.store, attachment.id)
+        done.uploaded += 1
+
+    def _send_chunks(self, attachment: attachments.QueuedAttachment, status: AttachmentStatus) -> AttachmentStatus:
+        """Send from what the server holds to the end; a 409 says where it stands: go on from there."""
+        offset, conflicts = status.received, 0
+        while offset < attachment.size:
+            data = attachments.read_range(self.store, attachment.id, offset, self.chunk_bytes)
+            try:
+                status = self.client.put_chunk(attachment.id, offset, data)
+            except UploadConflict as exc:
+                conflicts += 1
+                if conflicts > 3:
+                    raise
+                offset = exc.received
+                continue
+            offset = status.received
+        return status
+
+    def _hold_attachment(self, attachment: attachments.QueuedAttachment, reason: str, done: Round) -> None:
+        self.attachments_held[attachment.id] = reason
+        attachments.mark_failed(self.store, attachment.id, f"{reason} (not retried until the agent restarts)")
+        done.attachments_held.append(attachment.id)
+        log.error("attachment %s of case %s held back in the store: %s", attachment.id, attachment.case_id, reason)
+
     def pull_all(self, done: Round) -> None:
         cursor = int(state.get(self.state, "cursor", "0") or 0)
         keys_changed = False
@@ -373,7 +465,17 @@ class Agent:
         except OSError:
             free = 0
         self.client.heartbeat(Heartbeat(software_version=software_version(), free_disk_bytes=free,
-                                        outbox_pending=queued, peripherals=self.health()))
+                                        outbox_pending=queued, peripherals=self.peripherals()))
+
+    def peripherals(self) -> dict[str, PeripheralHealth]:
+        """The health probe's answer; a probe that fails is itself reported (as down), so
+        the heartbeat still goes and the console shows what broke."""
+        try:
+            return dict(self.health())
+        except Exception as exc:  # noqa: BLE001 - a probe's bug must not stop the sync
+            log.exception("the health probe failed")
+            return {"health probe": PeripheralHealth(state="down", detail=f"{type(exc).__name__}: {exc}"[:200],
+                                                     fix="see the appliance's log (python -m drivers doctor)")}
 
     # -- the loop --------------------------------------------------------------------
     def step(self) -> float:

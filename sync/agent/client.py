@@ -29,10 +29,11 @@ from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
 
 from appliance.keys import DeviceKey, encode_public_key
-from sync.errors import EventConflict, ServerRefused, ServerUnreachable
+from sync.errors import EventConflict, ServerRefused, ServerUnreachable, UploadConflict
 from sync.wire import (API, HEADER_DEVICE, HEADER_NONCE, HEADER_SERVER_TIME, HEADER_SIGNATURE,
-                       HEADER_TIMESTAMP, Conflict, EnrolRequest, EnrolResponse, Event, Heartbeat,
-                       HeartbeatResponse, PullResponse, PushRequest, PushResponse, canonical_request)
+                       HEADER_TIMESTAMP, AttachmentCreate, AttachmentStatus, Conflict, EnrolRequest,
+                       EnrolResponse, Event, Heartbeat, HeartbeatResponse, PullResponse, PushRequest,
+                       PushResponse, canonical_request)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -70,13 +71,31 @@ class ServerClient:
     def heartbeat(self, beat: Heartbeat) -> HeartbeatResponse:
         return self._call("POST", "/heartbeat", beat, HeartbeatResponse)
 
+    # attachments: every step idempotent; a 409 is UploadConflict with what the server holds
+    def create_upload(self, header: AttachmentCreate) -> AttachmentStatus:
+        return self._call("POST", "/attachments", header, AttachmentStatus)
+
+    def upload_status(self, upload_id: str) -> AttachmentStatus:
+        return self._call("GET", f"/attachments/{upload_id}", None, AttachmentStatus)
+
+    def put_chunk(self, upload_id: str, offset: int, data: bytes) -> AttachmentStatus:
+        return self._call("PUT", f"/attachments/{upload_id}/chunks/{int(offset)}", data, AttachmentStatus)
+
+    def finish_upload(self, upload_id: str) -> AttachmentStatus:
+        return self._call("POST", f"/attachments/{upload_id}/finish", None, AttachmentStatus)
+
     # -- plumbing ----------------------------------------------------------------
-    def _call(self, method: str, path: str, body: BaseModel | None, answer: type[M], *,
+    def _call(self, method: str, path: str, body: BaseModel | bytes | None, answer: type[M], *,
               signed: bool = True) -> M:
-        data = body.model_dump_json().encode("utf-8") if body is not None else b""
+        """``body``: a model sent as JSON, or raw bytes sent as application/octet-stream."""
+        if isinstance(body, bytes):
+            data, content_type = body, "application/octet-stream"
+        else:
+            data = body.model_dump_json().encode("utf-8") if body is not None else b""
+            content_type = "application/json"
         for attempt in (1, 2):
             request = requests.Request(method, f"{self.base_url}{API}{path}", data=data or None,
-                                       headers={"Content-Type": "application/json"} if data else {})
+                                       headers={"Content-Type": content_type} if data else {})
             prepared = self.session.prepare_request(request)
             if signed:
                 self._sign(prepared, data)
@@ -125,6 +144,8 @@ class ServerClient:
         if status == 409 and isinstance(payload, dict) and payload.get("error") == "conflict":
             conflict = Conflict.model_validate(payload)
             raise EventConflict([str(i) for i in conflict.event_ids], conflict.detail)
+        if status == 409 and isinstance(payload, dict) and payload.get("error") == "upload_conflict":
+            raise UploadConflict(int(payload.get("received") or 0), payload.get("detail"))
         if status >= 400:
             detail = payload.get("detail") if isinstance(payload, dict) else response.text[:200]
             raise ServerRefused(status, detail)

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, select
 
@@ -34,8 +36,27 @@ def _device(request: Request, body: Annotated[bytes, Depends(body_of)],
 
 
 SignedDevice = Annotated[Device, Depends(_device)]
-REFUSED = {401: {"model": Problem, "description": "not signed, bad signature, stale or replayed"},
-           403: {"model": Problem, "description": "device revoked"}}
+NOT_JSON = {400: {"model": Problem, "description": "the body is not JSON (or not UTF-8)"}}
+REFUSED = {**NOT_JSON,
+           401: {"model": Problem, "description": "not signed, bad signature, stale or replayed"},
+           403: {"model": Problem, "description": "device revoked"},
+           422: {"model": Problem, "description": "malformed request: which field, and what is wrong"}}
+
+
+DEVICE_API = tuple(f"{API}/{name}" for name in ("enrol", "events", "changes", "heartbeat", "keys", "attachments"))
+
+
+async def malformed(request: Request, exc: Exception):
+    """A request the device API cannot parse is answered as a Problem whose ``detail``
+    names each field and what is wrong with it (never the value sent: it may be
+    personal). Other paths (the consoles, their own APIs) keep FastAPI's answer."""
+    assert isinstance(exc, RequestValidationError)
+    if not request.url.path.startswith(DEVICE_API):
+        return await request_validation_exception_handler(request, exc)
+    problems = [f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+                for error in exc.errors()]
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return JSONResponse(status_code=422, content={"detail": "malformed request: " + "; ".join(problems[:5]) + more})
 
 
 def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
@@ -66,6 +87,7 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
                               "Ed25519 key (see sync/wire.py).")
     app.state.engine = engine
     app.state.server_key_id = server_key_id
+    app.add_exception_handler(RequestValidationError, malformed)
 
     @app.get(f"{API}/health")
     def health() -> dict[str, str]:
@@ -74,7 +96,7 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
         return {"status": "ok", "database": engine.dialect.name}
 
     @app.post(f"{API}/enrol", status_code=201, response_model=EnrolResponse,
-              responses={403: {"model": Problem}, 422: {"model": Problem}})
+              responses={**NOT_JSON, 403: {"model": Problem}, 422: {"model": Problem}})
     def enrol_device(request: EnrolRequest) -> EnrolResponse:
         try:
             with engine.begin() as conn:

@@ -87,5 +87,9 @@ async def body_of(request: Request) -> bytes:
 
 
 def path_of(request: Request) -> str:
+    """The path as the device sent (and signed) it: the raw bytes of the request line,
+    not starlette's percent-decoded ``url.path`` (``/a%20b`` must not become ``/a b``)."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else request.url.path
     query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
+    return path + (f"?{query}" if query else "")

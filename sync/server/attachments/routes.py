@@ -68,9 +68,11 @@ def _signed(limit: int):
 SignedJson = Annotated[tuple[Device, bytes], Depends(_signed(JSON_BODY_LIMIT))]
 SignedChunk = Annotated[tuple[Device, bytes], Depends(_signed(MAX_CHUNK_BYTES))]
 UploadId = Annotated[UUID, Path(description="the upload's UUID, as created")]
-REFUSED = {401: {"model": Problem, "description": "not signed, bad signature, stale or replayed"},
+REFUSED = {400: {"model": Problem, "description": "the body is not JSON, or a bad Content-Length"},
+           401: {"model": Problem, "description": "not signed, bad signature, stale or replayed"},
            403: {"model": Problem, "description": "device revoked, or the case is another community's"},
-           404: {"model": Problem, "description": "no such upload from this device"}}
+           404: {"model": Problem, "description": "no such upload from this device"},
+           422: {"model": Problem, "description": "malformed request: which field, and what is wrong"}}
 CONFLICT = {409: {"model": UploadConflict, "description": "not where the server stands: `received` says "
                                                           "from which offset to send"}}
 

@@ -1,0 +1,90 @@
+"""schemathesis against the OpenAPI document of /api/v1, on PostgreSQL (production's
+back-end): no server error, and every answer matches the document.
+
+Signed endpoints are reached past authentication: the session schemathesis sends
+through signs each request as an enrolled device, over the exact bytes that go on
+the wire (method, raw path with query, timestamp, fresh nonce, body digest), as the
+appliance does. Examples are limited per operation to keep the run in seconds.
+"""
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.python.asgi import ASGIClient
+from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
+                                               status_code_conformance)
+from schemathesis.checks import not_a_server_error
+
+from sync.server import create_app, db
+from sync.server.content import put
+from sync.wire import (API, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+                       canonical_request)
+from tests.sync.server.support import Signed, event, new_code, new_key, postgresql_database
+
+UNSIGNED = (f"{API}/enrol", f"{API}/health", f"{API}/keys")
+DEVICE_API = rf"^{API}/(enrol|events|changes|heartbeat|keys|attachments)(/|$)"
+EXAMPLES = 30
+
+
+class SigningClient(ASGIClient):
+    """The ASGI session schemathesis sends through; signs each /api/v1 request as
+    ``key``'s device (the hook that takes the fuzzing past authentication)."""
+
+    def __init__(self, app, key) -> None:
+        super().__init__(app)
+        self.key = key
+
+    def send(self, request, **kwargs):
+        path = request.path_url
+        if path.startswith(API) and not path.startswith(UNSIGNED):
+            body = request.body or b""
+            body = body.encode("utf-8") if isinstance(body, str) else body
+            stamp, nonce = int(time.time() * 1000), secrets.token_urlsafe(12)
+            signature = self.key.sign(canonical_request(request.method, path, stamp, nonce, body))
+            request.headers.update({HEADER_DEVICE: self.key.device_id, HEADER_TIMESTAMP: str(stamp),
+                                    HEADER_NONCE: nonce, HEADER_SIGNATURE: base64.b64encode(signature).decode()})
+        return super().send(request, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def fuzzed():
+    """The app on a fresh PostgreSQL database with one enrolled device, some content to
+    pull and an event: (app, the signing session schemathesis sends through)."""
+    with postgresql_database() as url:
+        app = create_app(url)
+        key = new_key("kiosk-fuzz")
+        from fastapi.testclient import TestClient
+        with TestClient(app) as client:
+            device = Signed(client, key)
+            assert device.enrol(new_code(url, key.device_id)).status_code == 201
+            assert device("POST", "/events", {"events": [event("case-1", "created", 1)]}).status_code == 200
+            with app.state.engine.begin() as conn:
+                put(conn, "guide_item", "residence-proof", {"title": "居住证明"})
+            session = SigningClient(app, key)
+            yield app, session
+            session.close()
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def api_schema(fuzzed):
+    app, _ = fuzzed
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+# the device API; the consoles' own routes are their features' to fuzz
+schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex=DEVICE_API)
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+def test_no_server_error_and_answers_match_the_document(case, fuzzed):
+    _, session = fuzzed
+    case.call_and_validate(session=session, checks=[not_a_server_error, response_schema_conformance,
+                                                    status_code_conformance, content_type_conformance])
