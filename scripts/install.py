@@ -301,13 +301,8 @@ class Installer:
         backup = self.path(PREFIX) / "backups" / new.name
         server = self.server_sqlite()
         try:
-            if data is not None:
-                owners = {p.name: (p.stat().st_uid, p.stat().st_gid) for p in data.glob("*.db")}
+            if data is not None:  # (migrate_stores.py gives the files back to data_dir's owner)
                 self.new_python(new, "scripts/migrate_stores.py", "--data-dir", str(data), "--backup", str(backup))
-                for name, (uid, gid) in owners.items():  # root ran the migration: files stay the services'
-                    for path in data.glob(name + "*"):
-                        if os.geteuid() == 0:
-                            os.chown(path, uid, gid)
             if server is not None:
                 backup.mkdir(parents=True, exist_ok=True)
                 sqlite_copy(server, backup / "server" / server.name)

@@ -24,13 +24,15 @@ can open the old files, so it runs, with the NEW version's code:
 A store is any ``*.db`` file in ``data_dir`` with a ``_migrations`` table: the
 packages recorded in it are migrated to the newest migration this code has.
 A package recorded in a file but unknown to this code means the file was written by
-a newer release: refused. New packages that keep tables in a store add their
-``Migrations`` module to :data:`MIGRATION_MODULES`.
+a newer release: refused. The migrations are those declared in the source
+(``migrations = Migrations("package")`` at a module's top level: :func:`migration_modules`).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -43,15 +45,19 @@ sys.path.insert(0, str(ROOT))  # this version's packages, whichever folder runs 
 
 from sync.store import Migrations, Store  # noqa: E402
 
-# Every module declaring a ``migrations = Migrations("package")`` for an appliance store.
-MIGRATION_MODULES = (
-    "sync.store.outbox",
-    "sync.agent.state",
-    "sync.agent.attachments",
-    "locker.schema",
-    "forms.register",
-    "kiosk.store.cases",
-)
+PACKAGES = ("appliance", "sync", "locker", "forms", "kiosk")  # where stores' tables are declared
+_DECLARATION = re.compile(r'^migrations = Migrations\("([a-z0-9_.]+)"\)', re.M)
+
+
+def migration_modules() -> list[str]:
+    """Every module declaring ``migrations = Migrations("package")`` at its top level,
+    found in the source (a new package's tables are migrated without touching this file)."""
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if _DECLARATION.search(path.read_text(encoding="utf-8")):
+                found.append(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    return found
 
 
 class UpgradeError(Exception):
@@ -66,7 +72,7 @@ class StoreResult:
 
 def known_migrations() -> dict[str, Migrations]:
     found: dict[str, Migrations] = {}
-    for name in MIGRATION_MODULES:
+    for name in migration_modules():
         module = importlib.import_module(name)
         migrations = getattr(module, "migrations")
         found[migrations.package] = migrations
@@ -171,6 +177,16 @@ def restore(backup_dir: Path, data_dir: Path) -> list[Path]:
     return restored
 
 
+def keep_owners(data_dir: Path) -> None:
+    """Run as root, SQLite leaves -wal/-shm files (and restored copies) owned by root,
+    which the services' user cannot open: give every ``X.db*`` the owner of the folder."""
+    if os.geteuid() != 0 or not data_dir.is_dir():
+        return
+    st = data_dir.stat()
+    for path in data_dir.glob("*.db*"):
+        os.chown(path, st.st_uid, st.st_gid)
+
+
 def _applied(path: Path) -> list[str]:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
@@ -187,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restore", metavar="DIR", help="put the copies in DIR back (services stopped), nothing else")
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir)
+    try:
+        return _main(args, data_dir)
+    finally:
+        keep_owners(data_dir)
+
+
+def _main(args: argparse.Namespace, data_dir: Path) -> int:
     if args.restore:
         for path in restore(Path(args.restore), data_dir):
             print(f"{path}: restored")
