@@ -110,10 +110,10 @@ class Locker:
 
         def prepare(db: Any) -> None:
             case = self._case(case_id, db)
-            if case is None:  # made at the kiosk or booked on a phone: its maker tells the server, not us
+            if case is None:  # the server takes it as the same case when the kiosk or the phone made it too
                 self.ledger.set_state(db, CASE, case_id, C.CREATED, fields={"size": size, "worker": worker},
                                       insert={"item": item, "resident": resident, "created_at": self.clock()},
-                                      detail={"size": size, "source": source}, outbox=False)
+                                      detail={"size": size, "source": source})
             elif case["state"] != C.CREATED:
                 raise Refused("replayed" if code is not None else "wrong_state", f"case is {case['state']}")
         return self._deposit(P.DROPOFF, case_id, size, prepare, code=code, worker=worker, source=source)

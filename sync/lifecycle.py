@@ -132,3 +132,10 @@ def next_state(current: CaseState | str | None, event_type: str) -> CaseState:
 def is_note(event_type: str) -> bool:
     """A case event that moves no state (:data:`CASE_NOTES`)."""
     return event_type in CASE_NOTES
+
+
+def is_announced_again(current: CaseState | str | None, event_type: str) -> bool:
+    """``created`` for a case that is just created: the same case announced by a
+    second part of the system (the locker taking a case the kiosk made or the phone
+    booked): the same fact, not a collision."""
+    return event_type == S.CREATED.value and parse_state(current) is S.CREATED

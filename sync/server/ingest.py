@@ -11,8 +11,9 @@ One transaction per batch:
    that is not is stored as *quarantined* with its reason and the current state,
    and the events behind it are applied all the same. A case note (the locker's
    ``pickup_code_issued``, ``case_moved``, … :data:`sync.lifecycle.CASE_NOTES`) is
-   applied without moving the case. Other aggregates (doors, openings, boards,
-   certificates, …) are recorded as they come.
+   applied without moving the case, and so is a ``created`` for a case that is just
+   created (the locker announcing a case the kiosk made). Other aggregates (doors,
+   openings, boards, certificates, …) are recorded as they come.
 3. Events are inserted with one multi-row statement; cases updated likewise.
 
 On PostgreSQL the case rows a batch touches are locked (``FOR UPDATE``, in key
@@ -144,6 +145,8 @@ def _decide(event: Event, event_id: str, device: Device, cases: _Cases) -> Event
                            reason=f"case belongs to another community than device {device.device_id}'s")
     if lifecycle.is_note(event.event_type):
         return EventResult(id=event_id, status="applied", case_state=current)
+    if lifecycle.is_announced_again(current, event.event_type):
+        return EventResult(id=event_id, status="applied", case_state=current, reason="already created")
     try:
         target = lifecycle.next_state(current, event.event_type)
     except TransitionRefused as exc:

@@ -43,14 +43,18 @@ def engine(database_url):
     engine.dispose()
 
 
-def test_two_devices_creating_one_case_at_once_one_wins_one_is_quarantined(engine):
+def test_two_devices_creating_one_case_at_once_make_one_case(engine):
     for round_ in range(5):
         case = f"shared-{round_}"
         kiosk, locker = Device("kiosk-1", "示范社区"), Device("locker-1", "示范社区")
         a, b = run_together(
             lambda: apply_batch(engine, kiosk, [Event(**event(case, "created", 1 + round_))]),
             lambda: apply_batch(engine, locker, [Event(**event(case, "created", 1 + round_))]))
-        assert sorted([a[0].status, b[0].status]) == ["applied", "quarantined"]
+        # the locker announcing the case the kiosk made: one creates it, the other is the same fact
+        assert [a[0].status, b[0].status] == ["applied", "applied"]
+        assert sorted([a[0].reason or "", b[0].reason or ""]) == ["", "already created"]
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(Case).where(Case.id == case)).scalar_one() == 1
         with engine.connect() as conn:
             assert conn.execute(select(Case.state).where(Case.id == case)).scalar_one() == "created"
 

@@ -80,3 +80,14 @@ def test_every_state_the_locker_sets_is_a_server_state_or_a_note():
         assert s.value in {c.value for c in lifecycle.CaseState} or lifecycle.is_note(s.value), s
     assert lifecycle.next_state("result_deposited", "pickup_expired") is lifecycle.CaseState.EXPIRED
     assert lifecycle.ALARMS <= set().union(*lifecycle.LOCKER_EVENTS.values(), lifecycle.CASE_NOTES)
+
+
+def test_a_case_announced_again_is_the_same_case_but_created_later_is_a_collision(engine):
+    kiosk = Device("kiosk-1", "示范社区")
+    push(engine, kiosk, event("A-1", "created", 1))
+    (again,) = push(engine, LOCKER, event("A-1", "created", 1))  # the locker took the kiosk's case
+    assert (again.status, again.reason, again.case_state) == ("applied", "already created", "created")
+    push(engine, LOCKER, event("A-1", "materials_deposited", 2))
+    (late,) = push(engine, Device("locker-2", "示范社区"), event("A-1", "created", 1))
+    assert late.status == "quarantined" and late.case_state == "materials_deposited"
+    assert state(engine, "A-1") == "materials_deposited"
