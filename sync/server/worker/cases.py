@@ -174,10 +174,21 @@ def my_cases(conn: Connection, account: Any) -> list[Any]:
 class TimelineEntry:
     at: datetime
     event_type: str
-    by: str
+    by: str  # the device id, console:<username> or web:rating
     status: str
     reason: str | None
     detail: dict[str, Any]
+    by_name: tuple[str, str] = ("", "")  # who, for a person: (Chinese, English)
+
+
+def actor_name(by: str, lockers: dict[str, str]) -> tuple[str, str]:
+    if by.startswith("console:"):
+        return f"网格员 {by[8:]}", f"worker {by[8:]}"
+    if by == "web:rating":
+        return "居民（评价链接）", "resident (rating link)"
+    if by in lockers:
+        return lockers[by], lockers[by]
+    return by, by
 
 
 SECRET = ("code", "short")  # pickup codes are bearer tokens: never on a page
@@ -234,6 +245,12 @@ def case_view(conn: Connection, case_id: str) -> CaseView | None:
         return None
     where = placements(conn, [case_id]).get(case_id)
     rating = conn.execute(select(RATINGS).where(RATINGS.c.case_id == case_id)).first()
-    return CaseView(case.id, case.state, case.community, residents.of_case(conn, case_id), timeline(conn, case_id),
-                    shown_notifications(outbox.for_case(conn, case_id)), rating, where.device_id if where else None,
+    entries = timeline(conn, case_id)
+    names = {r.device_id: r.name for r in conn.execute(select(GRIDS.c.device_id, GRIDS.c.name).where(
+        GRIDS.c.device_id.in_({e.by for e in entries})))}
+    for entry in entries:
+        entry.by_name = actor_name(entry.by, names)
+    locker = names.get(where.device_id, where.device_id) if where else None
+    return CaseView(case.id, case.state, case.community, residents.of_case(conn, case_id), entries,
+                    shown_notifications(outbox.for_case(conn, case_id)), rating, locker,
                     (where.payload or {}).get("door") if where else None, available(case.state))

@@ -17,12 +17,13 @@ from sqlalchemy import Connection, Text, cast, or_, select
 
 from appliance.keys import TrustedKey, TrustedKeys
 from forms.verify import Verdict, Verification, verify_code
-from sync.server.models import Device, EventRow, Revocation
+from sync.server.models import CertificateTemplate, Device, EventRow, Revocation
 from sync.server.notify.residents import mask_name, of_case
 
 DEVICES = Device.__table__
 EVENTS = EventRow.__table__
 REVOCATIONS = Revocation.__table__
+TEMPLATES = CertificateTemplate.__table__
 MAX_TEXT = 2000
 
 
@@ -31,6 +32,7 @@ class Checked:
     verification: Verification
     holder: str = ""  # masked
     revoked_certificate: bool = False
+    template_name: tuple[str, str] = ("", "")  # (Chinese, English) as the template record names it
 
     @property
     def verdict(self) -> str:
@@ -76,4 +78,12 @@ def check(conn: Connection, text: str) -> Checked:
     if result.stamp is None or result.verdict in (Verdict.TAMPERED, Verdict.UNKNOWN_KEY):
         return Checked(result)
     serial = result.stamp.serial
-    return Checked(result, holder(conn, serial), result.verdict is not Verdict.REVOKED and _revoked(conn, serial))
+    return Checked(result, holder(conn, serial), result.verdict is not Verdict.REVOKED and _revoked(conn, serial),
+                   template_name(conn, result.stamp.template))
+
+
+def template_name(conn: Connection, template: str) -> tuple[str, str]:
+    data = conn.execute(select(TEMPLATES.c.data).where(TEMPLATES.c.key == template)).scalar()
+    if isinstance(data, dict) and data.get("name"):
+        return str(data["name"]), str(data.get("name_en") or data["name"])
+    return template, template

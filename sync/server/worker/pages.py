@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from sync.errors import TransitionRefused
 from sync.server import web
-from sync.server.accounts import Account, signed_in
+from sync.server.accounts import Account, list_accounts, signed_in
 from sync.server.codes import WORKER_MINUTES, issue_worker_code
+from sync.server.models import Device as DeviceRow
 from sync.server.notify import notices
 from sync.server.worker import actions, cases, certificates, rating, stats
 from sync.server.worker.qrsvg import qr_svg
@@ -151,15 +152,21 @@ def contact(request: Request, case_id: str, account: Worker, message: Annotated[
 def statistics(request: Request, account: Viewer) -> Response:
     with _engine(request).connect() as conn:
         figures = stats.compute(conn, account.community or "")
+        names = {r.account.username: r.account.name for r in list_accounts(conn, account.community)}
+    for worker in figures.workers:
+        worker.name = names.get(worker.name, worker.name)
     return _render(request, "worker/stats.html", stats=figures)
 
 
 # -- lockers' grids (admins) -----------------------------------------------------------------
 @router.get("/worker/grids")
 def grids(request: Request, account: Admin) -> Response:
+    devices = DeviceRow.__table__
     with _engine(request).connect() as conn:
         lockers = cases.lockers_in(conn, account.community or "", None)
-    return _render(request, "worker/grids.html", lockers=lockers)
+        enrolled = [r.device_id for r in conn.execute(select(devices.c.device_id).where(
+            devices.c.community == account.community, devices.c.revoked_at.is_(None)).order_by(devices.c.device_id))]
+    return _render(request, "worker/grids.html", lockers=lockers, devices=enrolled)
 
 
 @router.post("/worker/grids")

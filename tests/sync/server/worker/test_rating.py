@@ -85,6 +85,7 @@ def test_a_kiosk_rating_and_the_statistics(client, engine, locker, household, st
     (worker,) = figures.workers
     assert (worker.name, worker.cases, worker.waits_h, worker.rated) == ("wang", 2, [6.0, 24.0], 2)
     assert "民政科" in page.text and "15.0" in page.text and "3.0 / 5" in page.text
+    assert "王芳" in page.text  # workers by their display name
     with engine.connect() as conn:
         kiosk = conn.execute(select(RATINGS).where(RATINGS.c.case_id == second)).one()
     assert (kiosk.score, kiosk.source) == (2, "kiosk")
