@@ -32,7 +32,7 @@ doctor: $(STAMP)
 
 # As root: install this checkout as the appliance (/opt/community-kiosk, /etc/kiosk, users,
 # /var/lib/kiosk, systemd units, udev rules), or update to it (migrations checked on copies
-# first; the old version keeps running if they fail). ROLE=appliance|locker|server|all.
+# first; the old version keeps running if they fail). ROLE=appliance|kiosk|locker|server|all.
 install:
 	/usr/bin/python3 scripts/install.py install $(if $(ROLE),--role $(ROLE))
 

@@ -50,7 +50,8 @@ TMPFILES = "/usr/lib/tmpfiles.d/community-kiosk.conf"
 TARGET = "community-kiosk.target"
 UNITS = ("kiosk-locker.service", "kiosk-sync-agent.service", "kiosk-server.service", "kiosk-ui.service")
 ROLES = {  # what `install` enables by default
-    "appliance": ("kiosk-locker.service", "kiosk-ui.service"),
+    "appliance": ("kiosk-locker.service", "kiosk-ui.service"),  # [appliance] role = "kiosk+locker"
+    "kiosk": ("kiosk-ui.service",),
     "locker": ("kiosk-locker.service",),
     "server": ("kiosk-server.service",),
     "all": ("kiosk-locker.service", "kiosk-ui.service", "kiosk-server.service"),
