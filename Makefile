@@ -33,12 +33,13 @@ doctor: $(STAMP)
 # As root: install this checkout as the appliance (/opt/community-kiosk, /etc/kiosk, users,
 # /var/lib/kiosk, systemd units, udev rules), or update to it (migrations checked on copies
 # first; the old version keeps running if they fail). ROLE=appliance|kiosk|locker|server|all.
+# DESTDIR=DIR installs under DIR (tests); INSTALL_ARGS passes more (`--deps-from .venv --no-start`).
 install:
-	/usr/bin/python3 scripts/install.py install $(if $(ROLE),--role $(ROLE))
+	/usr/bin/python3 scripts/install.py $(if $(DESTDIR),--root $(DESTDIR)) install $(if $(ROLE),--role $(ROLE)) $(INSTALL_ARGS)
 
 # As root: remove programs and units; configuration, data and users stay unless PURGE=1.
 uninstall:
-	/usr/bin/python3 scripts/install.py uninstall $(if $(filter 1,$(PURGE)),--purge)
+	/usr/bin/python3 scripts/install.py $(if $(DESTDIR),--root $(DESTDIR)) uninstall $(if $(filter 1,$(PURGE)),--purge)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -317,3 +317,18 @@ def test_a_failed_server_migration_keeps_the_old_version_and_database(tmp_path):
     assert failed.returncode == 1 and "no_such_table" in failed.stderr, failed.stderr
     assert os.readlink(root / "opt/community-kiosk/current") == v1
     assert _tables(database) == before and ("half_done",) not in before
+
+
+def test_make_install_and_uninstall_targets(tmp_path):
+    require_program("make", "make")
+    root = tmp_path / "root"
+    args = f"--deps-from {ROOT / '.venv'} --no-start --version v1"
+    done = subprocess.run(["make", "-C", str(ROOT), "install", f"DESTDIR={root}", "ROLE=server",
+                           f"INSTALL_ARGS={args}"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    wants = root / "etc/systemd/system/community-kiosk.target.wants"
+    assert [p.name for p in wants.iterdir()] == ["kiosk-server.service"]
+    done = subprocess.run(["make", "-C", str(ROOT), "uninstall", f"DESTDIR={root}", "PURGE=1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (root / "opt/community-kiosk").exists() and not (root / "var/lib/kiosk").exists()
