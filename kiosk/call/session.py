@@ -249,6 +249,11 @@ class CallSession:
         elif kind in ("peer_lost", "peer_back"):
             self.peer_lost = kind == "peer_lost"
             self.changed()
+            if kind == "peer_back" and self.state in (S.IN_CALL, S.RECONNECTING, S.CONNECTING):
+                # the console may be a new page with no peer connection: offer afresh
+                self.renegotiations += 1
+                self._last_video = time.monotonic()
+                await self._new_offer()
         elif kind == "error":
             log.warning("call %s: server says %s", self.call_id, message.get("message"))
 

@@ -171,7 +171,10 @@ async def staff_socket(ws: WebSocket) -> None:
         active["id"] = resumed["call_id"]
         hub.staff_calls[resumed["call_id"]] += 1
         await hub.call(_notify, f"kiosk:{resumed['call_id']}", {"type": "peer_back"})
-        await ws.send_text(json.dumps({"type": "connected", "resumed": True, **resumed}, ensure_ascii=False))
+        # the console's peer connection died with its page: the kiosk hears peer_back
+        # and makes a fresh offer, which comes as "offer"
+        await ws.send_text(json.dumps({"type": "connected", "resumed": True, **resumed, "offer": None},
+                                      ensure_ascii=False))
     outgoing.put_nowait({"type": "refresh"})
 
     async def on_outgoing(body: dict) -> list[dict]:
@@ -245,7 +248,7 @@ def _side_lost(tx: calls.Tx, call_id: str, side: str) -> None:
     call = calls.get(tx.conn, call_id)
     if call.state not in ("waiting", "connected"):
         return
-    calls.side_seen(tx.conn, [call_id], side, gone=True)
+    calls.side_seen(tx.conn, [call_id], side)  # the grace period counts from now: nobody refreshes it
     if call.state == "connected":
         other = f"staff:{call.staff_id}" if side == "kiosk" else f"kiosk:{call_id}"
         tx.send(other, {"type": "peer_lost", "call_id": call_id})

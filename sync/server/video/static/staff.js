@@ -124,6 +124,7 @@
   }
 
   function startCall(m) {
+    if (m.resumed && call && call.call_id === m.call_id) return;  // this page's socket came back: nothing lost
     call = m; lastCall = m; muted = false;
     $("mute").textContent = t("静音", "Mute");
     setState("connecting");
