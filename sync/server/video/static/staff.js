@@ -228,6 +228,7 @@
   window.videoConsole = {
     state: function () { return root.dataset.state; },
     callId: function () { return call ? call.call_id : null; },
+    dropMedia: function () { if (pc) { pc.close(); } },  // tests: a media path gone, signaling still up
     stats: function () {
       if (!pc) return Promise.resolve(null);
       return pc.getStats().then(function (report) {
