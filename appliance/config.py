@@ -239,6 +239,17 @@ class SyncSection(Section):
     timeout_s: Annotated[int, Field(ge=1, le=300)] = 30  # one HTTP request
 
 
+class CallSection(Section):
+    """Video consultations from the kiosk (kiosk.call): the server is [sync] server_url,
+    the camera [camera] url; departments and their answer timeouts are set on the server."""
+
+    enabled: bool = True  # false: no video tile on the kiosk
+    microphone: Annotated[str, Field(pattern=r"^(synthetic|(alsa|pulse):[A-Za-z0-9_.:,=-]*)$")] = "synthetic"
+    time_limit_minutes: Annotated[int, Field(ge=1, le=120)] = 20  # a call is hung up after this long
+    reconnect_seconds: Annotated[int, Field(ge=3, le=60)] = 10  # a dropped network is waited for this long
+    fps: Annotated[int, Field(ge=5, le=30)] = 15  # camera frames a second sent in a call
+
+
 class Config(Section):
     appliance: ApplianceSection = ApplianceSection()
     store: StoreSection = StoreSection()
@@ -252,6 +263,7 @@ class Config(Section):
     sync: SyncSection = SyncSection()
     identity: IdentitySection = IdentitySection()
     kiosk: KioskSection = KioskSection()
+    call: CallSection = CallSection()
     locker: LockerSection = LockerSection()
 
     # Set by load(): where the file was, for messages and relative paths.
