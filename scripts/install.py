@@ -73,6 +73,7 @@ class Installer:
     def __init__(self, root: Path, *, dry_systemd: bool | None = None) -> None:
         self.root = root
         self.live = root == Path("/")
+        self._data: Path | None = None
         # systemctl start/stop/daemon-reload only on the live system with systemd running
         self.systemd_running = self.live and Path("/run/systemd/system").is_dir() if dry_systemd is None \
             else not dry_systemd
@@ -283,7 +284,7 @@ class Installer:
 
     def preflight(self, new: Path, old: Path | None) -> None:
         """Migrate copies with the new code; the running version is not touched."""
-        data = self.data_dir(new)
+        data = self._data = self.data_dir(new)
         if data is not None:
             say(f"checking the migrations of {data} on copies")
             out = self.new_python(new, "scripts/migrate_stores.py", "--check", "--data-dir", str(data))
@@ -298,7 +299,7 @@ class Installer:
 
     def migrate(self, new: Path, old: Path | None) -> None:
         """The real migration (services stopped): a backup first, restored on failure."""
-        data = self.data_dir(new)
+        data = self._data  # as preflight() found it
         backup = self.path(PREFIX) / "backups" / new.name
         server = self.server_sqlite()
         try:
@@ -314,10 +315,10 @@ class Installer:
                                            "--restore", str(backup), check=False)
                 if restored.returncode != 0:
                     say(f"could not restore {data} from {backup}: copy the files back by hand")
-                if server is not None and (backup / "server" / server.name).exists():
-                    for suffix in ("-wal", "-shm"):
-                        Path(f"{server}{suffix}").unlink(missing_ok=True)
-                    shutil.copy2(backup / "server" / server.name, server)
+            if server is not None and (backup / "server" / server.name).exists():
+                for suffix in ("-wal", "-shm"):  # SQLite DDL is not all transactional: the copy is the truth
+                    Path(f"{server}{suffix}").unlink(missing_ok=True)
+                shutil.copy2(backup / "server" / server.name, server)
             raise
 
     def switch(self, new: Path) -> None:

@@ -291,11 +291,14 @@ def downgrade() -> None:
 '''
 
 
-def _tables(db: Path) -> list:
+def _tables(db: Path, alembic: bool = True) -> list:
+    """The tables, and the migrations recorded (Alembic's or the store's)."""
     conn = sqlite3.connect(db)
     try:
+        recorded = ("SELECT version_num FROM alembic_version ORDER BY 1" if alembic
+                    else "SELECT package, name FROM _migrations ORDER BY 1, 2")
         return (conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall()
-                + conn.execute("SELECT version_num FROM alembic_version ORDER BY 1").fetchall())
+                + conn.execute(recorded).fetchall())
     finally:
         conn.close()
 
@@ -332,3 +335,44 @@ def test_make_install_and_uninstall_targets(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (root / "opt/community-kiosk").exists() and not (root / "var/lib/kiosk").exists()
+
+
+FORMS_FOR_REAL = '''
+
+@migrations.add("9999_forms_in_test")
+def _forms_in_test(db):
+    db.execute("CREATE TABLE forms_in_test (x)")
+'''
+LOCKER_FAILS_FOR_REAL = '''
+
+@migrations.add("9999_fails_on_the_real_file")
+def _fails_on_the_real_file(db):
+    # Passes on the copies of the check, fails on the real file (a disk full, a power cut)
+    file = db.execute("PRAGMA database_list").fetchall()[0][2]
+    db.execute("CREATE TABLE for_real (x)")
+    if "kiosk-migrate-check-" not in file:
+        raise OSError(28, "No space left on device (test)")
+'''
+
+
+def test_a_migration_failing_on_the_real_files_restores_every_store(tmp_path):
+    root = tmp_path / "root"
+    install(root, "install", "--version", "v1")
+    config = root / "etc/kiosk/appliance.toml"
+    config.write_text(config.read_text().replace('data_dir = "/var/lib/kiosk"', f'data_dir = "{root}/var/lib/kiosk"'))
+    data = root / "var/lib/kiosk"
+    installed(root, "-c", f"from sync.store import Store; from locker import schema; from forms.register import "
+                          f"migrations; Store({str(data / 'locker.db')!r}, [schema.migrations]).close(); "
+                          f"Store({str(data / 'appliance.db')!r}, [migrations]).close()")
+    before = {name: _tables(data / name, alembic=False) for name in ("appliance.db", "locker.db")}
+    v1 = os.readlink(root / "opt/community-kiosk/current")
+
+    source = _copy_source(tmp_path, "v5", LOCKER_FAILS_FOR_REAL)
+    with open(source / "forms/register.py", "a", encoding="utf-8") as f:
+        f.write(FORMS_FOR_REAL)
+    failed = install(root, "install", "--version", "v5", source=source, check=False)
+    assert failed.returncode == 1 and "No space left on device" in failed.stderr, failed.stdout + failed.stderr
+    assert "would apply 1 migration(s): forms/9999_forms_in_test" in failed.stdout  # the check passed
+    assert os.readlink(root / "opt/community-kiosk/current") == v1
+    # appliance.db was migrated before locker.db failed: restored from the backup
+    assert {name: _tables(data / name, alembic=False) for name in before} == before
