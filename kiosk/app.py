@@ -57,6 +57,9 @@ class KioskApp(QMainWindow):
         self.jobs = Jobs(default_error=self.show_error, parent=self)
         self.voice = Voice(self)
         self.admin = False  # staff are in admin mode
+        self.fullscreen_left = False
+        from kiosk.logbook import recent_logs
+        recent_logs()
         self.card_watch = None
         self._apply_theme()
 
@@ -84,8 +87,14 @@ class KioskApp(QMainWindow):
         self.setWindowTitle(config.appliance.name)
         self.refresh_announcements()
         self.go(HOME)
+        self.ready = False  # the warm-up has finished
         if watch_cards:
-            self.start_card_watch()
+            self.jobs.run(self.devices.warm_up, on_done=self._warmed_up, name="warm-up", keep=True)
+
+    def _warmed_up(self, problems: list[str]) -> None:
+        self.ready = True
+        self.warm_up_problems = problems
+        self.start_card_watch()
 
     # -- look -----------------------------------------------------------------------
     def _apply_theme(self) -> None:
@@ -176,6 +185,8 @@ class KioskApp(QMainWindow):
         self.session.end(reason)
 
     def _session_ended(self, reason: EndReason) -> None:
+        if reason is not EndReason.ADMIN:
+            self.admin = False  # idle or home also ends admin mode
         self.jobs.forget()
         self.countdown.hide()
         self.navigator.clear_all()
@@ -187,6 +198,9 @@ class KioskApp(QMainWindow):
         self.navigator.go(HOME, ended=reason.value)
 
     def _idle_armed(self) -> bool:
+        # Not while the kiosk itself works (a face check, a print): the resident waits for it.
+        if self.jobs.running:
+            return False
         current = self.navigator.current
         return self.session.active or (current is not None and current.name != HOME)
 
@@ -237,6 +251,13 @@ class KioskApp(QMainWindow):
 
     def _reader_fault(self, exc: BaseException) -> None:
         log.warning("ID card reader: %s", exc)
+
+    def leave_fullscreen(self) -> None:
+        """Admin mode, after the second factor: a normal window."""
+        log.warning("leaving fullscreen (admin)")
+        self.fullscreen_left = True
+        self.setWindowFlag(Qt.WindowType.FramelessWindowHint, False)
+        self.showNormal()
 
     # -- closing ----------------------------------------------------------------------------
     def shutdown(self) -> None:

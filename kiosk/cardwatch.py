@@ -26,11 +26,23 @@ class CardWatch:
         self.poll, self.find_window = poll, find_window
         self.present = False
         self._stop = threading.Event()
+        self._paused = threading.Event()  # set: leave the reader alone (doctor asks it)
+        self._idle = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kiosk-cardwatch", daemon=True)
 
     def start(self) -> "CardWatch":
         self._thread.start()
         return self
+
+    def pause(self, timeout: float = 3.0) -> None:
+        """Stop using the reader until :meth:`resume` (waits for the current read)."""
+        self._idle.clear()
+        self._paused.set()
+        if self._thread.is_alive():
+            self._idle.wait(timeout)
+
+    def resume(self) -> None:
+        self._paused.clear()
 
     def stop(self, timeout: float = 3.0) -> None:
         self._stop.set()
@@ -44,6 +56,10 @@ class CardWatch:
         faulted = False
         misses = 0
         while not self._stop.is_set():
+            if self._paused.is_set():
+                self._idle.set()
+                self._stop.wait(0.05)
+                continue
             try:
                 reader = self.reader()
                 if not self.present:

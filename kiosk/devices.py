@@ -125,6 +125,24 @@ class Devices:
         from kiosk.store.subsidy import Subsidies
         return Subsidies(self.data, self.store)
 
+    def warm_up(self) -> list[str]:
+        """Open and load what the first resident would otherwise wait for (and what
+        would hold the interpreter while it loads): the face models, the card
+        reader, the store, the certificate office. Blocking: a job at start-up.
+        Returns what could not be prepared (each still fails clearly when used)."""
+        problems: list[str] = []
+        steps = [("store", lambda: self.store), ("printing", lambda: self.printing.office.catalogue),
+                 ("reader", lambda: self.reader)]
+        if self.camera_enabled:
+            steps.insert(0, ("face models", lambda: self.engine))
+        for name, step in steps:
+            try:
+                step()
+            except Exception as exc:  # reported; the journey that needs it explains it then
+                log.warning("warm-up: %s not ready: %s", name, exc)
+                problems.append(f"{name}: {exc}")
+        return problems
+
     # -- printing ---------------------------------------------------------------------------
     @property
     def printing(self):

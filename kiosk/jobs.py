@@ -17,6 +17,7 @@
 - A job started in one session never calls back into the next: when the session
   ends (:meth:`Jobs.forget`), callbacks of jobs still running are dropped; the
   work itself finishes on its thread (a printer job cannot be un-sent).
+  ``keep=True`` is for the app's own jobs that belong to no session (the warm-up).
 
 :meth:`call_soon` hands any callable from any thread to the UI thread: what device
 watchers (the card reader, the locker's events) use to report.
@@ -73,11 +74,11 @@ class Jobs(QObject):
     def run(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None, busy: str | None = None,
             progress: bool = False, on_progress: Callable[[Any], None] | None = None,
-            name: str | None = None, **kwargs: Any) -> Job:
+            name: str | None = None, keep: bool = False, **kwargs: Any) -> Job:
         with self._lock:
             self._numbers += 1
-            job = Job(self._numbers, name or getattr(fn, "__qualname__", repr(fn)), self.generation, busy,
-                      on_done, on_error, on_progress)
+            job = Job(self._numbers, name or getattr(fn, "__qualname__", repr(fn)),
+                      -1 if keep else self.generation, busy, on_done, on_error, on_progress)
         self.running[job.number] = job
         if progress:
             kwargs["report"] = lambda value: self._progress.emit(job, value)
@@ -103,9 +104,10 @@ class Jobs(QObject):
     def forget(self) -> None:
         """Drop the callbacks of every job still running (their session ended)."""
         self.generation += 1
-        for job in self.running.values():
-            job.on_done = job.on_error = job.on_progress = None
-        self.running.clear()
+        for number, job in list(self.running.items()):
+            if job.generation != -1:
+                job.on_done = job.on_error = job.on_progress = None
+                del self.running[number]
         self._busy_text()
 
     @property
@@ -120,7 +122,7 @@ class Jobs(QObject):
     def _deliver(self, job: Job, result: Any, error: BaseException | None) -> None:
         self.running.pop(job.number, None)
         self._busy_text()
-        if job.generation != self.generation:
+        if job.generation not in (self.generation, -1):
             return
         if error is None:
             if job.on_done is not None:
@@ -132,7 +134,7 @@ class Jobs(QObject):
             handler(error)
 
     def _report(self, job: Job, value: Any) -> None:
-        if job.generation == self.generation and job.on_progress is not None:
+        if job.generation in (self.generation, -1) and job.on_progress is not None:
             job.on_progress(value)
 
     def _busy_text(self) -> None:

@@ -49,3 +49,4 @@ class Navigator(QStackedWidget):
         self.history.clear()
         for screen in self.screens.values():
             screen.clear()
+            screen.discard()

@@ -101,6 +101,15 @@ class Screen(QWidget):
         self._body = body
         self._layout.addWidget(body)
 
+    def discard(self) -> None:
+        """Throw the body away (the session ended: what it showed was personal)."""
+        if self._body is not None:
+            self._layout.removeWidget(self._body)
+            self._body.hide()
+            self._body.setParent(None)
+            self._body.deleteLater()
+            self._body = None
+
     @classmethod
     def states(cls) -> list[ScreenState]:
         return [ScreenState("default", lambda screen: screen.enter())]

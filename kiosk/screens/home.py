@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.screens.base import Screen, ScreenState
 from kiosk.theme import TILE_COLOURS
-from kiosk.widgets import BigTile, label
+from kiosk.widgets import BigTile, label, secondary
 
 
 class HomeScreen(Screen):
@@ -32,16 +32,20 @@ class HomeScreen(Screen):
         layout.setSpacing(th.mm(5))
         top = QHBoxLayout()
         greeting = QVBoxLayout()
+        greeting.setSpacing(th.mm(2))
         greeting.addWidget(label(self.t("title"), "heading"))
-        greeting.addWidget(label(self.t("subtitle"), "muted"))
+        greeting.addWidget(label(self.t("subtitle"), "value"))
         top.addLayout(greeting, 1)
         card_hint = label(self.t("card_hint"), "title", align=Qt.AlignmentFlag.AlignCenter)
         card_hint.setObjectName("home-card-hint")
         card_hint.setStyleSheet(f"background: {th.palette.surface}; border: 2px dashed {th.palette.accent};"
                                 f"border-radius: {th.mm(3)}px; padding: {th.mm(3)}px {th.mm(6)}px;"
                                 f"color: {th.palette.accent};")
+        card_hint.setFixedHeight(round(th.mm(26) * th.scale))
+        card_hint.setFixedWidth(round(th.mm(115) * th.scale))
         top.addWidget(card_hint)
         layout.addLayout(top)
+        layout.addSpacing(th.mm(4))
         grid = QGridLayout()
         grid.setSpacing(th.mm(5))
         columns = 4
@@ -54,7 +58,13 @@ class HomeScreen(Screen):
             grid.addWidget(widget, index // columns, index % columns)
         for column in range(columns):
             grid.setColumnStretch(column, 1)
-        layout.addLayout(grid, 1)
+        layout.addLayout(grid)
+        layout.addStretch(1)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        staff = secondary(self.app.i18n.t("admin.staff_entry"), lambda: self.app.go("admin"), name="home-admin")
+        bottom.addWidget(staff)
+        layout.addLayout(bottom)
         return body
 
     @classmethod

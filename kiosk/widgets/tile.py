@@ -17,8 +17,10 @@ class BigTile(QPushButton):
         self.setProperty("role", "tile")
         if name:
             self.setObjectName(name)
-        self.setStyleSheet(f"QPushButton {{ background: {colour}; }} QPushButton:pressed {{ background: #333; }}")
-        self.setMinimumSize(theme.mm(60), theme.mm(38))
+        # min-height here: the application's style sheet sets every button's, and wins over setMinimumSize
+        self.setStyleSheet(f"QPushButton {{ background: {colour}; min-height: {theme.mm(44)}px; }}"
+                           f"QPushButton:pressed {{ background: #333; }}")
+        self.setMinimumWidth(theme.mm(60))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(theme.mm(5), theme.mm(4), theme.mm(5), theme.mm(4))
         layout.setSpacing(theme.mm(1.5))

@@ -50,6 +50,8 @@ def make_app(qtbot) -> Iterator[Callable]:
         app.resize(1920, 1080)
         app.show()
         made.append(app)
+        if kwargs.get("watch_cards"):
+            qtbot.waitUntil(lambda: app.ready, timeout=30000)  # the face models loaded, the reader open
         return app
 
     yield make
@@ -119,20 +121,79 @@ def card_app(make_app, card_config):
 
 
 def resident_data(kiosk_app) -> list[str]:
-    """Every Python object reachable from the app that holds a resident's data:
-    the card record, a Resident, a face check decision (walks the object graph)."""
-    import gc
+    """Every resident's data reachable from the app: walks the app's object graph
+    (attributes, containers, closures of pending callbacks, Qt children) looking for
+    a card record, a Resident, a face check decision, an ID number or a name of the
+    demo cards. Modules and classes are not followed (they hold no session data)."""
+    import types
+
+    from PySide6.QtCore import QObject
 
     from drivers.idcard.record import IdCardRecord
     from kiosk.identity import Decision
     from kiosk.session import Resident
 
-    found = []
-    for obj in gc.get_objects():
+    numbers = ("110101198503120033", "11010519491231002X", "650102199207080045", "370102193810010012")
+    names = ("张晓明", "李秀兰")
+    found: list[str] = []
+    seen: set[int] = set()
+    stack: list[tuple[object, str]] = [(kiosk_app, "app")]
+    while stack:
+        obj, path = stack.pop()
+        if id(obj) in seen or isinstance(obj, (types.ModuleType, type, types.BuiltinFunctionType)):
+            continue
+        seen.add(id(obj))
         if isinstance(obj, (IdCardRecord, Resident, Decision)):
-            referrers = [type(r).__name__ for r in gc.get_referrers(obj)][:5]
-            found.append(f"{type(obj).__name__} held by {referrers}")
+            found.append(f"{type(obj).__name__} at {path}")
+            continue
+        if isinstance(obj, str):
+            if any(n in obj for n in numbers + names):
+                found.append(f"text {obj[:30]!r} at {path}")
+            continue
+        if isinstance(obj, (bytes, int, float, bool, type(None))):
+            continue
+        children: list[tuple[object, str]] = []
+        if isinstance(obj, dict):
+            children += [(k, f"{path}[key]") for k in obj] + [(v, f"{path}[{k!r}]") for k, v in obj.items()]
+        elif isinstance(obj, (list, tuple, set, frozenset)) or type(obj).__name__ == "deque":
+            children += [(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+        elif isinstance(obj, types.FunctionType):
+            children += [(c.cell_contents, f"{path}.<closure>") for c in (obj.__closure__ or ())
+                         if _cell_full(c)]
+            children += [(d, f"{path}.<default>") for d in (obj.__defaults__ or ())]
+        elif isinstance(obj, types.MethodType):
+            children.append((obj.__self__, f"{path}.__self__"))
+        else:
+            try:
+                attrs = vars(obj)
+            except TypeError:
+                attrs = {}
+            children += [(v, f"{path}.{k}") for k, v in attrs.items()]
+            slots = getattr(type(obj), "__slots__", ())
+            children += [(getattr(obj, n), f"{path}.{n}") for n in slots if hasattr(obj, n)]
+            if hasattr(obj, "__dataclass_fields__"):
+                children += [(getattr(obj, n), f"{path}.{n}") for n in obj.__dataclass_fields__ if hasattr(obj, n)]
+            if isinstance(obj, QObject):
+                children += [(c, f"{path}/{c.objectName() or type(c).__name__}")
+                             for c in obj.findChildren(QObject)]
+                text = getattr(obj, "text", None)
+                if callable(text):
+                    try:
+                        value = text()
+                    except TypeError:
+                        value = None
+                    if isinstance(value, str):
+                        children.append((value, f"{path}.text()"))
+        stack.extend(children)
     return found
+
+
+def _cell_full(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
 
 
 def sync_records(config: config_module.Config, *records: tuple[str, str, dict]) -> None:

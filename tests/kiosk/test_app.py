@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QAbstractButton
 
 from kiosk.session import EndReason
 from kiosk.screenshots import DEMO_RESIDENT
-from tests.kiosk.conftest import wait_screen, with_kiosk
+from tests.kiosk.conftest import resident_data, wait_screen, with_kiosk
 
 
 def test_the_app_starts_at_home_with_the_community_and_a_cjk_font(kiosk_app):
@@ -102,6 +102,8 @@ def test_idle_shows_a_countdown_then_goes_home_and_drops_the_session(make_app, k
     qtbot.waitUntil(lambda: app.navigator.current.name == "home", timeout=3000)
     assert not app.countdown.isVisible()
     assert app.session.resident is None and app.session.scratch == {}
+    qtbot.wait(50)
+    assert resident_data(app) == []
 
 
 def test_a_touch_during_the_countdown_keeps_the_session(make_app, kiosk_config, qtbot, tap):

@@ -104,3 +104,23 @@ def test_a_stranger_fails_three_times_and_is_offered_staff_help(make_app, card_c
     assert app.session.resident is None
     tap(app, "identify-staff")
     assert screen.flow.step is Step.STAFF
+
+
+def test_after_an_idle_timeout_mid_journey_no_resident_data_is_left(make_app, card_config, idreader, qtbot, tap):
+    from tests.kiosk.conftest import HOUSEHOLDS, sync_records, with_kiosk
+
+    sync_records(card_config, *HOUSEHOLDS)
+    app = make_app(with_kiosk(card_config, idle_seconds=2, countdown_seconds=1), watch_cards=True)
+    tap(app, "tile-residence")
+    idreader.request(cmd="insert", card=ZHANG)
+    wait_screen(qtbot, app, "residence", timeout=20)
+    screen = app.navigator.screens["residence"]
+    qtbot.waitUntil(lambda: screen.proof is not None)
+    tap(app, "purpose-school")
+    assert resident_data(app)  # the walk sees what is there while the session runs
+    qtbot.waitUntil(app.countdown.isVisible, timeout=5000)
+    qtbot.waitUntil(lambda: app.navigator.current.name == "home", timeout=5000)
+    qtbot.wait(50)
+    gc.collect()
+    assert app.session.resident is None
+    assert resident_data(app) == []
