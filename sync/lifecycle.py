@@ -83,6 +83,7 @@ CASE_NOTES = frozenset({
     "dropoff_empty",  # the drop-off door closed with nothing inside (item sensor)
     "no_other_door",  # the door jammed and no other free door was there for the case
     "retrieved",  # a worker took an expired result back out of the locker (the case stays expired)
+    "resident_contacted",  # a grid worker wrote to the resident from the console (sync.server.worker)
 })
 # The locker's events about anything but a case (aggregate type -> event types).
 LOCKER_EVENTS: dict[str, frozenset[str]] = {
