@@ -69,10 +69,11 @@ request                                                    answer
                                                            pickups now (it also runs every minute)
 =========================================================  =========================================
 
-OPENING is ``{"id", "door", "purpose", "case", "state" (commanded, opened, closed,
-jammed, not_opened, closed_in_flight), "reply" (what the unlock's reply showed: open, closed, null),
-"outcome" (opened, unknown), "commanded_at", "opened_at", "closed_at",
-"left_open_level" (0, 1 prompt, 2 worker told), "note"}``.
+OPENING is ``{"id", "door", "purpose" (dropoff, collect, return, pickup, maintenance),
+"case", "state" (commanded, opened, closed, jammed, not_opened, closed_in_flight),
+"reply" (what the unlock's reply showed: open, closed, null), "outcome" (opened,
+unknown), "commanded_at", "opened_at", "closed_at", "left_open_level" (0, 1 prompt,
+2 worker told), "note"}``. The same table, with examples, is in README.md.
 """
 from __future__ import annotations
 
