@@ -131,6 +131,11 @@ def test_grid_worker_on_her_phone(sms_log, live_server, page, phone_page, artifa
     phone.get_by_role("link", name=waiting[0]).click()
     assert "张*明" in phone.locator("main").inner_text() and "张晓明" not in phone.content()
     screenshot(phone, artifacts, "case-phone")
+    phone.goto(f"{server.url}/worker/cases/{waiting[0]}?lang=en")  # the English switch
+    assert phone.get_by_role("button", name="Mark collected").is_visible()
+    assert "Materials" in phone.locator("main").inner_text()
+    screenshot(phone, artifacts, "case-phone-en")
+    phone.goto(f"{server.url}/worker/cases/{waiting[0]}?lang=zh")
     for button, state in (("确认已取件", "已取件"), ("开始审核", "审核中"), ("审核通过", "已通过")):
         phone.get_by_role("button", name=button).click()
         assert phone.locator("#state").inner_text() == state
@@ -191,6 +196,7 @@ def test_grid_worker_on_her_phone(sms_log, live_server, page, phone_page, artifa
     screenshot(phone, artifacts, "stats-phone")
 
 
+@pytest.mark.parametrize("live_server", ["sqlite", "postgresql"], indirect=True)
 def test_public_verify_page(live_server, phone_page, artifacts):
     locker = Appliance(live_server)
     stamp = stamps.make(locker.key, template="residence_proof", number=42, canonical=b'{"name":"x"}',
