@@ -82,6 +82,11 @@ class Voice:
         return True
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-        self._process = None
+        process, self._process = self._process, None
+        if process is not None:
+            if process.poll() is None:
+                process.terminate()
+            try:
+                process.wait(1)
+            except Exception:  # a player that ignores SIGTERM: the OS reaps it
+                process.kill()

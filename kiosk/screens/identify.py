@@ -148,7 +148,7 @@ class IdentifyScreen(Screen):
         assert resident is not None
         self.session.identify(resident, self.flow.decision.record() if self.flow.decision else None)
         self.refresh()
-        self.app.voice.say("identify.welcome")
+        self.app.voice.say("identify.welcome_spoken")
         if self.then:
             self._continue.start(CONTINUE_MS)
 

@@ -92,7 +92,7 @@ class ResidenceScreen(Screen):
     def _printed(self) -> None:
         self.refresh()
         if self.proof is not None and self.proof.step is Step.PRINTED:
-            self.app.voice.say("residence.printed_detail")
+            self.app.voice.say("residence.printed_spoken")
 
     # -- the look ----------------------------------------------------------------------
     def render(self) -> QWidget:
