@@ -4,7 +4,7 @@ household record (一户一档) they name.
 A case's events may carry, in their payload (later events win): ``household`` (the
 household record's key), ``resident_id`` (ID number), ``resident`` (the kiosk's
 keyed hash of the ID number, :func:`resident_key`), ``resident_name``, ``phone``,
-``department``, ``item`` (the service), ``materials`` (a list of what was handed in).
+``department`` (else the service guide item ``item_id``'s), ``item`` (the service), ``materials`` (a list of what was handed in).
 The household record's ``data`` may hold ``phone``, ``grid``, ``name``, ``id_number``
 and ``members`` (a list of ``{name, id_number, phone}``): the member whose
 ``id_number`` is the case's ``resident_id`` is the resident; else the record's own
@@ -23,12 +23,14 @@ from sqlalchemy import Connection, select
 
 from appliance.privacy import mask_id_number
 from sync import lifecycle
-from sync.server.models import Case, EventRow, Household
+from sync.server.models import Case, EventRow, GuideItem, Household
 
 EVENTS = EventRow.__table__
 HOUSEHOLDS = Household.__table__
 CASES = Case.__table__
-FIELDS = ("household", "resident_id", "resident", "resident_name", "phone", "department", "item", "materials")
+GUIDE = GuideItem.__table__
+FIELDS = ("household", "resident_id", "resident", "resident_name", "phone", "department", "item", "item_id",
+          "materials")
 # the kiosk's resident key (kiosk.store.cases.resident_key; sync/ may not import kiosk/): a test keeps them equal
 _RESIDENT_KEY = b"community-kiosk/resident/v1"
 
@@ -110,7 +112,23 @@ def of_case(conn: Connection, case_id: str) -> Resident:
         resident.grid = str(record.get("grid", "") or "")
     if facts.get("phone"):
         resident.phone = str(facts["phone"])
+    if facts.get("item_id") and not (resident.department and resident.materials):
+        guide = guide_item(conn, str(facts["item_id"]))
+        resident.department = resident.department or str(guide.get("department") or "")
+        if not resident.materials:  # what the service guide asks for
+            resident.materials = [str(m.get("material") if isinstance(m, dict) else m)
+                                  for m in guide.get("materials", []) or [] if m]
     return resident
+
+
+def guide_item(conn: Connection, item_id: str) -> dict[str, Any]:
+    data = conn.execute(select(GUIDE.c.data).where(GUIDE.c.key == item_id)).scalar()
+    return data if isinstance(data, dict) else {}
+
+
+def department_of_item(conn: Connection, item_id: str) -> str:
+    """The department the service guide names for item ``item_id`` ("" if none)."""
+    return str(guide_item(conn, item_id).get("department") or "")
 
 
 def _by_resident_key(conn: Connection, case_id: str, key: str) -> tuple[dict[str, Any] | None, str]:

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from sync import lifecycle
 from sync.server.models import Case, EventRow
-from sync.server.notify.residents import FIELDS
+from sync.server.notify.residents import FIELDS, department_of_item
 from sync.server.worker.cases import event_time
 from sync.server.worker.models import Rating
 
@@ -61,6 +61,7 @@ def _worker_of(payload: dict, device_id: str) -> str | None:
 def compute(conn: Connection, community: str) -> Statistics:
     case_ids = [r.id for r in conn.execute(select(CASES.c.id).where(CASES.c.community == community))]
     department: dict[str, str] = {}
+    item_of: dict[str, str] = {}
     worker: dict[str, str] = {}
     deposited: dict[str, object] = {}
     picked: dict[str, object] = {}
@@ -73,6 +74,8 @@ def compute(conn: Connection, community: str) -> Statistics:
             payload = row.payload or {}
             if isinstance(payload, dict) and payload.get("department"):
                 department[row.aggregate_id] = str(payload["department"])
+            if isinstance(payload, dict) and payload.get("item_id"):
+                item_of[row.aggregate_id] = str(payload["item_id"])
             if row.event_type in ("collected", "in_review", "approved", "returned_with_reasons", "result_deposited"):
                 who = _worker_of(payload, row.device_id)
                 if who:
@@ -81,6 +84,13 @@ def compute(conn: Connection, community: str) -> Statistics:
                 deposited[row.aggregate_id] = event_time(row.created_at, row.received_at)
             elif row.event_type == "picked_up":
                 picked[row.aggregate_id] = event_time(row.created_at, row.received_at)
+    guide: dict[str, str] = {}
+    for case_id, item_id in item_of.items():
+        if case_id not in department:
+            if item_id not in guide:
+                guide[item_id] = department_of_item(conn, item_id)
+            if guide[item_id]:
+                department[case_id] = guide[item_id]
     scores = {r.case_id: r.score for r in conn.execute(select(RATINGS.c.case_id, RATINGS.c.score)
                                                           .where(RATINGS.c.community == community))}
     by_department: dict[str, Figures] = {}

@@ -95,13 +95,19 @@ def test_a_kiosk_case_finds_its_household_by_the_residents_key(client, engine, l
     from sync.server.notify.residents import resident_key
     from tests.sync.server.worker.conftest import PHONE, RESIDENT_ID
 
+    from sync.server.content import put
+
+    with engine.begin() as conn:  # the service guide names the department and the materials
+        put(conn, "guide_item", "residence-proof", {"name": "居住证明", "department": "户籍科",
+                                                     "materials": [{"material": "身份证", "form": "original"}, "户口本"]})
     case_id = "DO-261122-ABCDE"
-    assert locker.push(case_id, "created", kind="dropoff", item="居住证明", resident=resident_key(RESIDENT_ID),
-                       resident_name="张晓明")["status"] == "applied"
+    assert locker.push(case_id, "created", kind="dropoff", item_id="residence-proof", item="居住证明",
+                       resident=resident_key(RESIDENT_ID), resident_name="张晓明")["status"] == "applied"
     locker.push(case_id, "materials_deposited", door=2)
     wang = staff("wang")
     page = wang.get(f"/worker/cases/{case_id}")
     assert "1101**********0033" in page.text and "138****8000" in page.text
+    assert "户籍科" in page.text and "<li>身份证</li>" in page.text and "<li>户口本</li>" in page.text
     for action in ("collect", "review", "approve"):
         csrf = csrf_of(wang, f"/worker/cases/{case_id}")
         wang.post(f"/worker/cases/{case_id}/act", data={"action": action, "csrf": csrf})
@@ -114,3 +120,6 @@ def test_a_kiosk_case_finds_its_household_by_the_residents_key(client, engine, l
         rated = conn.execute(select(RATINGS).where(RATINGS.c.case_id == case_id)).one()
     assert phones == {PHONE}
     assert (rated.score, rated.comment, rated.source) == (5, "很方便", "kiosk")
+    from sync.server.worker.stats import compute
+    with engine.connect() as conn:
+        assert [d.name for d in compute(conn, "示范社区").departments] == ["户籍科"]
