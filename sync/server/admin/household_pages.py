@@ -32,7 +32,8 @@ def _blank() -> dict:
 
 def _form(request: Request, record: dict, *, new: bool, problems: list[tuple[str, str]] | None = None,
           status: int = 200) -> HTMLResponse:
-    members = list(record.get("members", [])) + [{"name": "", "id_number": "", "relation": "", "phone": ""}] * 2
+    blank = {"name": "", "id_number": "", "relation": "", "phone": ""}
+    members = list(record.get("members", [])) + [blank] * (1 if record.get("members") else 2)
     return render(request, "admin/household_form.html", status=status, section="households", record=record,
                   members=members, new=new, problems=problems or [], relations=households.RELATIONS,
                   relations_en=households.RELATIONS_EN)

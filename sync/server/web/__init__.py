@@ -44,10 +44,15 @@ def add_templates(folder: Path) -> None:
         loaders.append(FileSystemLoader(folder))
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (UTC) time as China's wall-clock time; '—' for none."""
-    if value is None:
+def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time, or its ISO text, as China's wall-clock time; '—' for none."""
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(DISPLAY_TZ).strftime(fmt)
