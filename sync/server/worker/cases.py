@@ -210,6 +210,9 @@ class NotificationView:
     attempts: int
     last_error: str | None
     text: str  # with the pickup code and the rating link's token hidden: bearer secrets
+    case_id: str | None = None
+    created_at: datetime | None = None
+    phone: str = ""  # masked
 
 
 def shown_notifications(rows: list[Any]) -> list[NotificationView]:
@@ -219,8 +222,20 @@ def shown_notifications(rows: list[Any]) -> list[NotificationView]:
         short = (row.data or {}).get("short") if isinstance(row.data, dict) else None
         if short:
             text = text.replace(str(short), "•" * len(str(short)))
-        shown.append(NotificationView(row.kind, row.state, row.attempts, row.last_error, text))
+        phone = row.phone[:3] + "****" + row.phone[-4:] if len(row.phone) >= 11 else "*" * len(row.phone)
+        shown.append(NotificationView(row.kind, row.state, row.attempts, row.last_error, text, row.case_id,
+                                      aware(row.created_at), phone))
     return shown
+
+
+def community_notifications(conn: Connection, community: str, state: str | None = None,
+                            limit: int = 200) -> list[NotificationView]:
+    """The community's latest notifications (``state``: only those), newest first."""
+    n = outbox.NOTIFICATIONS.c
+    query = select(outbox.NOTIFICATIONS).where(n.community == community).order_by(n.id.desc()).limit(limit)
+    if state:
+        query = query.where(n.state == state)
+    return shown_notifications(conn.execute(query).all())
 
 
 @dataclass

@@ -13,7 +13,7 @@ from sync.server import web
 from sync.server.accounts import Account, list_accounts, signed_in
 from sync.server.codes import WORKER_MINUTES, issue_worker_code
 from sync.server.models import Device as DeviceRow
-from sync.server.notify import notices
+from sync.server.notify import notices, outbox
 from sync.server.worker import actions, cases, certificates, rating, stats
 from sync.server.worker.qrsvg import qr_svg
 
@@ -34,6 +34,14 @@ STATE_NAMES = {
 ACTION_NAMES = {"collect": ("确认已取件", "Mark collected"), "review": ("开始审核", "Start review"),
                 "approve": ("审核通过", "Approve"), "return": ("退回并说明原因", "Return with reasons")}
 NOTIFY_STATES = {"pending": ("待发送", "pending"), "sent": ("已发送", "sent"), "failed": ("发送失败", "failed")}
+
+
+def outbox_counts(conn, community: str) -> dict[str, int]:
+    from sqlalchemy import func
+
+    n = outbox.NOTIFICATIONS.c
+    return {state: count for state, count in conn.execute(
+        select(n.state, func.count()).where(n.community == community).group_by(n.state))}
 
 
 def _say(lang: str, zh: str, en: str) -> str:
@@ -81,7 +89,8 @@ def locker_qr(request: Request, device_id: str, account: Worker) -> Response:
 
 
 @router.get("/worker/cases/{case_id}")
-def case_page(request: Request, case_id: str, account: Worker) -> Response:
+def case_page(request: Request, case_id: str, account: Viewer) -> Response:
+    """Her case (a worker); any case of the community, to read (an admin)."""
     with _engine(request).connect() as conn:
         view = cases.case_view(conn, case_id) if cases.may_see(conn, account, case_id) else None
     if view is None:
@@ -156,6 +165,15 @@ def statistics(request: Request, account: Viewer) -> Response:
     for worker in figures.workers:
         worker.name = names.get(worker.name, worker.name)
     return _render(request, "worker/stats.html", stats=figures)
+
+
+# -- notifications (admins) -------------------------------------------------------------------
+@router.get("/worker/notifications")
+def notifications(request: Request, account: Admin, state: str = "") -> Response:
+    with _engine(request).connect() as conn:
+        shown = cases.community_notifications(conn, account.community or "", state if state in NOTIFY_STATES else None)
+        totals = outbox_counts(conn, account.community or "")
+    return _render(request, "worker/notifications.html", notifications=shown, totals=totals, state=state)
 
 
 # -- lockers' grids (admins) -----------------------------------------------------------------

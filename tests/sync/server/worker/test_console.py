@@ -152,3 +152,24 @@ def test_worker_qr_is_signed_by_the_server_for_that_locker(client, engine, locke
     trusted = TrustedKeys.parse(__import__("json").dumps(public))
     code = codes.check(text, trusted, locker_id=locker.device_id, server_key_id="server", worker_max_minutes=30)
     assert code.worker == "wang" and code.lockers == [locker.device_id]
+
+
+def test_the_admin_sees_the_communitys_notifications_and_reads_cases(client, engine, locker, household, staff):
+    with_phone = deposit_case(locker, household)
+    no_phone = "case-no-phone"
+    locker.push(no_phone, "created", item="居住证明")  # no household: nobody to text
+    locker.push(no_phone, "materials_deposited", door=5)
+    wang = staff("wang")
+    for case_id in (with_phone, no_phone):
+        csrf = csrf_of(wang, f"/worker/cases/{case_id}")
+        wang.post(f"/worker/cases/{case_id}/contact", data={"csrf": csrf, "message": "请来社区服务站"})
+    admin = staff("li", role="admin")
+    page = admin.get("/worker/notifications")
+    assert page.status_code == 200
+    assert "138****8000" in page.text and PHONE not in page.text
+    assert "no phone number" in page.text or "household record" in page.text
+    failed = admin.get("/worker/notifications?state=failed")
+    assert no_phone in failed.text and with_phone not in failed.text
+    read = admin.get(f"/worker/cases/{no_phone}")
+    assert read.status_code == 200 and "确认已取件" not in read.text  # an admin reads, the worker acts
+    assert wang.get("/worker/notifications").status_code == 403

@@ -192,6 +192,10 @@ def test_grid_worker_on_her_phone(sms_log, live_server, page, phone_page, artifa
     text = page.locator("main").inner_text()
     assert "民政科" in text and "4.0 / 5" in text
     screenshot(page, artifacts, "stats-desktop")
+    page.goto(f"{server.url}/worker/notifications")
+    table = page.locator("table").inner_text()
+    assert "已发送" in table and "••••••••" in table and "24681357" not in table  # codes hidden from staff
+    screenshot(page, artifacts, "notifications-desktop")
     phone.goto(f"{server.url}/worker/stats")
     screenshot(phone, artifacts, "stats-phone")
 
