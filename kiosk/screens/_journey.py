@@ -7,10 +7,21 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QVBoxLayout,
+                               QWidget)
 
 from kiosk.theme import Theme
 from kiosk.widgets import label, secondary
+
+
+def tall(button: QWidget, theme: Theme, millimetres: float) -> int:
+    """Make ``button`` ``millimetres`` high on the glass (scaled in elderly mode, never
+    under the touch size). Through its style sheet: the app's ``min-height`` would beat
+    setMinimumHeight and setFixedHeight when the style polishes the button."""
+    height = max(theme.touch, round(theme.mm(millimetres) * theme.scale))
+    button.setStyleSheet(f"QPushButton {{ min-height: {height}px; max-height: {height}px; }}")
+    button.setFixedHeight(height)  # for the layouts asking before the style polished it
+    return height
 
 
 def steps(theme: Theme, titles: Sequence[str], current: int) -> QWidget:
@@ -55,6 +66,7 @@ def notice(theme: Theme, title: str, text: str, *, role: str = "warn", buttons: 
         frame.setStyleSheet(f"QFrame {{ background: #E8F5EC; border: 2px solid {p.ok};"
                             f"border-radius: {theme.mm(2.5)}px; }}")
     layout = QVBoxLayout(frame)
+    layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # never squeezed below its text
     layout.setContentsMargins(theme.mm(8), theme.mm(5), theme.mm(8), theme.mm(5))
     layout.setSpacing(theme.mm(2))
     head = label(title, "title")
@@ -156,26 +168,28 @@ def pick(lang: str, advice) -> str:
 
 
 def result_panel(theme: Theme, title: str, text: str, buttons: Sequence[QWidget] = (), *, role: str = "ok",
-                 extra: Sequence[QWidget] = (), name: str = "result-panel") -> QFrame:
+                 extra: Sequence[QWidget] = (), name: str = "result-panel", mark: str | None = "") -> QFrame:
     """The end of a journey, centred: a big ✓ (or !), the heading, what to do next,
     anything else to show (a case number), and big buttons."""
     frame = QFrame()
     frame.setObjectName(name)
     p = theme.palette
-    colour = p.ok if role == "ok" else p.error
+    colour = {"ok": p.ok, "ask": p.accent}.get(role, p.error)
     frame.setStyleSheet(f"QFrame#{name} {{ background: {p.surface}; border: 3px solid {colour};"
                         f"border-radius: {theme.mm(4)}px; }}")
-    frame.setMinimumWidth(theme.mm(240))
+    frame.setFixedWidth(theme.mm(290))  # fixed: wrapped text then knows its height
     layout = QVBoxLayout(frame)
+    layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
     layout.setContentsMargins(theme.mm(16), theme.mm(10), theme.mm(16), theme.mm(10))
     layout.setSpacing(theme.mm(5))
     size = theme.mm(26)
-    mark = QLabel("✓" if role == "ok" else "!")
-    mark.setFixedSize(size, size)
-    mark.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    mark.setStyleSheet(f"background: {colour}; color: white; border-radius: {size // 2}px;"
-                       f"font-size: {theme.huge}px; font-weight: bold; border: none;")
-    layout.addWidget(mark, 0, Qt.AlignmentFlag.AlignHCenter)
+    if mark is not None:  # None: no badge (room for more below)
+        badge = QLabel(mark or ("✓" if role == "ok" else "!"))
+        badge.setFixedSize(size, size)
+        badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        badge.setStyleSheet(f"background: {colour}; color: white; border-radius: {size // 2}px;"
+                            f"font-size: {theme.huge}px; font-weight: bold; border: none;")
+        layout.addWidget(badge, 0, Qt.AlignmentFlag.AlignHCenter)
     head = label(title, "heading", align=Qt.AlignmentFlag.AlignCenter)
     head.setStyleSheet(f"color: {colour}; border: none; background: transparent;")
     layout.addWidget(head)
@@ -191,7 +205,7 @@ def result_panel(theme: Theme, title: str, text: str, buttons: Sequence[QWidget]
         row.addStretch(1)
         for button in buttons:
             button.setMinimumWidth(theme.mm(60))
-            button.setMinimumHeight(max(theme.touch, theme.mm(18)))
+            tall(button, theme, 18)
             row.addWidget(button)
         row.addStretch(1)
         layout.addSpacing(theme.mm(3))
@@ -203,7 +217,79 @@ def centred(panel: QWidget) -> QWidget:
     """``panel`` in the middle of the screen's body."""
     body = QWidget()
     layout = QVBoxLayout(body)
+    row = QHBoxLayout()  # stretches, not an alignment: aligned, a widget gets its (stale) size hint
+    row.addStretch(1)
+    row.addWidget(panel)
+    row.addStretch(1)
     layout.addStretch(1)
-    layout.addWidget(panel, 0, Qt.AlignmentFlag.AlignHCenter)
+    layout.addLayout(row)
     layout.addStretch(2)
     return body
+
+
+def item_button(theme: Theme, title: str, hint: str = "", on_click: Callable[[], None] | None = None, *,
+                name: str = "", checked: bool | None = None, side: str = "") -> QPushButton:
+    """A big white button with a bold title and a muted line under it (a service item, a
+    material to tick: ``checked`` True/False shows ☑/☐; ``side`` is text at the right)."""
+    button = QPushButton()
+    button.setProperty("role", "choice")
+    if name:
+        button.setObjectName(name)
+    if checked is not None:
+        button.setCheckable(True)
+        button.setChecked(checked)
+    # a style sheet's min-height beats setMinimumHeight: fix the height from the text sizes
+    lines = round(theme.title * 1.5) + (round(theme.small * 1.6) if hint else 0)
+    button.setFixedHeight(max(theme.touch, lines + theme.mm(7)))
+    button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    row = QHBoxLayout(button)
+    row.setContentsMargins(theme.mm(5), theme.mm(2), theme.mm(5), theme.mm(2))
+    row.setSpacing(theme.mm(4))
+    ink = theme.palette.accent_ink if checked else theme.palette.ink
+    muted = theme.palette.accent_ink if checked else theme.palette.muted
+    if checked is not None:
+        mark = QLabel("☑" if checked else "☐")
+        mark.setStyleSheet(f"color: {ink}; font-size: {theme.heading}px; background: transparent; border: none;")
+        row.addWidget(mark)
+    texts = QVBoxLayout()
+    texts.setSpacing(theme.mm(1))
+    head = QLabel(title)
+    head.setStyleSheet(f"color: {ink}; font-size: {theme.title}px; font-weight: bold; background: transparent;"
+                       "border: none;")
+    texts.addWidget(head)
+    if hint:
+        more = QLabel(hint)
+        more.setWordWrap(True)
+        more.setStyleSheet(f"color: {muted}; font-size: {theme.small}px; background: transparent; border: none;")
+        texts.addWidget(more)
+    row.addLayout(texts, 1)
+    if side:
+        right = QLabel(side)
+        right.setStyleSheet(f"color: {muted}; font-size: {theme.body}px; background: transparent; border: none;")
+        row.addWidget(right)
+    for child in button.findChildren(QLabel):
+        child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    if on_click is not None:
+        button.clicked.connect(lambda checked=False: on_click())
+    return button
+
+
+def grid_of(theme: Theme, widgets: Sequence[QWidget], columns: int) -> QWidget:
+    box = QWidget()
+    grid = QGridLayout(box)
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setSpacing(theme.mm(4))
+    for index, widget in enumerate(widgets):
+        grid.addWidget(widget, index // columns, index % columns)
+    for column in range(columns):
+        grid.setColumnStretch(column, 1)
+    return box
+
+
+def warm_up_printing(config) -> None:
+    """On a worker, before the resident reaches a print: the PDF code's imports and the
+    CJK font (parsed once per process, ~0.5 s of Python holding the GIL in long stretches)
+    would otherwise stall the UI thread in the middle of the journey."""
+    from forms.render import load_font
+
+    load_font(config.forms.font)

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.flows.doors import DoorRefused, LockerDoors
 from kiosk.flows.pickup import CODE_LENGTH, PickupFlow, Step
-from kiosk.screens._journey import Keypad, centred, code_boxes, door_panel, notice, result_panel
+from kiosk.screens._journey import Keypad, centred, code_boxes, door_panel, notice, result_panel, tall
 from kiosk.screens.base import Screen, ScreenState, Tile
 from kiosk.widgets import card, label, primary, secondary
 
@@ -120,7 +120,7 @@ class PickupScreen(Screen):
                                enabled=not waiting, prefix="pickup-key"), 1)
         go = primary(self.t("open"), self.submit, name="pickup-open")
         go.setEnabled(flow.complete and not waiting)
-        go.setMinimumHeight(max(th.touch, th.mm(20)))
+        tall(go, th, 20)
         typed.addWidget(go)
         right = card(th)
         right.layout().addLayout(typed)

@@ -1,0 +1,248 @@
+"""My progress (我的进度): the identified resident's cases, each with where it is, how
+far along, what happens next, and stars for a finished one. The flow is
+:class:`kiosk.flows.progress.ProgressFlow`."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from kiosk.flows.doors import LockerDoors
+from kiosk.flows.progress import STAGES, ProgressFlow, ProgressRow
+from kiosk.screens._journey import centred, notice, result_panel, tall
+from kiosk.screens.base import Screen, ScreenState, Tile
+from kiosk.store.cases import Case, resident_key
+from kiosk.widgets import choice, label, primary, secondary
+from sync.lifecycle import CaseState
+
+SCRATCH = "progress"
+
+
+class ProgressScreen(Screen):
+    name = "progress"
+    domain = "progress"
+    tile = Tile("progress.title", "progress.tile_hint", order=60, glyph="进")
+    needs_identity = True
+
+    @property
+    def flow(self) -> ProgressFlow | None:
+        return self.session.scratch.get(SCRATCH)
+
+    def enter(self, **params: Any) -> None:
+        self.session.scratch.pop(SCRATCH, None)
+        self.session.scratch["progress_rating"] = None  # (case id, stars) while the stars show
+        self.refresh()
+        resident = self.session.resident
+        if resident is None:
+            return
+        key = resident_key(resident.id_number)
+
+        def load() -> ProgressFlow:
+            flow = ProgressFlow(self.app.devices.store, key, LockerDoors(self.app.devices.locker_socket, timeout=3))
+            flow.load()
+            return flow
+        self.app.jobs.run(load, on_done=self._loaded, busy=self.t("common.working"), name="progress-load")
+
+    def _loaded(self, flow: ProgressFlow) -> None:
+        self.session.scratch[SCRATCH] = flow
+        self.refresh()
+
+    # -- rating -----------------------------------------------------------------------------------
+    @property
+    def rating(self) -> tuple[str, int] | None:
+        return self.session.scratch.get("progress_rating")
+
+    def start_rating(self, case_id: str) -> None:
+        self.session.scratch["progress_rating"] = (case_id, 0)
+        self.refresh()
+
+    def stars(self, stars: int) -> None:
+        case_id, _ = self.rating or ("", 0)
+        self.session.scratch["progress_rating"] = (case_id, stars)
+        self.refresh()
+
+    def send_rating(self) -> None:
+        flow, (case_id, stars) = self.flow, self.rating or ("", 0)
+        if flow is None or not stars:
+            return
+
+        def done(_row: ProgressRow) -> None:
+            self.session.scratch["progress_rating"] = None
+            self.refresh()
+        self.app.jobs.run(flow.rate, case_id, stars, on_done=done, busy=self.t("common.working"),
+                          name="progress-rate")
+
+    # -- the look ------------------------------------------------------------------------------------
+    def render(self) -> QWidget:
+        th, flow = self.theme, self.flow
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(th.mm(4))
+        layout.addWidget(label(self.t("title"), "heading"))
+        if flow is None:
+            layout.addStretch(1)
+            return body
+        if self.rating is not None:
+            layout.addWidget(self._rating_panel(), 1)
+            return body
+        if flow.locker_unreachable:
+            layout.addWidget(notice(th, self.t("locker_offline"), "", name="progress-offline"))
+        if not flow.rows:
+            buttons = [primary(self.t("dropoff.tile"), lambda: self.app.go("dropoff"), name="progress-dropoff"),
+                       secondary(self.t("report.title"), lambda: self.app.go("report"), name="progress-report")]
+            layout.addWidget(centred(result_panel(th, self.t("empty"), self.t("empty_hint"), buttons,
+                                                  name="progress-empty", role="ask", mark="进")), 1)
+            return body
+        cards = QWidget()
+        column = QVBoxLayout(cards)
+        column.setContentsMargins(0, 0, th.mm(2), 0)
+        column.setSpacing(th.mm(4))
+        for row in flow.rows:
+            column.addWidget(self._card(row))
+        column.addStretch(1)
+        area = QScrollArea()
+        area.setWidget(cards)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QScrollArea.Shape.NoFrame)
+        area.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
+        layout.addWidget(area, 1)
+        return body
+
+    def _card(self, row: ProgressRow) -> QWidget:
+        th, case, p = self.theme, row.case, self.theme.palette
+        frame = QFrame()
+        frame.setObjectName(f"progress-case-{case.id}")
+        frame.setProperty("role", "card")
+        outer = QHBoxLayout(frame)
+        outer.setContentsMargins(th.mm(7), th.mm(5), th.mm(7), th.mm(5))
+        outer.setSpacing(th.mm(6))
+        text = QVBoxLayout()
+        text.setSpacing(th.mm(2))
+        top = QHBoxLayout()
+        top.setSpacing(th.mm(3))
+        tag = QLabel(self.t(row.kind_key))
+        tag.setStyleSheet(f"background: {p.background}; color: {p.muted}; border: 1px solid {p.line};"
+                          f"border-radius: {th.mm(1.5)}px; padding: 2px {th.mm(2)}px; font-size: {th.small}px;")
+        top.addWidget(tag)
+        top.addWidget(label(case.item, "title", wrap=False))
+        top.addStretch(1)
+        chip = QLabel(self.t(row.state_key))
+        chip.setObjectName(f"progress-state-{case.id}")
+        colour = _state_colour(th, case.state)
+        chip.setStyleSheet(f"background: {colour}; color: white; border-radius: {th.mm(2)}px;"
+                           f"padding: {th.mm(1)}px {th.mm(3)}px; font-size: {th.body}px; font-weight: bold;")
+        top.addWidget(chip)
+        text.addLayout(top)
+        text.addWidget(_stages(th, row.stage))
+        next_step = label(self.t(row.next_key), "value")
+        next_step.setObjectName(f"progress-next-{case.id}")
+        text.addWidget(next_step)
+        facts = [self.t("case_number", case=case.id), self.t("created_at", date=_when(case))]
+        if case.door and case.state in (CaseState.MATERIALS_DEPOSITED, CaseState.RESULT_DEPOSITED):
+            facts.append(self.t("door", door=case.door))
+        text.addWidget(label("  ·  ".join(facts), "muted"))
+        outer.addLayout(text, 1)
+        if row.rateable:
+            rate = primary(self.t("rate"), lambda c=case.id: self.start_rating(c), name=f"progress-rate-{case.id}")
+            rate.setMinimumWidth(th.mm(45))
+            tall(rate, th, 20)
+            outer.addWidget(rate, 0, Qt.AlignmentFlag.AlignVCenter)
+        elif case.rating:
+            rated = label(self.t("rated", stars=case.rating) + "\n" + "★" * case.rating, "value",
+                          align=Qt.AlignmentFlag.AlignCenter)
+            rated.setStyleSheet(f"color: {p.warn};")
+            outer.addWidget(rated, 0, Qt.AlignmentFlag.AlignVCenter)
+        return frame
+
+    def _rating_panel(self) -> QWidget:
+        th = self.theme
+        case_id, stars = self.rating or ("", 0)
+        flow = self.flow
+        case: Case | None = next((r.case for r in flow.rows if r.case.id == case_id), None) if flow else None
+        row = QHBoxLayout()
+        row.setSpacing(th.mm(4))
+        for n in range(1, 6):
+            star = choice(f"{'★' * n}\n{self.t(f'stars_{n}')}", lambda n=n: self.stars(n), checked=n == stars,
+                          name=f"progress-stars-{n}")
+            height = tall(star, th, 30)
+            row.addWidget(star)
+        holder = QWidget()
+        holder.setStyleSheet(f"QPushButton {{ padding: 0 {th.mm(1)}px; }}")
+        holder.setLayout(row)
+        holder.setMinimumHeight(height)
+        send = primary(self.t("rate_send"), self.send_rating, name="progress-rate-send")
+        send.setEnabled(stars > 0)
+        back = secondary(self.t("common.back"), lambda: self._cancel_rating(), name="progress-rate-cancel")
+        what = f"{case.item if case else ''}  ·  {self.t('case_number', case=case_id)}"
+        return centred(result_panel(th, self.t("rate_question"), what, [send, back], extra=[holder],
+                                    name="progress-rating", role="ask", mark=None))
+
+    def _cancel_rating(self) -> None:
+        self.session.scratch["progress_rating"] = None
+        self.refresh()
+
+    # -- screenshots -------------------------------------------------------------------------------------
+    @classmethod
+    def states(cls) -> list[ScreenState]:
+        def demo(screen: "ProgressScreen", *, rows: bool = True, rating: tuple[str, int] | None = None,
+                 offline: bool = False) -> None:
+            flow = ProgressFlow(None, "demo")  # type: ignore[arg-type]
+            flow.rows = [ProgressRow(c) for c in _demo_cases()] if rows else []
+            flow.locker_unreachable = offline
+            screen.session.scratch[SCRATCH] = flow
+            screen.session.scratch["progress_rating"] = rating
+            screen.refresh()
+        return [ScreenState("cases", demo, resident=True),
+                ScreenState("locker-offline", lambda s: demo(s, offline=True), resident=True),
+                ScreenState("rating", lambda s: demo(s, rating=("DO-261118-4HX2M", 4)), resident=True),
+                ScreenState("empty", lambda s: demo(s, rows=False), resident=True)]
+
+
+def _when(case: Case) -> str:
+    moment = datetime.fromtimestamp(case.created_at)
+    return moment.strftime("%m-%d %H:%M")
+
+
+def _state_colour(theme, state: CaseState) -> str:
+    p = theme.palette
+    if state in (CaseState.RESULT_DEPOSITED, CaseState.PICKED_UP):
+        return p.primary  # the resident has something to do
+    if state in (CaseState.EVALUATED, CaseState.CLOSED):
+        return p.ok
+    if state in (CaseState.CANCELLED, CaseState.EXPIRED, CaseState.QUARANTINED, CaseState.RETURNED_WITH_REASONS):
+        return p.warn
+    return p.accent
+
+
+def _stages(theme, stage: int) -> QWidget:
+    """The usual road as segments, filled up to where the case is."""
+    bar = QWidget()
+    row = QHBoxLayout(bar)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(theme.mm(1.5))
+    for index in range(len(STAGES)):
+        part = QFrame()
+        part.setFixedHeight(theme.mm(2.5))
+        colour = theme.palette.ok if 0 <= index <= stage else theme.palette.line
+        part.setStyleSheet(f"background: {colour}; border-radius: {theme.mm(1)}px;")
+        row.addWidget(part, 1)
+    return bar
+
+
+def _demo_cases() -> list[Case]:
+    """Fictional cases for the screenshots."""
+    now = datetime(2026, 11, 22, 10, 30).timestamp()
+    day = 86400
+    return [
+        Case("BS-261122-9TQ4R", "report", "street_lamp", "路灯", "demo", "李秀兰", CaseState.CREATED,
+             created_at=now - 600, updated_at=now - 600),
+        Case("DO-261120-2KD8W", "dropoff", "elderly-subsidy", "高龄补贴申领", "demo", "李秀兰",
+             CaseState.RESULT_DEPOSITED, door=12, created_at=now - 2 * day, updated_at=now - day),
+        Case("DO-261118-4HX2M", "dropoff", "senior-card", "老年人优待证办理", "demo", "李秀兰", CaseState.PICKED_UP,
+             created_at=now - 4 * day, updated_at=now - day),
+        Case("DO-261102-7MN3P", "dropoff", "medical-insurance", "城乡居民医保参保登记", "demo", "李秀兰",
+             CaseState.EVALUATED, rating=5, created_at=now - 20 * day, updated_at=now - 15 * day),
+    ]
