@@ -67,15 +67,20 @@ class Ledger:
         values = {**(fields or {}), machine.column: str(new)}
         if machine is not OPENING:
             values["updated_at"] = time.time()
+        # Plain SQL, not sqlite_utils' insert/update: those introspect the table on every
+        # call, and this runs between a scanned code and its unlock frame (bench locker).
+        # Column names come from this package's code, never from a request.
         if row is None:
             if insert is None:
                 raise TransitionError(machine.name, ident, None, new)
-            table = db[machine.table]
-            table.insert({**insert, **values, **({"id": ident} if ident is not None else {})})
+            columns = {**insert, **values, **({"id": ident} if ident is not None else {})}
+            cursor = db.execute(f"INSERT INTO {machine.table} ({', '.join(columns)}) "
+                                f"VALUES ({', '.join('?' * len(columns))})", list(columns.values()))
             if ident is None:
-                ident = table.last_pk
+                ident = cursor.lastrowid
         else:
-            db[machine.table].update(ident, values)
+            db.execute(f"UPDATE {machine.table} SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?",
+                       [*values.values(), ident])
         name = event or str(new)
         body = {"from": None if old is None else str(old), "to": str(new), **(detail or {})}
         self.record(db, name, machine.name, str(ident), body, outbox=outbox)
