@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import Engine, select
 
@@ -14,7 +14,7 @@ from sync.server.accounts import Account, list_accounts, signed_in
 from sync.server.codes import WORKER_MINUTES, issue_worker_code
 from sync.server.models import Device as DeviceRow
 from sync.server.notify import notices, outbox
-from sync.server.worker import actions, cases, certificates, rating, stats
+from sync.server.worker import actions, cases, certificates, photos, rating, stats
 from sync.server.worker.qrsvg import qr_svg
 
 router = APIRouter(include_in_schema=False)
@@ -234,13 +234,21 @@ def verify_page(request: Request, c: str = "") -> Response:
     if c.strip():
         with _engine(request).connect() as conn:
             checked = certificates.check(conn, c)
-    return _render(request, "worker/verify.html", checked=checked, text=c)
+    return _render(request, "worker/verify.html", checked=checked, text=c, problem=None)
 
 
 @router.post("/verify")
-def verify(request: Request, code: Annotated[str, Form()] = "") -> Response:
-    checked = None
-    if code.strip():
+def verify(request: Request, code: Annotated[str, Form()] = "",
+           photo: Annotated[UploadFile | None, File()] = None) -> Response:
+    """The pasted text, or the QR read from a photo (kept in memory only)."""
+    checked, problem = None, None
+    if photo is not None and photo.filename:
+        try:
+            code = photos.qr_text(photo.file.read(photos.MAX_BYTES + 1))
+        except photos.PhotoUnreadable as exc:
+            problem = exc
+    if code.strip() and problem is None:
         with _engine(request).connect() as conn:
             checked = certificates.check(conn, code)
-    return _render(request, "worker/verify.html", checked=checked, text=code)
+    return _render(request, "worker/verify.html", 422 if problem else 200, checked=checked, text=code,
+                   problem=problem)

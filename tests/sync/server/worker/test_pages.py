@@ -210,13 +210,21 @@ def test_public_verify_page(live_server, phone_page, artifacts):
     page = phone_page
     page.goto(f"{live_server.url}/verify")
     page.get_by_label("二维码内容").fill(stamp.text)
-    page.get_by_role("button", name="核验").click()
+    page.get_by_role("button", name="核验", exact=True).click()
     result = page.locator("#result").inner_text()
     assert "真实有效" in result and "张*明" in result and stamp.serial in result
     screenshot(page, artifacts, "verify-valid-phone")
     parts = stamp.text.split(".")
     parts[2] = "43"
     page.get_by_label("二维码内容").fill(".".join(parts))
-    page.get_by_role("button", name="核验").click()
+    page.get_by_role("button", name="核验", exact=True).click()
     assert "内容被篡改" in page.locator("#result").inner_text()
     screenshot(page, artifacts, "verify-tampered-phone")
+    # the camera button: a photo of the QR (here the rendered code), read on the server in memory
+    from tests.sync.server.worker.test_verify import qr_png
+    photo = artifacts / "certificate-qr.png"
+    photo.write_bytes(qr_png(stamp.text))
+    page.locator("#photo").set_input_files(str(photo))
+    page.get_by_role("button", name="识别并核验").click()
+    assert "真实有效" in page.locator("#result").inner_text()
+    screenshot(page, artifacts, "verify-photo-phone")

@@ -64,3 +64,28 @@ def test_an_unknown_device(client):
     stamp = stamps.make(stranger, template="residence_proof", number=1, canonical=b"{}",
                         issued_at=datetime(2026, 11, 22, tzinfo=timezone.utc))
     assert verdict_of(client.post("/verify", data={"code": stamp.text}).text) == "无法核验"
+
+
+def qr_png(text: str, scale: int = 6) -> bytes:
+    import cv2
+    import numpy as np
+
+    from forms.qr import encode
+
+    symbol = encode(text.encode("ascii"))
+    image = np.where(np.pad(symbol, 4), 0, 255).astype(np.uint8)
+    image = np.kron(image, np.ones((scale, scale), dtype=np.uint8))
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+def test_a_photo_of_the_qr_is_read_and_checked(client, locker, household):
+    stamp = certificate(locker)
+    page = client.post("/verify", files={"photo": ("qr.png", qr_png(stamp.text), "image/png")})
+    assert page.status_code == 200 and verdict_of(page.text) == "真实有效" and stamp.serial in page.text
+    blank = client.post("/verify", files={"photo": ("blank.png", qr_png("x")[:0] or b"\x89PNG", "image/png")})
+    assert blank.status_code == 422 and "无法读取这张图片" in blank.text
+    import cv2
+    import numpy as np
+    white = cv2.imencode(".png", np.full((200, 200), 255, dtype=np.uint8))[1].tobytes()
+    none = client.post("/verify", files={"photo": ("white.png", white, "image/png")})
+    assert none.status_code == 422 and "没有找到可读的二维码" in none.text
