@@ -85,6 +85,7 @@ class CallSession:
         self.recording = False
         self.frames = {"video": 0, "audio": 0}
         self.latest_video = None  # the last remote av.VideoFrame (the screen shows it)
+        self.first_video_at: float | None = None  # time.time() of the first remote picture (bench)
         self.connected_at: float | None = None
         self.reconnections = 0  # signaling sockets opened again
         self.renegotiations = 0  # new offers after media stalled
@@ -180,7 +181,7 @@ class CallSession:
         while self.state not in FINAL and self.state not in CALLBACK_OFFERED:
             try:
                 async with connect(self.api.socket_url(f"/video/ws/kiosk?token={self._token}"),
-                                   open_timeout=3, ping_interval=None, close_timeout=1) as ws:
+                                   open_timeout=5, ping_interval=None, close_timeout=1) as ws:
                     self._ws = ws
                     if not first:
                         self.reconnections += 1
@@ -238,8 +239,11 @@ class CallSession:
             self.changed()
         elif kind == "answered":
             self.staff_name = message.get("staff", "")
-            self.set_state(S.CONNECTING)
+            if self.state == S.QUEUED:
+                self.set_state(S.CONNECTING)
         elif kind == "answer":
+            if self.state == S.QUEUED:
+                self.set_state(S.CONNECTING)
             if self.pc is not None and self.pc.signalingState == "have-local-offer":
                 await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
         elif kind in ("unanswered", "declined"):
@@ -283,6 +287,8 @@ class CallSession:
             self.frames[track.kind] = self.frames.get(track.kind, 0) + 1
             if track.kind == "video":
                 self.latest_video = frame
+                if self.first_video_at is None:
+                    self.first_video_at = time.time()
                 self._last_video = time.monotonic()
                 self._stalled_since = None
                 if self.state in (S.CONNECTING, S.RECONNECTING) and self._ws is not None:

@@ -107,8 +107,17 @@ async def kiosk_socket(ws: WebSocket, token: str = "") -> None:
     hub.subscribe(outgoing, *targets)
     hub.kiosks[call_id] += 1
     await run_in_threadpool(_touch_side, hub, call_id, "kiosk")
-    if call.state == "connected" and call.staff_id is not None:
-        await hub.call(_notify, f"staff:{call.staff_id}", {"type": "peer_back", "call_id": call_id})
+    # read again now that this socket hears every change: what happened before it
+    # opened (answered at once, or while the kiosk's network was down) is said again
+    call = await hub.read(calls.get, call_id)
+    if call.state == "connected":
+        outgoing.put_nowait({"type": "answered", "staff": await hub.read(_staff_name, call.staff_id)})
+        if call.answer_sdp:
+            outgoing.put_nowait({"type": "answer", "sdp": call.answer_sdp, "generation": call.generation})
+        if call.staff_id is not None:
+            await hub.call(_notify, f"staff:{call.staff_id}", {"type": "peer_back", "call_id": call_id})
+    elif call.state != "waiting":
+        outgoing.put_nowait({"type": call.state, "call_id": call_id, "reason": call.end_reason})
     outgoing.put_nowait({"type": "refresh"})
     hung_up = False
 
@@ -236,6 +245,13 @@ def _server_key(app):
 def _touch_side(hub: Hub, call_id: str, side: str) -> None:
     with hub.engine.begin() as conn:
         calls.side_seen(conn, [call_id], side)
+
+
+def _staff_name(conn, account_id: int | None) -> str:
+    from sqlalchemy import select
+
+    row = conn.execute(select(presence.ACCOUNTS.c.name).where(presence.ACCOUNTS.c.id == account_id)).first()
+    return row.name if row else ""
 
 
 def _notify(tx: calls.Tx, target: str, body: dict) -> None:

@@ -41,6 +41,7 @@ def staff_page(media_browser):
     def make():
         context = _context(media_browser, viewport={"width": 1280, "height": 900})
         context.grant_permissions(["camera", "microphone"])
+        context.set_default_timeout(20_000)  # a machine shared by many test runs can be slow
         contexts.append(context)
         return context.new_page()
     try:
