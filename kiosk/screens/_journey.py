@@ -283,6 +283,7 @@ def grid_of(theme: Theme, widgets: Sequence[QWidget], columns: int) -> QWidget:
         grid.addWidget(widget, index // columns, index % columns)
     for column in range(columns):
         grid.setColumnStretch(column, 1)
+    grid.setRowStretch((len(widgets) + columns - 1) // columns, 1)  # rows packed at the top
     return box
 
 

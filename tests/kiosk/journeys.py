@@ -116,3 +116,14 @@ def visible(app, cls, name: str):
     """The visible widget of type ``cls`` called ``name`` (or None)."""
     found = [w for w in app.findChildren(cls, name) if w.isVisible()]
     return found[-1] if found else None
+
+
+_faults = iter(range(1, 10_000))
+
+
+@pytest.fixture
+def fault_printer(cupsd) -> Iterator[str]:
+    """A fault queue of its own on the session's private cupsd (reasons are sticky)."""
+    name = cupsd.add_fault_printer(f"journey-fault-{next(_faults)}")
+    yield name
+    cupsd.run_tool("lpadmin", "-x", name)
