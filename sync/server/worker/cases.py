@@ -147,7 +147,9 @@ def grid_lockers(conn: Connection, case_id: str) -> set[str]:
         EVENTS.c.event_type.in_(PLACING)).distinct())}
 
 
-def may_see(conn: Connection, account: Any, case_id: str) -> bool:
+def may_see(conn: Connection, account: Any, case_id: str, mine: set[str] | None = None) -> bool:
+    """An admin: any case of her community; a worker: a case of her grid (``mine``:
+    her lockers, when the caller knows them already)."""
     case = conn.execute(select(CASES.c.community).where(CASES.c.id == case_id)).first()
     if case is None or case.community != account.community:
         return False
@@ -155,7 +157,8 @@ def may_see(conn: Connection, account: Any, case_id: str) -> bool:
         return True
     if account.role != "worker" or not account.grid:
         return False
-    mine = {locker.device_id for locker in lockers_in(conn, account.community, account.grid)}
+    if mine is None:
+        mine = {locker.device_id for locker in lockers_in(conn, account.community, account.grid)}
     if grid_lockers(conn, case_id) & mine:
         return True
     return residents.of_case(conn, case_id).grid == account.grid
@@ -167,7 +170,8 @@ def my_cases(conn: Connection, account: Any) -> list[Any]:
     rows = conn.execute(select(CASES.c.id, CASES.c.state, CASES.c.updated_at).where(
         CASES.c.community == account.community, CASES.c.state.in_(open_states))
         .order_by(CASES.c.updated_at)).all()
-    return [r for r in rows if may_see(conn, account, r.id)]
+    mine = {locker.device_id for locker in lockers_in(conn, account.community, account.grid)}
+    return [r for r in rows if may_see(conn, account, r.id, mine)]
 
 
 @dataclass

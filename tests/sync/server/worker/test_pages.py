@@ -161,11 +161,12 @@ def test_grid_worker_on_her_phone(sms_log, live_server, page, phone_page, artifa
     screenshot(phone, artifacts, "case-returned-contacted-phone")
 
     # the locker deposits the result and hands it over; the resident gets the code, then a rating link
-    locker.push(waiting[0], "result_deposited", door=4, worker="wang")
+    locker.push(waiting[0], "result_deposited", door=4, worker="wang",
+                at=datetime.now(timezone.utc) - timedelta(hours=5, minutes=30))
     locker.push(waiting[0], "pickup_code_issued", door=4, short="24681357", expires_at=time.time() + 7 * 86400)
     (ready,) = messages(sms_log, "pickup_ready")
     assert "24681357" in ready["text"] and "幸福里 1 号柜" in ready["text"] and "4 号门" in ready["text"]
-    locker.push(waiting[0], "picked_up", door=4)
+    locker.push(waiting[0], "picked_up", door=4, at=datetime.now(timezone.utc))
     (rate,) = messages(sms_log, "rate_service")
     link = rate["text"].split("评分：", 1)[1].split("（", 1)[0]
     path = link[link.index("/rate/"):]
@@ -190,7 +191,7 @@ def test_grid_worker_on_her_phone(sms_log, live_server, page, phone_page, artifa
     # statistics, for the admin on a desktop and the worker on her phone
     page.goto(f"{server.url}/worker/stats")
     text = page.locator("main").inner_text()
-    assert "民政科" in text and "4.0 / 5" in text
+    assert "民政科" in text and "4.0 / 5" in text and "5.5" in text  # hours from deposit to pickup
     screenshot(page, artifacts, "stats-desktop")
     page.goto(f"{server.url}/worker/notifications")
     table = page.locator("table").inner_text()
