@@ -28,7 +28,7 @@ def pickup_ready(conn: Connection, *, event_id: str, case_id: str, community: st
     who = residents.of_case(conn, case_id)
     short, door, until = payload.get("short", ""), payload.get("door", ""), _day(payload.get("expires_at"))
     text = (f"{SIGNATURE}您的办理结果（{who.item or '案件 ' + case_id}）已放入云柜 {locker}"
-            f"{f' {door} 号门' if door != '' else ''}，取件码 {short}"
+            f"{f' {door} 号门' if door not in ('', None) else ''}，取件码 {short}"
             f"{f'，请于{until}前' if until else '，请尽快'}到柜前输入取件码领取。")
     return outbox.enqueue(conn, dedupe=f"pickup:{event_id}", kind="pickup_ready", phone=who.phone, text=text,
                           case_id=case_id, community=community,
