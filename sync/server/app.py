@@ -13,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, select
 
-from sync.server import accounts, admin, attachments, db, keys, migrations, notify, video, web, worker
-from sync.server.auth import authenticate, body_of, path_of
+from sync.server import accounts, admin, attachments, db, keys, migrations, notify, phone, video, web, worker
+from sync.server.auth import Signature, authenticate, body_of, path_of, signature_of, verify
 from sync.server.content import now, pull
 from sync.server.devices import EnrolmentRefused, enrol, heartbeat
 from sync.server.ingest import Conflicts, Device, apply_batch
@@ -36,6 +36,22 @@ def _device(request: Request, body: Annotated[bytes, Depends(body_of)],
 
 
 SignedDevice = Annotated[Device, Depends(_device)]
+
+
+def _signature(request: Request, body: Annotated[bytes, Depends(body_of)],
+               x_device: Annotated[str | None, Header(description="enrolled device id")] = None,
+               x_timestamp: Annotated[str | None, Header(description="Unix time, milliseconds")] = None,
+               x_nonce: Annotated[str | None, Header(description="never reused")] = None,
+               x_signature: Annotated[str | None, Header(description="base64 Ed25519 over "
+                                                                      "sync.wire.canonical_request")] = None,
+               ) -> Signature:
+    return signature_of(request.method, path_of(request), request.headers, body)
+
+
+# Checked for form and clock before the endpoint runs; the endpoint verifies the key,
+# the revocation and the nonce in its own transaction (auth.verify): one transaction
+# a request on the hot paths (pull, heartbeat), not two.
+Signed = Annotated[Signature, Depends(_signature)]
 NOT_JSON = {400: {"model": Problem, "description": "the body is not JSON (or not UTF-8)"}}
 REFUSED = {**NOT_JSON,
            401: {"model": Problem, "description": "not signed, bad signature, stale or replayed"},
@@ -116,15 +132,15 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
                 detail=str(exc), event_ids=exc.event_ids).model_dump(mode="json"))
 
     @app.get(f"{API}/changes", response_model=PullResponse, responses=REFUSED)
-    def changes(device: SignedDevice, cursor: Annotated[int, Query(ge=0)] = 0,
+    def changes(signed: Signed, cursor: Annotated[int, Query(ge=0)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> PullResponse:
         with engine.begin() as conn:
-            return pull(conn, device.community, cursor, limit)
+            return pull(conn, verify(conn, signed).community, cursor, limit)
 
     @app.post(f"{API}/heartbeat", response_model=HeartbeatResponse, responses=REFUSED)
-    def beat(body: Heartbeat, device: SignedDevice) -> HeartbeatResponse:
+    def beat(body: Heartbeat, signed: Signed) -> HeartbeatResponse:
         with engine.begin() as conn:
-            heartbeat(conn, device.device_id, body)
+            heartbeat(conn, verify(conn, signed).device_id, body)
         return HeartbeatResponse(server_time=now())
 
     @app.get(f"{API}/keys")
@@ -139,6 +155,6 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
             return {**found, **keys.public_keys(conn)}
 
     # Each feature of the server adds its own routes (and mounts) in its package.
-    for feature in (web, accounts, admin, worker, notify, attachments, video):
+    for feature in (web, accounts, admin, worker, notify, attachments, video, phone):
         feature.install(app)
     return app

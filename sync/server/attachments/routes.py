@@ -19,8 +19,7 @@ from fastapi.responses import JSONResponse
 
 from sync.server.attachments import uploads
 from sync.server.attachments.uploads import UploadRefused
-from sync.server.auth import authenticate, path_of
-from sync.server.ingest import Device
+from sync.server.auth import Signature, path_of, signature_of, verify
 from sync.wire import (API, MAX_ATTACHMENT_BYTES, MAX_CHUNK_BYTES, AttachmentCreate, AttachmentStatus, Problem,
                        UploadConflict)
 
@@ -58,15 +57,16 @@ def _signed(limit: int):
                      x_nonce: Annotated[str | None, Header(description="never reused")] = None,
                      x_signature: Annotated[str | None, Header(description="base64 Ed25519 over "
                                                                             "sync.wire.canonical_request")] = None,
-                     ) -> tuple[Device, bytes]:
+                     ) -> Signature:
         body = await _capped_body(request, limit)
-        found = authenticate(request.app.state.engine, request.method, path_of(request), request.headers, body)
-        return found, body
+        return signature_of(request.method, path_of(request), request.headers, body)
     return device
 
 
-SignedJson = Annotated[tuple[Device, bytes], Depends(_signed(JSON_BODY_LIMIT))]
-SignedChunk = Annotated[tuple[Device, bytes], Depends(_signed(MAX_CHUNK_BYTES))]
+# Checked for form and clock first; the device's key, revocation and nonce are checked
+# in the endpoint's own transaction (auth.verify), durable where it writes the upload.
+SignedJson = Annotated[Signature, Depends(_signed(JSON_BODY_LIMIT))]
+SignedChunk = Annotated[Signature, Depends(_signed(MAX_CHUNK_BYTES))]
 UploadId = Annotated[UUID, Path(description="the upload's UUID, as created")]
 REFUSED = {400: {"model": Problem, "description": "the body is not JSON, or a bad Content-Length"},
            401: {"model": Problem, "description": "not signed, bad signature, stale or replayed"},
@@ -88,9 +88,8 @@ def _engine(request: Request):
                         **REFUSED, **CONFLICT,
                         413: {"model": Problem, "description": "body too large"}})
 def create_upload(body: AttachmentCreate, signed: SignedJson, request: Request):
-    device, _ = signed
     with _engine(request).begin() as conn:
-        created = uploads.create(conn, device, body)
+        created = uploads.create(conn, verify(conn, signed, durable=True), body)
     if created.new:
         return created.status
     return JSONResponse(status_code=200, content=created.status.model_dump(mode="json"))
@@ -98,8 +97,8 @@ def create_upload(body: AttachmentCreate, signed: SignedJson, request: Request):
 
 @router.get("/{upload_id}", response_model=AttachmentStatus, responses=REFUSED)
 def upload_status(upload_id: UploadId, signed: SignedJson, request: Request) -> AttachmentStatus:
-    with _engine(request).connect() as conn:
-        return uploads.status(conn, signed[0], str(upload_id))
+    with _engine(request).begin() as conn:
+        return uploads.status(conn, verify(conn, signed), str(upload_id))
 
 
 CHUNK_BODY = {"requestBody": {"required": True, "content": {"application/octet-stream": {
@@ -112,9 +111,8 @@ CHUNK_BODY = {"requestBody": {"required": True, "content": {"application/octet-s
                        422: {"model": Problem, "description": "empty, or past the declared size"}})
 def put_chunk(upload_id: UploadId, offset: Annotated[int, Path(ge=0, le=MAX_ATTACHMENT_BYTES)],
               signed: SignedChunk, request: Request) -> AttachmentStatus:
-    device, data = signed
     with _engine(request).begin() as conn:
-        return uploads.put_chunk(conn, device, str(upload_id), offset, data)
+        return uploads.put_chunk(conn, verify(conn, signed, durable=True), str(upload_id), offset, signed.body)
 
 
 @router.post("/{upload_id}/finish", response_model=AttachmentStatus,
@@ -123,7 +121,7 @@ def put_chunk(upload_id: UploadId, offset: Annotated[int, Path(ge=0, le=MAX_ATTA
                                                                "reset to 0 bytes; send it again"}})
 def finish_upload(upload_id: UploadId, signed: SignedJson, request: Request) -> AttachmentStatus:
     with _engine(request).begin() as conn:
-        done = uploads.finish(conn, signed[0], str(upload_id))
+        done = uploads.finish(conn, verify(conn, signed, durable=True), str(upload_id))
     if not done.complete:
         raise UploadRefused(422, f"the {done.size} bytes received do not hash to the declared SHA-256 "
                                  f"{done.sha256[:12]}…: the upload was reset to 0 bytes; send the file "
