@@ -26,6 +26,9 @@ class GuideScreen(Screen):
         super().__init__(app)
         self._results: QVBoxLayout | None = None
 
+    def clear(self) -> None:
+        self._results = None  # its body is thrown away with the session
+
     @property
     def flow(self) -> GuideFlow | None:
         return self.session.scratch.get(SCRATCH)

@@ -27,6 +27,13 @@ class ReportScreen(Screen):
     tile = Tile("report.title", "report.tile_hint", order=70, glyph="报")
     needs_identity = True
 
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self._send: QPushButton | None = None
+
+    def clear(self) -> None:
+        self._send = None  # its body is thrown away with the session
+
     @property
     def flow(self) -> ReportFlow | None:
         return self.session.scratch.get(SCRATCH)

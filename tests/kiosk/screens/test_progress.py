@@ -54,3 +54,25 @@ def test_the_case_moves_on_and_the_resident_rates_it(tmp_path, make_app, tap, qt
     tap(app, "header-home")
     wait_screen(qtbot, app, "home")
     assert "progress" not in app.session.scratch  # the resident's cases are gone from memory
+
+
+def test_after_the_idle_timeout_nothing_of_the_resident_is_left(tmp_path, make_app, tap, qtbot):
+    from kiosk.session import EndReason
+    from tests.kiosk.conftest import write_config
+
+    app = make_app(write_config(tmp_path))
+    store = app.devices.store
+    mine = cases.create(store, kind="report", item_id="noise", item="噪音扰民",
+                        resident=cases.Resident.of(DEMO_RESIDENT.id_number, DEMO_RESIDENT.name))
+    app.session.identify(DEMO_RESIDENT)
+    app.go("progress")
+    qtbot.waitUntil(lambda: text_of(app, f"progress-state-{mine.id}") == "已提交", timeout=10000)
+    for name in ("report", "dropoff", "pickup", "guide"):
+        app.go(name)
+    qtbot.wait(200)  # the journeys' background loads finish
+    app.end_session(EndReason.IDLE)
+    qtbot.wait(50)
+    leftovers = [w.text() for w in app.findChildren(QLabel)
+                 if mine.id in w.text() or DEMO_RESIDENT.name in w.text() or "噪音扰民" in w.text()]
+    assert leftovers == [] and app.session.scratch == {}
+    assert app.navigator.current.name == "home"
