@@ -255,6 +255,13 @@ def subsidy_rows(conn: Connection, community: str) -> list[dict[str, Any]]:
 
 
 # -- certificate templates ------------------------------------------------------------
+SHIPPED = Path(__file__).resolve().parents[3] / "assets" / "forms"  # the templates that come with the software
+
+
+def shipped_templates() -> dict[str, Path]:
+    """The templates shipped in assets/forms, by id (a fresh community publishes these)."""
+    return {path.stem: path for path in sorted(SHIPPED.glob("*.toml"))}
+
 def check_template(template_id: str, toml_bytes: bytes) -> dict[str, Any]:
     """The template as forms/ loads it: name, fields, fingerprint; Invalid with forms'
     one-line message (file, line, key) when it is broken."""

@@ -232,11 +232,34 @@ async def subsidy_update(request: Request, account: Admin, ident: str) -> Respon
 
 
 # -- certificate templates ------------------------------------------------------------
-@router.get("/templates", response_class=HTMLResponse)
-def templates(request: Request, account: Admin) -> HTMLResponse:
+def _templates_page(request: Request, account, problems: list, status: int = 200) -> HTMLResponse:
     with engine_of(request).connect() as conn:
         found = catalogue.records(conn, "certificate_template", account.community)
-    return render(request, "admin/templates.html", section="templates", items=found, problems=[])
+    published = {item.get("template_id") for item in found}
+    shipped = [(ident, catalogue.check_template(ident, path.read_bytes())["name"])
+               for ident, path in catalogue.shipped_templates().items() if ident not in published]
+    return render(request, "admin/templates.html", status=status, section="templates", items=found, shipped=shipped,
+                  problems=problems)
+
+
+@router.get("/templates", response_class=HTMLResponse)
+def templates(request: Request, account: Admin) -> HTMLResponse:
+    return _templates_page(request, account, [])
+
+
+@router.post("/templates/shipped/{ident}", response_class=HTMLResponse)
+def template_shipped(request: Request, account: Admin, ident: str) -> Response:
+    """Publish a template shipped with the software (assets/forms) as this community's."""
+    path = catalogue.shipped_templates().get(ident)
+    if path is None:
+        return _missing(request, "/admin/templates")
+    try:
+        with engine_of(request).begin() as conn:
+            version = catalogue.save_template(conn, account.community, ident, path.read_bytes(), account.username)
+    except Invalid as exc:
+        return _templates_page(request, account, exc.problems, 422)
+    return redirect(f"/admin/templates/{ident}", f"已发布 {ident} 第 {version} 版，终端下次同步即可使用。 / Published "
+                                                 f"{ident} version {version}; kiosks use it after their next sync.")
 
 
 @router.get("/templates/{ident}", response_class=HTMLResponse)
@@ -260,11 +283,9 @@ def template_upload(request: Request, account: Admin, file: Annotated[UploadFile
     except Invalid as exc:
         with engine_of(request).connect() as conn:
             current = catalogue.record(conn, "certificate_template", account.community, ident) if template_id else None
-            found = [] if current else catalogue.records(conn, "certificate_template", account.community)
         if current:
             return render(request, "admin/template.html", status=422, section="templates", item=current,
                           problems=exc.problems)
-        return render(request, "admin/templates.html", status=422, section="templates", items=found,
-                      problems=exc.problems)
+        return _templates_page(request, account, exc.problems, 422)
     return redirect(f"/admin/templates/{ident}", f"已发布 {ident} 第 {version} 版，终端下次同步即可使用。 / Published "
                                                  f"{ident} version {version}; kiosks use it after their next sync.")

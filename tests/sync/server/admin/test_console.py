@@ -280,6 +280,16 @@ def test_certificate_templates_are_checked_by_forms_and_versioned(console, enrol
     assert named.status_code == 422 and "文件名" in named.text
 
 
+def test_shipped_templates_are_offered_until_published(console, enrol):
+    mine = enrol(community=COMMUNITY)
+    page = console.get("/admin/templates").text
+    assert "随软件提供的模板" in page and "materials_checklist" in page
+    assert console.post("/admin/templates/shipped/materials_checklist", follow_redirects=False).status_code == 303
+    assert pulled(mine, "certificate_template")[f"{COMMUNITY}/materials_checklist"]["version"] == 1
+    assert "/admin/templates/shipped/materials_checklist" not in console.get("/admin/templates").text
+    assert console.post("/admin/templates/shipped/nothing_like_it").status_code == 404
+
+
 def test_every_shipped_template_passes_the_check():
     for path in sorted(Path(ROOT / "assets" / "forms").glob("*.toml")):
         assert catalogue.check_template(path.stem, path.read_bytes())["fields"]
