@@ -23,6 +23,17 @@ PHONE_DIGITS = 11
 FRAME_MS = 66  # the remote picture is redrawn ~15 times a second
 
 
+def spawn(coro) -> None:
+    """Run ``coro`` on the app's asyncio loop (qasync); without one (the app shutting
+    down) it is dropped, as the session it belonged to is."""
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        coro.close()
+        return
+    loop.create_task(coro)
+
+
 def tall(button: QWidget, theme, millimetres: float, css: str = "") -> None:
     """``button`` ``millimetres`` high on the glass (never under the touch size), with
     ``css`` (the hang-up button's red) in the same style sheet."""
@@ -58,13 +69,13 @@ class CallScreen(Screen):
     def enter(self, **params) -> None:
         self.data.update(step="loading", problem="", phone="", case_id="")
         self.refresh()
-        asyncio.ensure_future(self._load())
+        spawn(self._load())
 
     def leave(self) -> None:
         self._frames.stop()
         call = self.call
         if call is not None:
-            asyncio.ensure_future(self._close(call))
+            spawn(self._close(call))
 
     def clear(self) -> None:
         self._frames.stop()
@@ -96,12 +107,12 @@ class CallScreen(Screen):
         self.data["step"] = "recording" if department.get("recording") else "placing"
         self.refresh()
         if self.data["step"] == "placing":
-            asyncio.ensure_future(self._place(department))
+            spawn(self._place(department))
 
     def agree_recording(self) -> None:
         self.data["step"] = "placing"
         self.refresh()
-        asyncio.ensure_future(self._place(self.data["chosen"]))
+        spawn(self._place(self.data["chosen"]))
 
     async def _place(self, department: dict) -> None:
         from kiosk.call import CallError, CallSession
@@ -143,7 +154,7 @@ class CallScreen(Screen):
 
     def hang_up(self) -> None:
         if self.call is not None:
-            asyncio.ensure_future(self.call.hang_up())
+            spawn(self.call.hang_up())
 
     def want_callback(self) -> None:
         self.data.update(step="callback_form", phone="", problem="")
@@ -161,7 +172,7 @@ class CallScreen(Screen):
         self.refresh()
 
     def send_callback(self) -> None:
-        asyncio.ensure_future(self._callback(self.data["phone"]))
+        spawn(self._callback(self.data["phone"]))
 
     async def _callback(self, phone: str) -> None:
         from kiosk.call import CallError
