@@ -12,7 +12,7 @@ from sync.server.accounts.errors import LoginRefused
 from sync.server.accounts.guard import (CSRF_COOKIE, HOME, SESSION_COOKIE, Forbidden, NotSignedIn, current,
                                         is_https, login_url, safe_next, same_token, session_policy,
                                         submitted_csrf, wants_html)
-from sync.server.accounts.sessions import end_session, sign_in, start_session
+from sync.server.accounts.sessions import end_session, prune_expired, sign_in, start_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,6 +58,7 @@ async def login(request: Request, username: Annotated[str, Form()] = "", passwor
 
     def begin() -> tuple[str, str]:
         with engine.begin() as conn:
+            prune_expired(conn, session_policy(request))
             return start_session(conn, account.id, client_address(request))
 
     token, _csrf = await run_in_threadpool(begin)

@@ -106,6 +106,13 @@ def session_for(conn: Connection, token: str | None, policy: SessionPolicy = Ses
     return Session(account=_account(row), csrf=row.csrf)
 
 
+def prune_expired(conn: Connection, policy: SessionPolicy = SessionPolicy()) -> int:
+    """Delete sessions past either clock (abandoned ones are never looked up again)."""
+    stamp = now()
+    return conn.execute(delete(SESSIONS).where((SESSIONS.c.last_seen_at <= stamp - policy.idle)
+                                               | (SESSIONS.c.created_at <= stamp - policy.absolute))).rowcount
+
+
 def end_session(conn: Connection, token: str | None) -> None:
     if token:
         conn.execute(delete(SESSIONS).where(SESSIONS.c.token_hash == token_hash(token)))

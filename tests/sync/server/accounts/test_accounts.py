@@ -258,6 +258,19 @@ def test_sessions_expire(server, clock):
         assert conn.execute(select(sessions)).first() is None
 
 
+def test_signing_in_clears_abandoned_sessions(server):
+    client, engine = server
+    add(engine, "alice")
+    log_in(client, "alice")
+    sessions = SessionRow.__table__
+    with engine.begin() as conn:  # that browser was closed 3 hours ago
+        conn.execute(update(sessions).values(last_seen_at=now() - timedelta(hours=3)))
+    client.cookies.clear()
+    log_in(client, "alice")
+    with engine.connect() as conn:
+        assert len(conn.execute(select(sessions)).all()) == 1
+
+
 def test_requests_keep_an_idle_session_alive(server):
     client, engine = server
     add(engine, "alice")
