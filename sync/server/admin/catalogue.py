@@ -6,7 +6,14 @@ that community's appliances at their next pull; records published for everyone
 
 Keys are ``<community>/<id>``; the data carries the id (``id``, ``template_id``…)
 and the community. Data formats are those the kiosk reads (kiosk/store/guide.py,
-kiosk/store/announcements.py).
+kiosk/store/announcements.py); the others::
+
+    subsidy               {"id", "id_number", "name", "program": "高龄补贴", "amount": 100.0 (yuan a month),
+                           "status": "active" | "suspended" | "stopped",
+                           "certified_until": "YYYY-MM-DD" | None (the yearly certification), "note"}
+    certificate_template  {"template_id", "version", "name", "toml": the NAME.toml text, "fingerprint": SHA-256,
+                           "fields": forms' describe_fields(), "languages", "uploaded_by", "uploaded_at",
+                           "history": [{"version", "fingerprint", "uploaded_by", "uploaded_at"}, …]}
 """
 from __future__ import annotations
 

@@ -176,3 +176,18 @@ def test_search_finds_chinese_names_ids_and_grids(console):
         with console.engine.connect() as conn:
             found = households.search(conn, COMMUNITY, query).records
         assert [r["household_id"] for r in found] == expected, query
+
+
+def test_a_long_list_comes_in_pages(console):
+    from forms.fields import _ID_CHECK, _ID_WEIGHTS
+
+    def valid(base: str) -> str:
+        return base + _ID_CHECK[sum(int(d) * w for d, w in zip(base, _ID_WEIGHTS)) % 11]
+
+    rows = [f"XF-{n:04d},一网格,幸福里{n}号,居民{n},{valid(f'1101011990010{n:04d}')},户主,," for n in range(1, 36)]
+    assert upload(console, HEADER + "\n".join(rows) + "\n").status_code == 303
+    first = console.get("/admin/households").text
+    assert "共 35 户" in first and "XF-0030" in first and "XF-0031" not in first and "1 / 2" in first
+    second = console.get("/admin/households?page=2").text
+    assert "XF-0031" in second and "XF-0035" in second and "XF-0001" not in second
+    assert "XF-0035" in console.get("/admin/households?q=居民35&page=1").text
