@@ -94,6 +94,11 @@ LOCKER_EVENTS: dict[str, frozenset[str]] = {
                           "not_opened", "closed_in_flight"}),
     "board": frozenset({"board_offline", "board_online"}),
 }
+# Events about a resident rather than a case (aggregate type -> event types): the kiosk
+# pushes ``phone_confirmed`` (payload ``phone`` and ``resident``, the ID card's keyed
+# hash) when a resident confirms her phone number with her ID card; the server links the
+# number to her household record (sync.server.phone.links).
+RESIDENT_EVENTS: dict[str, frozenset[str]] = {"phone": frozenset({"phone_confirmed"})}
 # Events someone must act on (a console shows them).
 ALARMS = frozenset({"forced", "door_left_open", "jammed", "not_opened", "closed_in_flight", "board_offline",
                     "pickup_held", "no_other_door", "unlock_unknown"})

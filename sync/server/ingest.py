@@ -35,6 +35,7 @@ from sync import lifecycle
 from sync.errors import LifecycleError, TransitionRefused
 from sync.server.content import now
 from sync.server.models import Case, EventRow
+from sync.server.phone import links as phone_links
 from sync.server.worker.ingested import after_decisions
 from sync.wire import Event, EventResult
 
@@ -108,6 +109,7 @@ def _apply(conn: Connection, device: Device, events: list[Event]) -> list[EventR
             "received_at": received, "digest": digest, "status": result.status,
             "reason": result.reason, "case_state": result.case_state})
     after_decisions(conn, device, rows, results)  # console reconciliation, residents' notifications
+    phone_links.after_events(conn, device, rows)  # numbers a kiosk confirmed with an ID card
     if rows:
         conn.execute(EVENTS.insert(), rows)
     _save_cases(conn, cases, received)
