@@ -44,6 +44,8 @@ class KioskApp(QMainWindow):
     def __init__(self, config: Config, *, devices: Devices | None = None, i18n: Catalogue | None = None,
                  watch_cards: bool = False) -> None:
         super().__init__()
+        from kiosk import memory
+        memory.limit_arenas()
         self.config = config
         self.settings = config.kiosk
         self.i18n = i18n or catalogue()
@@ -196,6 +198,8 @@ class KioskApp(QMainWindow):
         if self.i18n.lang != self.settings.language:
             self.set_language(self.settings.language)
         self.navigator.go(HOME, ended=reason.value)
+        from kiosk import memory
+        self.jobs.run(memory.trim, name="memory trim", keep=True)
 
     def _idle_armed(self) -> bool:
         # Not while the kiosk itself works (a face check, a print): the resident waits for it.
