@@ -14,7 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m appliance", description=__doc__)
     add_config_argument(parser)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start every configured device (simulators by default) and follow them live")
+    run_parser = sub.add_parser("run", help="start the whole system in simulation (simulators, cupsd, server with "
+                                            "demo data, locker daemon, kiosk app) and follow it live")
+    run_parser.add_argument("--no-kiosk", action="store_true",
+                            help="leave the kiosk app out: make run keeps the ID card reader and follows it itself")
     check = sub.add_parser("check-config", help="validate the configuration file and say where it came from")
     check.add_argument("--json", action="store_true", help="print the effective configuration as JSON")
     bundle = sub.add_parser("bundle", help="one tar.gz for a maintainer: logs, configuration without secrets, "
@@ -36,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{cfg.source}: OK — appliance {cfg.appliance.id} ({cfg.appliance.role}), lock buses: {buses}")
         return 0
     from appliance.demo import run
-    return run(load_or_exit(args.config))
+    return run(load_or_exit(args.config), kiosk=not args.no_kiosk)
 
 
 if __name__ == "__main__":

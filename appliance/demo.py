@@ -3,14 +3,22 @@
 Starts, each as its own process: every ``sim://`` device of the configuration as a
 simulator on a pseudo-terminal, a private CUPS server with a PDF printer, the
 central server (``python -m sync.server`` on a free port, its SQLite database in
-the demo folder) with a one-time enrolment code for this appliance, and the locker
+the demo folder) with a one-time enrolment code for this appliance, the locker
 daemon (``python -m locker serve``) on a configuration generated from the loaded one
 (``DEMO_DIR/appliance.toml``: the simulators' ptys, the demo server, the private
-cupsd, ``data_dir`` = the demo folder). The locker daemon alone owns the lock buses
-and the scanner, and its sync agent enrols and pushes its events to the server; this
-program follows the locker through its socket API (``events``) and the server
-through its database, and keeps the kiosk's own devices (the ID card reader, the
-printer, the camera) until the kiosk app exists.
+cupsd, ``data_dir`` = the demo folder), and the kiosk app (``python -m kiosk`` on the
+same configuration, inside a private Xvfb display when Xvfb is installed, else
+offscreen). The locker daemon alone owns the lock buses and the scanner, the kiosk
+app the ID card reader and the camera; each runs its own sync agent, which enrols
+and pushes its events to the server. This program follows the locker through its
+socket API (``events``) and the server through its database.
+
+The server is seeded with demo data (:mod:`assets/demo`): staff accounts by
+``python -m sync.server account add`` (passwords generated at each run and printed
+once), the demo departments (``department demo``), and, through the admin console
+over HTTP as the demo admin, the household records and subsidy records (CSV import),
+the service guide, the announcements and the locker's grid. ``shot`` writes the
+kiosk's screen (Xvfb's frame buffer) to ``DEMO_DIR/screens/`` as PNG.
 
 Lines typed on standard input act as a resident or a worker would (``help`` lists
 them). Everything it started stops with it (Ctrl-C, ``quit``, SIGTERM). The demo
@@ -20,15 +28,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import shlex
 import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
+import time
+import tomllib
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
@@ -44,6 +58,8 @@ from drivers.health import OK
 from drivers.simserve import control_request
 
 DEMO_DIR_ENV = "KIOSK_DEMO_DIR"
+DEMO_ASSETS = ROOT / "assets" / "demo"
+SCREEN = (1920, 1080)  # the kiosk's screen under Xvfb (a 21.5" landscape kiosk, as kiosk/screenshots.py)
 
 HELP = """commands (门号/卡号 as printed):
   dropoff [S|M|L] [CASE]  a resident drops materials off at the locker: a door opens (locker API)
@@ -54,6 +70,8 @@ HELP = """commands (门号/卡号 as printed):
   scan TEXT               show a code to the scanner (simulator; the locker daemon reads it)
   card N | remove         place demo ID card N on the reader / take it away (simulator)
   print                   print a test page on the private CUPS printer
+  shot                    the kiosk's screen now, as a PNG in the demo folder's screens/
+  logins                  the consoles' URLs and the demo accounts again
   server                  the central server: where it is, devices, events and cases it has
   doctor                  the device table again
   quit                    stop everything"""
@@ -97,8 +115,13 @@ def demo_dir() -> Path:
 
 class Demo:
     def __init__(self, config: Config, out: Callable[[str], None] | None = None,
-                 directory: Path | None = None) -> None:
+                 directory: Path | None = None, *, kiosk: bool = True) -> None:
         self.original = config
+        self.with_kiosk = kiosk
+        self.kiosk: Child | None = None
+        self.display = ""  # the kiosk's X display (Xvfb), "" offscreen
+        self.framebuffer: Path | None = None  # Xvfb's screen as an XWD file
+        self.logins: list[tuple[str, str, str, str]] = []  # role, username, password, where
         self.config = config  # the kiosk's devices, after start(): on the simulators
         self.out = out or _print_line
         self.dir = directory or demo_dir()
@@ -107,6 +130,7 @@ class Demo:
         self.printer_info: dict = {}
         self.server_url = ""
         self.server_db = self.dir / "server.db"
+        self.notifications = self.dir / "logs" / "notifications.jsonl"  # the server's log notifier
         self.locker_config = self.dir / "appliance.toml"
         self.locker_socket: Path | None = None
         self.reader = None
@@ -114,6 +138,7 @@ class Demo:
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self._cases = count(1)
+        self._shots = count(1)
 
     def say(self, text: str) -> None:
         self.out(f"{datetime.now():%H:%M:%S}  {text}")
@@ -136,6 +161,9 @@ class Demo:
         self._start_server()
         self._write_locker_config()
         self._start_locker()
+        self.seed()
+        if self.with_kiosk:
+            self._start_kiosk()
 
     def _fresh_dir(self) -> None:
         sock = self.dir / "locker.sock"
@@ -152,8 +180,9 @@ class Demo:
             shutil.rmtree(self.dir)
         (self.dir / "logs").mkdir(parents=True)
 
-    def _child(self, name: str, module: str, *args: str, header_lines: int = 2, timeout: float = 30) -> Child:
-        child = Child(module, *args, header_lines=header_lines)
+    def _child(self, name: str, module: str, *args: str, header_lines: int = 2, timeout: float = 30,
+               env: dict | None = None) -> Child:
+        child = Child(module, *args, header_lines=header_lines, env=env)
         self.children.append(child)  # before start: an interrupted start-up still stops it
         child.start(timeout=timeout)
         self._drain(child, name)
@@ -198,8 +227,11 @@ class Demo:
         return url
 
     def _start_server(self) -> None:
-        child = self._child("server", "sync.server", "--port", "0", *self._server_args(),
-                            "--log-level", "WARNING", header_lines=1, timeout=90)
+        port = free_port()
+        env = {"SYNC_NOTIFY_ADAPTER": "log", "SYNC_NOTIFY_LOG_FILE": str(self.notifications),
+               "SYNC_NOTIFY_INTERVAL_S": "2", "SYNC_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+        child = self._child("server", "sync.server", "--port", str(port), *self._server_args(),
+                            "--log-level", "WARNING", header_lines=1, timeout=90, env=env)
         self.server_url = child.header[0].split("listening on ", 1)[-1].strip()
         cfg = self.original
         code = self._server_cli("enrol-code", "--community", cfg.appliance.community, "--device-id", cfg.appliance.id)
@@ -212,10 +244,10 @@ class Demo:
     def _server_args(self) -> list[str]:
         return ["--database", f"sqlite:///{self.server_db}", "--server-key-id", self.original.locker.server_key_id]
 
-    def _server_cli(self, *args: str) -> str:
+    def _server_cli(self, *args: str, stdin: str | None = None) -> str:
         """What ``python -m sync.server ARGS`` prints (an enrolment, booking or worker code)."""
         done = subprocess.run([sys.executable, "-m", "sync.server", *args, *self._server_args()],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+                              cwd=ROOT, capture_output=True, text=True, timeout=120, input=stdin)
         if done.returncode != 0 or not done.stdout.strip():
             raise DemoError(f"python -m sync.server {args[0]} failed: {done.stderr.strip()[-300:]}")
         return done.stdout.strip()
@@ -226,6 +258,8 @@ class Demo:
         data["appliance"]["data_dir"] = str(self.dir)
         data["locker"].update(store="locker.db", socket="locker.sock")
         data["sync"].update(enabled=True, server_url=self.server_url, enrolment_code_file="enrolment-code")
+        if self.original.idcard.url.startswith("sim://") and not self.original.idcard.wlt_decoder:
+            data["idcard"]["wlt_decoder"] = "sim"  # the simulator's photos: the kiosk's face check sees them
         text = (f"# Generated by `python -m appliance run` from {self.original.source}: the simulators' ptys,\n"
                 f"# the demo server, the private cupsd, data_dir = this folder. Rewritten on every run.\n\n"
                 + to_toml(data))
@@ -241,6 +275,94 @@ class Demo:
         self.say(f"locker daemon (pid {_pid(child)}) serving {self.locker_socket}; "
                  f"it owns the lock buses and the scanner, its sync agent talks to the server")
 
+    # -- demo data ----------------------------------------------------------------------
+    def seed(self) -> None:
+        """Accounts and departments by the server's CLI; households, subsidies, the
+        service guide, announcements and the locker's grid through the admin console,
+        as the demo admin would (each checked as a real import is)."""
+        plan = tomllib.loads((DEMO_ASSETS / "seed.toml").read_text(encoding="utf-8"))
+        community = self.original.appliance.community
+        for account in plan["account"]:
+            self.logins.append((account["role"], account["username"], secrets.token_urlsafe(9),
+                                account.get("grid") or account.get("department") or community))
+        first = plan["account"][0]  # the community's first admin, by the CLI; the others through her console
+        password = self.logins[0][2]
+        with ThreadPoolExecutor(2) as both:  # each CLI is a Python start-up of seconds: side by side
+            done = [both.submit(self._server_cli, "department", "demo"),
+                    both.submit(self._server_cli, "account", "add", f"--username={first['username']}",
+                                "--role=admin", f"--name={first['name']}", f"--community={community}",
+                                "--password-stdin", stdin=password + "\n")]
+            for future in done:
+                future.result()
+        web = ConsoleSession(self.server_url, first["username"], password)
+        for account, (_, _, secret, _) in zip(plan["account"][1:], self.logins[1:]):
+            web.post("/admin/accounts/new", {"username": account["username"], "name": account["name"],
+                                             "role": account["role"], "grid": account.get("grid", ""),
+                                             "department": account.get("department", ""),
+                                             "password": secret, "password_again": secret})
+        web.upload("/admin/households/import", DEMO_ASSETS / "households.csv")
+        web.upload("/admin/subsidies/import", DEMO_ASSETS / "subsidies.csv")
+        guide = json.loads((DEMO_ASSETS / "guide.json").read_text(encoding="utf-8"))
+        for item in guide["items"]:
+            web.post("/admin/guide/new", guide_form(item))
+        for note in plan.get("announcement", []):
+            web.post("/admin/announcements/new", {k: str(v) for k, v in note.items()})
+        locker = plan.get("locker", {})
+        web.post("/worker/grids", {"device_id": self.original.appliance.id, "grid": locker.get("grid", ""),
+                                   "name": locker.get("name", "")})
+        households = sum(1 for _ in (DEMO_ASSETS / "households.csv").open(encoding="utf-8")) - 1
+        self.say(f"demo data: {len(self.logins)} staff accounts, the demo departments, {households} household "
+                 f"members, {len(guide['items'])} service guide items, "
+                 f"{len(plan.get('announcement', []))} announcements (all fictional, assets/demo/)")
+
+    # -- the kiosk app ---------------------------------------------------------------------
+    def _start_kiosk(self) -> None:
+        env = {"KIOSK_CONFIG": str(self.locker_config), "QT_QPA_PLATFORM": "offscreen"}
+        xvfb = shutil.which("Xvfb")
+        if xvfb:
+            screens = self.dir / "xvfb"
+            screens.mkdir()
+            x = Child("Xvfb", header_lines=1)
+            x.argv = [xvfb, "-displayfd", "1", "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-fbdir",
+                      str(screens), "-nolisten", "tcp"]
+            self.children.append(x)
+            x.start(timeout=30)
+            self._drain(x, "xvfb")
+            self.display = ":" + x.header[0].strip()
+            self.say(f"X display {self.display}: Xvfb (pid {_pid(x)}), {SCREEN[0]}x{SCREEN[1]}, for the kiosk's window")
+            self.framebuffer = screens / "Xvfb_screen0"
+            env.update(DISPLAY=self.display, QT_QPA_PLATFORM="xcb")
+        child = Child("kiosk", "--config", str(self.locker_config), header_lines=0, env=env)
+        self.children.append(child)
+        child.start()
+        self._drain(child, "kiosk")
+        self.kiosk = child
+        where = (f"on display {self.display} (Xvfb; `shot` saves its screen)" if self.display else
+                 "offscreen (no Xvfb: apt-get install xvfb to see it)")
+        self.say(f"kiosk app (pid {_pid(child)}) {where}; it owns the ID card reader and the camera, "
+                 f"its sync agent pushes the kiosk's cases")
+
+    def shot(self) -> Path:
+        """The kiosk's screen now (Xvfb's frame buffer, an XWD file) as a PNG."""
+        if self.kiosk is None or not self.kiosk.running:
+            raise LookupError("the kiosk app is not running (see the logs folder's kiosk.log)")
+        if self.framebuffer is None:
+            raise LookupError("the kiosk runs offscreen (no Xvfb): install xvfb, or render every screen with "
+                              f"python -m kiosk --screenshot {self.dir / 'screens'}")
+        folder = self.dir / "screens"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"kiosk-{datetime.now():%H%M%S}-{next(self._shots)}.png"
+        xwd_to_png(self.framebuffer.read_bytes(), path)
+        return path
+
+    def print_logins(self) -> None:
+        self.out("consoles (sign in at /login; passwords generated for this run, shown only here):")
+        pages = {"admin": "/admin", "worker": "/worker", "staff": "/staff"}
+        for role, username, password, scope in self.logins:
+            self.out(f"  {role:<7} {self.server_url}{pages[role]:<8} user {username:<13} password {password}  ({scope})")
+        self.out(f"  residents' pages: {self.server_url}/verify (certificates) · rating links arrive with the "
+                 f"pickup notice (logs/notifications.jsonl)")
+
     def where(self) -> None:
         rel = lambda p: os.path.relpath(p, ROOT) if str(p).startswith(str(ROOT)) else str(p)  # noqa: E731
         self.out("where to look:")
@@ -250,15 +372,23 @@ class Demo:
         self.out(f"  locker daemon    {rel(self.locker_socket or '')}: "
                  f"python -m locker --config {rel(self.locker_config)} status")
         self.out(f"  locker config    {rel(self.locker_config)} (generated)")
-        self.out(f"  logs             {rel(self.dir / 'logs')}/ (server, locker, simulators)")
+        self.out(f"  logs             {rel(self.dir / 'logs')}/ (server, locker, kiosk, simulators; "
+                 f"residents' SMS in notifications.jsonl)")
+        if self.kiosk is not None:
+            if self.display:
+                self.out(f"  kiosk screen     display {self.display} (Xvfb): type `shot` for a PNG in "
+                         f"{rel(self.dir / 'screens')}/, or watch it live: x11vnc -display {self.display}")
+            else:
+                self.out("  kiosk screen     offscreen (no Xvfb): python -m kiosk --screenshot DIR renders every screen")
         if self.printer_info.get("pdf_out"):
             self.out(f"  printed PDFs     {self.printer_info['pdf_out']}")
 
     def open_devices(self) -> None:
         """The kiosk's own devices; the lock buses and the scanner are the locker daemon's."""
-        from drivers.doctor import id_card_reader
+        if self.kiosk is None:  # the kiosk app owns the reader while it runs
+            from drivers.doctor import id_card_reader
 
-        self.reader = id_card_reader(self.config)
+            self.reader = id_card_reader(self.config)
         if self.config.printer.enabled:
             from drivers.printer.device import Printer
 
@@ -269,11 +399,19 @@ class Demo:
 
         # doctor opens devices itself: let go of ours first (one owner per device), and
         # leave the locker daemon's devices alone: it reports on them
-        self.close_devices()
-        kiosk_devices = self.config.model_copy(update={
-            "lockboard": [], "scanner": self.config.scanner.model_copy(update={"enabled": False})})
-        rows = [(h.state, h.device, h.detail, h.fix) for h in doctor(kiosk_devices)]
-        self.open_devices()
+        rows: list[tuple[str, str, str, str]] = []
+        if self.kiosk is None:
+            self.close_devices()
+            kiosk_devices = self.config.model_copy(update={
+                "lockboard": [], "scanner": self.config.scanner.model_copy(update={"enabled": False})})
+            rows = [(h.state, h.device, h.detail, h.fix) for h in doctor(kiosk_devices)]
+            self.open_devices()
+        elif self.kiosk.running:
+            rows.append((OK, "kiosk app", f"pid {_pid(self.kiosk)}, " + (f"display {self.display}" if self.display
+                         else "offscreen") + "; it owns the ID card reader, the camera, the printer's jobs", ""))
+        else:
+            rows.append(("down", "kiosk app", f"exited ({self.kiosk.proc.returncode if self.kiosk.proc else '?'})",
+                         "see var/demo/logs/kiosk.log"))
         try:
             state = self.locker("state")
         except OSError as exc:
@@ -322,8 +460,12 @@ class Demo:
 
     # -- following ----------------------------------------------------------------------
     def follow(self) -> None:
-        for name, target in [("locker", self._follow_locker), ("idcard", self._follow_cards),
-                             ("server", self._follow_server)]:
+        followers = [("locker", self._follow_locker), ("server", self._follow_server)]
+        if self.kiosk is not None:
+            followers.append(("kiosk", self._follow_kiosk))
+        if self.reader is not None:
+            followers.append(("idcard", self._follow_cards))
+        for name, target in followers:
             thread = threading.Thread(target=self._guard(target), name=f"follow-{name}", daemon=True)
             thread.start()
             self.threads.append(thread)
@@ -351,6 +493,20 @@ class Demo:
                 line = describe(event)
                 if line:
                     self.say(line)
+
+    def _follow_kiosk(self) -> None:
+        """Say when the kiosk's window is first drawn, and if the app stops."""
+        started, drawn = time.monotonic(), self.framebuffer is None
+        while not self.stopping.is_set():
+            if self.kiosk is None or not self.kiosk.running:
+                code = self.kiosk.proc.returncode if self.kiosk and self.kiosk.proc else "?"
+                self.say(f"⚠ the kiosk app stopped (exit status {code}); see {self.dir / 'logs' / 'kiosk.log'}")
+                return
+            if not drawn and self.framebuffer is not None and self.framebuffer.exists() \
+                    and drawn_on(self.framebuffer.read_bytes()):
+                drawn = True
+                self.say(f"一体机 the kiosk's window is up after {time.monotonic() - started:.0f} s (`shot` to see it)")
+            self.stopping.wait(0.5)
 
     def _follow_cards(self) -> None:
         reader = self.reader
@@ -423,6 +579,10 @@ class Demo:
                 self._server()
             elif verb == "doctor":
                 self.doctor()
+            elif verb in ("shot", "screenshot"):
+                self.say(f"屏幕 the kiosk's screen: {self.shot()}")
+            elif verb == "logins":
+                self.print_logins()
             else:
                 self.out(f"unknown command {verb!r}; type help")
         except (DriverError, DemoError, OSError, ValueError, IndexError, KeyError, LookupError,
@@ -529,6 +689,87 @@ class Demo:
             child.stop(timeout=20 if child.module == "locker" else 5)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ConsoleSession:
+    """The web consoles as a signed-in person uses them: a session cookie, the CSRF
+    token of the session's forms, and every answer checked (a refused import says why)."""
+
+    def __init__(self, url: str, username: str, password: str) -> None:
+        import requests
+
+        self.url = url
+        self.http = requests.Session()
+        self.csrf = self._token("/login")
+        answer = self.http.post(f"{url}/login", data={"username": username, "password": password,
+                                                      "csrf": self.csrf, "next": ""}, timeout=30)
+        if answer.status_code != 200 or "/login" in answer.url:
+            raise DemoError(f"the demo admin could not sign in ({answer.status_code}): {answer.text[:200]}")
+        self.csrf = self._token("/admin")
+
+    def _token(self, path: str) -> str:
+        page = self.http.get(f"{self.url}{path}", timeout=30)
+        found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        if not found:
+            raise DemoError(f"{path} has no form token ({page.status_code})")
+        return found.group(1)
+
+    def _check(self, path: str, answer: Any) -> None:
+        if answer.status_code >= 400:
+            problems = " ".join(re.sub(r"<[^>]+>", " ", answer.text).split())[:600]
+            raise DemoError(f"demo data refused at {path} ({answer.status_code}): {problems}")
+
+    def post(self, path: str, form: dict[str, str]) -> None:
+        self._check(path, self.http.post(f"{self.url}{path}", data={**form, "csrf": self.csrf}, timeout=60))
+
+    def upload(self, path: str, file: Path) -> None:
+        self._check(path, self.http.post(f"{self.url}{path}", data={"csrf": self.csrf}, timeout=60,
+                                         files={"file": (file.name, file.read_bytes(), "text/csv")}))
+
+
+FORMS = {"original": "原件", "copy": "复印件", "both": "原件和复印件"}
+
+
+def guide_form(item: dict[str, Any]) -> dict[str, str]:
+    """A service guide item of assets/demo/guide.json as the admin console's form."""
+    form = {k: str(v) for k, v in item.items() if isinstance(v, str)}
+    form["keywords"] = "、".join(item.get("keywords", []))
+    form["materials"] = "\n".join(" | ".join([m["material"], FORMS.get(m.get("form", ""), "原件"),
+                                               str(m.get("copies", 1)), m.get("note", "")]).rstrip(" |")
+                                   for m in item.get("materials", []))
+    if item.get("dropoff"):
+        form["dropoff"] = "on"
+    return form
+
+
+def drawn_on(data: bytes) -> bool:
+    """Whether anything is drawn on an XWD frame buffer (an empty X screen is one colour)."""
+    header = struct.unpack(">25I", data[:100])
+    pixels = memoryview(data)[header[0] + 12 * header[19]:]
+    first = bytes(pixels[:4])
+    step = max(4, (len(pixels) // 4096) // 4 * 4)  # ~4000 samples, on pixel boundaries
+    return any(bytes(pixels[i:i + 4]) != first for i in range(0, len(pixels) - 4, step))
+
+
+def xwd_to_png(data: bytes, path: Path) -> None:
+    """An X window dump (Xvfb's -fbdir frame buffer: ZPixmap, 32 bits a pixel) as a PNG."""
+    from PIL import Image
+
+    header = struct.unpack(">25I", data[:100])
+    size, width, height, order, bits, per_line, colours = (header[0], header[4], header[5], header[7],
+                                                           header[11], header[12], header[19])
+    if header[2] != 2 or bits != 32:
+        raise ValueError(f"an XWD frame buffer of {bits} bits a pixel (format {header[2]}) is not read here")
+    start = size + 12 * colours
+    image = Image.frombuffer("RGB", (width, height), data[start:start + per_line * height], "raw",
+                             "BGRX" if order == 0 else "XRGB", per_line, 1)
+    image.save(path)
+
+
 OPENINGS = {
     "commanded": "开锁 unlock sent", "opened": "柜门打开 door opened", "closed": "柜门关闭 door closed",
     "jammed": "柜门卡住 door jammed", "not_opened": "柜门未开 door did not open",
@@ -627,9 +868,9 @@ def test_page(config: Config) -> bytes:
     return buf.getvalue()
 
 
-def run(config: Config) -> int:
+def run(config: Config, *, kiosk: bool = True) -> int:
     setup_logging("WARNING")
-    demo = Demo(config)
+    demo = Demo(config, kiosk=kiosk)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
@@ -642,6 +883,7 @@ def run(config: Config) -> int:
         demo.follow()
         demo.out(HELP)
         demo.where()
+        demo.print_logins()
         demo.say("following the locker, the ID card reader and the server live; Ctrl-C stops everything")
         reader = threading.Thread(target=_read_commands, args=(demo, stop), daemon=True)
         reader.start()

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.support import ROOT, require
 
@@ -94,16 +95,45 @@ def session():
 
 def started(session: Session) -> str:
     """Wait for start-up; the server's URL."""
+    session.expect("demo data: 5 staff accounts", timeout=180)
+    session.expect("kiosk app (pid")
     session.expect("devices (the kiosk's, the locker daemon's)", timeout=120)
-    for device in ("idcard", "printer", "camera", "lockboard bus0 board 0", "lockboard bus0 board 1", "scanner",
-                   "central server"):
+    for device in ("kiosk app", "lockboard bus0 board 0", "lockboard bus0 board 1", "scanner", "central server"):
         assert session.expect(device).lstrip().startswith("OK"), session.seen[-1]
     where = session.expect("central server   http://")
     url = re.search(r"central server\s+(http://\S+)", where).group(1)
     assert f"{url}/docs" in where and f"{url}/openapi.json" in where
+    session.expect("kiosk screen     display :")
+    session.expect("consoles (sign in at /login")
     session.expect("following the locker")
-    assert len(session.pids()) >= 5  # 3 simulators, cupsd, server, locker daemon
+    assert len(session.pids()) >= 7  # 3 simulators, cupsd, server, locker daemon, Xvfb, kiosk app
     return url
+
+
+def logins(session: Session) -> dict[str, tuple[str, str]]:
+    """username -> (console URL, password), as make run printed them."""
+    found = {}
+    for line in session.seen:
+        match = re.match(r"\s+(admin|worker|staff)\s+(http://\S+)\s+user (\S+)\s+password (\S+)", line)
+        if match:
+            found[match.group(3)] = (match.group(2), match.group(4))
+    return found
+
+
+def sign_in(url: str, username: str, password: str) -> tuple[requests.Session, requests.Response]:
+    """The console's login form, as a browser posts it: the session and the page it lands on."""
+    http = requests.Session()
+    base = url.rsplit("/", 1)[0]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', http.get(f"{base}/login", timeout=30).text).group(1)
+    return http, http.post(f"{base}/login", data={"username": username, "password": password, "csrf": csrf,
+                                                  "next": ""}, timeout=30)
+
+
+def png_colours(path: Path) -> int:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return len(image.convert("RGB").resize((192, 108)).getcolors(1 << 16) or [])
 
 
 def server_events(demo_dir: Path, case: str) -> dict[str, str]:
@@ -145,11 +175,34 @@ def test_make_run_drop_off_reaches_the_server(session):
     session.saw("case SF-DEMO-1 → collected", since=mark)
     session.saw("case SF-DEMO-1 now collected on the server", since=mark)
 
-    session.type("card 1")  # 李秀兰, 11010519491231002X in assets/demo/idcards.json
-    line = session.saw("ID card read:")
-    assert "李秀兰" in line and "1101**********002X" in line
+    accounts = logins(session)  # generated for this run, printed once
+    assert set(accounts) == {"admin", "w-li", "w-zhao", "staff-civil", "staff-social"}
+    for username, home in (("admin", "/admin"), ("w-li", "/worker"), ("staff-civil", "/staff")):
+        http, page = sign_in(accounts[username][0], username, accounts[username][1])
+        assert page.status_code == 200 and page.url.endswith(home), (username, page.status_code, page.url)
+        if username == "admin":  # the demo data, imported through her console
+            listing = http.get(f"{url}/admin/households?q=DEMO-H002", timeout=30).text
+            assert "DEMO-H002" in listing and "李秀兰" in listing
+            assert "示范数据" in http.get(f"{url}/admin/announcements", timeout=30).text
+        if username == "w-li":
+            assert "demo-kiosk-01" in http.get(f"{url}/worker", timeout=30).text  # her grid's locker
+    assert sign_in(accounts["admin"][0], "admin", "not-the-password")[1].url.endswith("/login")
+
+    session.saw("the kiosk's window is up", timeout=120)
+    session.type("shot")
+    home = Path(session.saw("the kiosk's screen: ").split("the kiosk's screen: ")[1])
+    assert home.is_file() and home.parent == session.demo_dir / "screens" and png_colours(home) > 10
+    session.type("card 1")  # 李秀兰 in assets/demo/idcards.json: the kiosk app reads her card
+    deadline = time.monotonic() + 90
+    while True:  # the kiosk's face check on the rehearsal resident, then her welcome
+        time.sleep(3)
+        mark = len(session.seen)
+        session.type("shot")
+        now = Path(session.saw("the kiosk's screen: ", since=mark).split("the kiosk's screen: ")[1])
+        if now.read_bytes() != home.read_bytes() or time.monotonic() > deadline:
+            break
+    assert now.read_bytes() != home.read_bytes(), "the kiosk's screen did not change when the card was placed"
     session.type("remove")
-    session.saw("ID card taken away")
 
     session.type("scan NOT-A-CODE")  # the locker daemon reads the scanner, and refuses it
     session.saw("code refused (scanner)")
@@ -165,6 +218,7 @@ def test_make_run_drop_off_reaches_the_server(session):
     assert session.proc.wait(60) == 0
     assert all(gone(pid) for pid in pids), [pid for pid in pids if not gone(pid)]
     assert "11010519491231002X" not in "\n".join(session.seen)  # never in clear
+    assert "11010519491231002X" not in (session.demo_dir / "logs" / "kiosk.log").read_text(encoding="utf-8")
 
 
 @pytest.mark.timeout(300)
