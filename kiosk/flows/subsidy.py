@@ -85,7 +85,7 @@ class SubsidyCheck:
         if s.monthly_amount:
             data["monthly_amount"] = s.monthly_amount
         if s.due is not None and s.certified_on is not None:
-            data["next_due"] = date(s.year + 1, s.due.month, s.due.day).isoformat()
+            data["next_due"] = s.due.isoformat()
         payments = [{"month": p.month, "amount": p.amount, "status": p.status}
                     for p in s.payments if p.status in ("paid", "pending", "withheld") and p.month and p.amount]
         if payments:

@@ -85,8 +85,12 @@ class SubsidyScreen(Screen):
         left = QVBoxLayout()
         headline = label(("✔ " if s.eligible else "") + self.t("eligible" if s.eligible else "not_eligible"), "title")
         headline.setStyleSheet(f"color: {th.palette.ok if s.eligible else th.palette.warn};")
-        cert = (self.t("certified_on", day=s.certified_on.isoformat()) if s.certified_on
-                else self.t("not_certified", due=s.due.isoformat() if s.due else ""))
+        if s.certified:
+            cert = self.t("certified_until", day=s.due.isoformat() if s.due else "")
+        elif s.due is not None and s.today is not None and s.due < s.today:
+            cert = self.t("overdue", day=s.due.isoformat())
+        else:
+            cert = self.t("never_certified")
         facts = [(self.t("age"), self.t("age_value", age=s.age))]
         if s.monthly_amount:
             facts.append((self.t("monthly"), self.t("money", amount=s.monthly_amount)))
@@ -163,7 +167,9 @@ class SubsidyScreen(Screen):
         def state(step: Step, certified: bool, just: bool = False, record: str | None = "s-li"):
             def setup(screen: "SubsidyScreen") -> None:
                 status = SubsidyStatus(record, True, 76, "300.00", 2026,
-                                       date(2026, 11, 22) if certified else None, date(2026, 12, 31), payments)
+                                       date(2026, 11, 22) if certified else None,
+                                       date(2027, 11, 22) if certified else date(2026, 3, 31), payments,
+                                       date(2026, 11, 22))
                 decision = {"matched": True, "liveness": "checked"}
                 screen.check = SubsidyCheck(DEMO_RESIDENT, status, decision, step, just_certified=just)
                 screen.refresh()

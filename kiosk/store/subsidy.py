@@ -1,11 +1,14 @@
 """Elderly subsidy (高龄补贴): the resident's synced subsidy record, this year's
 certification, and recording a certification done at this kiosk.
 
-A ``subsidy`` record's data (the admin console writes it) holds ``id_number``,
-``name``, ``eligible`` (bool; default: aged 80 or more), ``monthly_amount``
-(text, yuan), ``certified`` (``{"2026": "2026-02-20"}``: year → day certified),
-``due`` (``MM-DD``, the yearly deadline, default ``12-31``) and ``payments``
-(``[{month, amount, status: paid|pending|stopped, account}]``, newest first).
+A ``subsidy`` record's data, as the admin console writes it
+(``sync/server/admin/catalogue.py``): ``id_number``, ``name``, ``program``,
+``amount`` (yuan a month), ``status`` (``active`` | ``suspended`` | ``stopped``) and
+``certified_until`` (the yearly certification holds until that day; None: never
+certified). Also read, when present: ``payments`` (``[{month, amount, status:
+paid|pending|withheld}]``, newest first). This year's certification is done while
+``certified_until`` is today or later, or when this kiosk recorded one in the last
+year (before the server's record comes back with the next pull).
 
 A certification here is written to the kiosk's own table and, in the same
 transaction, appended to the outbox as a ``subsidy``/``certified`` event the sync
@@ -59,13 +62,17 @@ class SubsidyStatus:
     age: int
     monthly_amount: str = ""
     year: int = 0
-    certified_on: date | None = None  # this year's certification
-    due: date | None = None
+    certified_on: date | None = None  # the day this kiosk certified (None: not here, or over a year ago)
+    due: date | None = None  # the certification holds until this day
     payments: list[Payment] = field(default_factory=list)
+    today: date | None = None
 
     @property
     def certified(self) -> bool:
-        return self.certified_on is not None
+        """This year's certification is done (the last one still holds)."""
+        if self.certified_on is not None:
+            return True
+        return self.due is not None and self.today is not None and self.due >= self.today
 
     @property
     def can_certify(self) -> bool:
@@ -74,6 +81,27 @@ class SubsidyStatus:
 
 def _age(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def _valid(year: int, day: date) -> bool:
+    try:
+        day.replace(year=year)
+    except ValueError:  # 29 February
+        return False
+    return True
+
+
+def _a_year_after(day: date) -> date:
+    return day.replace(year=day.year + 1) if _valid(day.year + 1, day) else day.replace(year=day.year + 1, day=28)
+
+
+def _money(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    try:
+        return f"{float(value):.2f}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _day(value: Any) -> date | None:
@@ -98,26 +126,29 @@ class Subsidies:
         if found is None:
             return SubsidyStatus(None, False, age, year=today.year)
         key, data = found
-        eligible = bool(data.get("eligible", age >= ELIGIBLE_AGE))
-        certified = _day((data.get("certified") or {}).get(str(today.year)))
-        local = self._local(key, today.year)
-        try:
-            month, day = (int(x) for x in str(data.get("due") or "12-31").split("-"))
-            due = date(today.year, month, day)
-        except ValueError:
-            due = date(today.year, 12, 31)
+        if "status" in data:
+            eligible = data.get("status") == "active"
+        else:
+            eligible = bool(data.get("eligible", age >= ELIGIBLE_AGE))
+        until = _day(data.get("certified_until"))
+        local = self._local(key, today)
+        due = until
+        if local is not None:
+            due = max(due or local, _a_year_after(local))
+        amount = data.get("amount", data.get("monthly_amount"))
         payments = [Payment(str(p.get("month", "")), str(p.get("amount", "")), str(p.get("status", "")),
                             str(p.get("account", ""))) for p in data.get("payments", []) if isinstance(p, dict)]
-        return SubsidyStatus(key, eligible, age, str(data.get("monthly_amount") or ""), today.year,
-                             certified or local, due, payments[:6])
+        return SubsidyStatus(key, eligible, age, _money(amount), today.year, local, due, payments[:6], today)
 
-    def _local(self, key: str, year: int) -> date | None:
+    def _local(self, key: str, today: date) -> date | None:
+        """A certification this kiosk recorded within the last year."""
         if self.store is None:
             return None
         with self.store.reader() as db:
-            row = db.execute("SELECT certified_on FROM kiosk_subsidy_certifications WHERE record = ? AND year = ?",
-                             [key, year]).fetchone()
-        return _day(row[0]) if row else None
+            row = db.execute("SELECT max(certified_on) FROM kiosk_subsidy_certifications WHERE record = ?",
+                             [key]).fetchone()
+        day = _day(row[0]) if row else None
+        return day if day is not None and (today - day).days < 365 else None
 
     def certify(self, status: SubsidyStatus, id_number: str, *, method: str, score: float | None,
                 decision: dict[str, Any] | None = None, today: date | None = None) -> date:
@@ -132,8 +163,10 @@ class Subsidies:
                              [status.record, today.year]).fetchone()
             if row:
                 return date.fromisoformat(row[0])
+            until = _a_year_after(today)
             event_id = append_event(db, aggregate_type="subsidy", aggregate_id=status.record, event_type="certified",
-                                    payload={"year": today.year, "certified_on": today.isoformat(), "method": method,
+                                    payload={"year": today.year, "certified_on": today.isoformat(),
+                                             "certified_until": until.isoformat(), "method": method,
                                              "score": None if score is None else round(score, 4),
                                              "resident": mask_id_number(id_number),
                                              "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -12,8 +12,9 @@ from tests.kiosk.conftest import HOUSEHOLDS, sync_records, wait_screen, with_kio
 from tests.support import require
 
 LI = 1
-SUBSIDY = ("subsidy", "s-li-xiulan", {"id_number": "11010519491231002X", "name": "李秀兰", "eligible": True,
-                                      "monthly_amount": "300.00", "due": "12-31",
+SUBSIDY = ("subsidy", "示范社区/s-li-xiulan", {"id": "s-li-xiulan", "id_number": "11010519491231002X",
+                                      "name": "李秀兰", "program": "高龄补贴", "amount": 300.0, "status": "active",
+                                      "certified_until": "2020-06-30",
                                       "payments": [{"month": "2026-10", "amount": "300.00", "status": "pending"},
                                                    {"month": "2026-09", "amount": "300.00", "status": "paid"}]})
 
@@ -38,7 +39,7 @@ def test_yearly_certification_with_the_face_check_is_recorded_synced_and_printed
     with store.reader() as db:
         rows = db.execute("SELECT aggregate_type, aggregate_id, event_type, payload FROM outbox").fetchall()
     events = [r for r in rows if r[0] == "subsidy"]
-    assert [(r[1], r[2]) for r in events] == [("s-li-xiulan", "certified")]
+    assert [(r[1], r[2]) for r in events] == [("示范社区/s-li-xiulan", "certified")]
     payload = json.loads(events[0][3])
     assert payload["method"] == "kiosk_face" and payload["decision"]["liveness"] == "checked"
     assert "11010519491231002X" not in events[0][3]  # masked in the event
