@@ -30,6 +30,7 @@ and forwards taps, and runs the blocking calls off the UI thread::
 """
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 from enum import Enum
@@ -45,6 +46,7 @@ from locker.errors import Refused
 from sync.store import Store
 
 RECEIPT = "dropoff_receipt"
+log = logging.getLogger("kiosk.dropoff")
 BOOKED_ITEM = "预约办件"  # a booking made on the phone: the item is the server's to know
 
 
@@ -58,6 +60,21 @@ class Step(str, Enum):
     EMPTY = "empty"  # the door was shut with nothing inside (item sensor): try again
     REFUSED = "refused"  # the locker said no: refusal.advice says what to do next
     FAILED = "failed"  # no door could be opened
+
+
+S = Step
+# step -> the steps it may go to (STYLE: an Enum and one set_state() that checks)
+TRANSITIONS: dict[Step, frozenset[Step]] = {
+    S.CHOOSE: frozenset({S.CONFIRM, S.OPENING, S.REFUSED}),  # an item, or a booking QR scanned
+    S.CONFIRM: frozenset({S.CONFIRM, S.OPENING, S.REFUSED}),
+    S.OPENING: frozenset({S.OPEN, S.FAILED}),
+    S.OPEN: frozenset({S.DEPOSITED, S.EMPTY}),
+    S.DEPOSITED: frozenset({S.DONE}),
+    S.EMPTY: frozenset({S.OPENING, S.REFUSED}),  # open a door again
+    S.REFUSED: frozenset({S.CONFIRM, S.OPENING, S.REFUSED}),
+    S.FAILED: frozenset(),
+    S.DONE: frozenset(),
+}
 
 
 class DropOffFlow:
@@ -90,6 +107,14 @@ class DropOffFlow:
         self.reset()
         self.resident = None
 
+    def set_state(self, step: Step) -> None:
+        """Move to ``step`` if the journey allows it from here (else a bug: ValueError)."""
+        if step is not self.step and step not in TRANSITIONS[self.step]:
+            raise ValueError(f"drop-off: {self.step.value} → {step.value} is not a step of the journey")
+        if step is not self.step:
+            log.info("drop-off %s: %s → %s", self.case_id or "-", self.step.value, step.value)
+        self.step = step
+
     # -- choosing and confirming ---------------------------------------------------------------
     def items(self, query: str = "") -> list[GuideItem]:
         """The service items whose materials may go into the locker."""
@@ -100,7 +125,7 @@ class DropOffFlow:
         if not item.dropoff:
             raise ValueError(f"{item.name}: its materials are not taken by the locker")
         self.item, self.ticked, self.refusal = item, set(), None
-        self.step = Step.CONFIRM
+        self.set_state(Step.CONFIRM)
         return self.step
 
     def tick(self, index: int) -> bool:
@@ -172,12 +197,12 @@ class DropOffFlow:
 
     def _opening(self, answer: dict[str, Any]) -> Step:
         self.opening, self.door, self.refusal = answer["opening"], answer["door"], None
-        self.step = Step.OPENING
+        self.set_state(Step.OPENING)
         return self.step
 
     def _refused(self, refusal: DoorRefused, *, cancel: bool = True) -> None:
         self.refusal = refusal
-        self.step = Step.REFUSED
+        self.set_state(Step.REFUSED)
         if cancel and self.case is not None and self.case.state.value == "created":
             self.case = cases.move(self.store, self.case.id, "cancelled", payload={"reason": refusal.reason})
 
@@ -189,7 +214,7 @@ class DropOffFlow:
             return self.step
         self.opening = seen
         if seen["state"] in ("opened", "closed", "closed_in_flight"):
-            self.step = Step.OPEN
+            self.set_state(Step.OPEN)
             return self.step
         return self._reroute(stop)  # jammed, not opened: the locker tries another door
 
@@ -202,13 +227,13 @@ class DropOffFlow:
         door = self.doors.follow(another, timeout=self.reroute_timeout, stop=stop)
         if door is None:
             self.refusal = DoorRefused("no_door_opened")
-            self.step = Step.FAILED
+            self.set_state(Step.FAILED)
             if self.case is not None and self.case.state.value == "created" and self.booking is None:
                 self.case = cases.move(self.store, self.case.id, "cancelled", payload={"reason": "no_door_opened"})
             return self.step
         self.door, self.opening = door["number"], None
         if self.doors.follow(lambda: self._door_seen(door["number"]) == "open", timeout=self.open_timeout, stop=stop):
-            self.step = Step.OPEN
+            self.set_state(Step.OPEN)
         return self.step
 
     def _door_seen(self, number: int) -> str:
@@ -233,10 +258,10 @@ class DropOffFlow:
             if cases.get(self.store, self.case_id) is not None:
                 self.case = cases.observe(self.store, self.case_id, "materials_deposited",
                                           locker=self.locker_name, door=self.door)
-            self.step = Step.DEPOSITED
+            self.set_state(Step.DEPOSITED)
         elif outcome == "empty":
             self.refusal = DoorRefused("dropoff_empty")
-            self.step = Step.EMPTY
+            self.set_state(Step.EMPTY)
         return self.step
 
     def _reserved(self) -> bool:
@@ -257,5 +282,5 @@ class DropOffFlow:
         assert self.step is Step.DEPOSITED
         if self.printing is not None:
             self.receipt = self.printing.print_certificate(RECEIPT, self.receipt_data(), lang=lang)
-        self.step = Step.DONE
+        self.set_state(Step.DONE)
         return self.step

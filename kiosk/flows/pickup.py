@@ -19,6 +19,7 @@ The code is checked by the locker alone (signature, expiry, single use, rate lim
 """
 from __future__ import annotations
 
+import logging
 import time
 from enum import Enum
 from typing import Any, Callable
@@ -28,6 +29,7 @@ from kiosk.store import cases
 from sync.store import Store
 
 CODE_LENGTH = 8
+log = logging.getLogger("kiosk.pickup")
 
 
 class Step(str, Enum):
@@ -37,6 +39,18 @@ class Step(str, Enum):
     DONE = "done"  # the door is shut: picked up
     REFUSED = "refused"  # the locker said no (refusal says why and what to do)
     FAILED = "failed"  # the door did not open (jammed) or was not seen shut in time
+
+
+S = Step
+# step -> the steps it may go to (STYLE: an Enum and one set_state() that checks)
+TRANSITIONS: dict[Step, frozenset[Step]] = {
+    S.ENTER: frozenset({S.OPENING, S.REFUSED}),
+    S.REFUSED: frozenset({S.ENTER, S.OPENING, S.REFUSED}),
+    S.OPENING: frozenset({S.OPEN, S.DONE, S.FAILED}),
+    S.OPEN: frozenset({S.DONE, S.FAILED}),
+    S.DONE: frozenset(),
+    S.FAILED: frozenset(),
+}
 
 
 class PickupFlow:
@@ -56,6 +70,14 @@ class PickupFlow:
         self.refusal: DoorRefused | None = None
         self.blocked_until = 0.0  # clock() time before which the keypad waits (backing off)
 
+    def set_state(self, step: Step) -> None:
+        """Move to ``step`` if the journey allows it from here (else a bug: ValueError)."""
+        if step is not self.step and step not in TRANSITIONS[self.step]:
+            raise ValueError(f"pickup: {self.step.value} → {step.value} is not a step of the journey")
+        if step is not self.step:
+            log.info("pickup: %s → %s", self.step.value, step.value)
+        self.step = step
+
     # -- the keypad ---------------------------------------------------------------------------
     def press(self, key: str) -> str:
         """A digit, ``back`` or ``clear``; the digits typed so far."""
@@ -66,7 +88,7 @@ class PickupFlow:
         elif len(key) == 1 and key.isdigit() and len(self.digits) < CODE_LENGTH:
             self.digits += key
         if self.step is Step.REFUSED:
-            self.step = Step.ENTER
+            self.set_state(Step.ENTER)
         return self.digits
 
     @property
@@ -92,12 +114,12 @@ class PickupFlow:
                 self.blocked_until = self.clock() + float(refusal.retry_after or 60)
             if refusal.reason in ("wrong_short_code", "backing_off"):
                 self.digits = ""
-            self.step = Step.REFUSED
+            self.set_state(Step.REFUSED)
             return self.step
         self.digits = ""  # a bearer code: not kept once used
         self.opening, self.door = answer["opening"], answer["door"]
         self.case_id = self.opening.get("case")
-        self.step = Step.OPENING
+        self.set_state(Step.OPENING)
         return self.step
 
     def wait_open(self, stop: Callable[[], bool] | None = None) -> Step:
@@ -118,13 +140,13 @@ class PickupFlow:
         self.opening = opening
         state = opening["state"]
         if state == "opened":
-            self.step = Step.OPEN
+            self.set_state(Step.OPEN)
         elif state == "closed":
-            self.step = Step.DONE
+            self.set_state(Step.DONE)
             self._picked_up()
         elif state in FINISHED:  # jammed, not_opened, closed_in_flight
             self.refusal = DoorRefused("jammed" if state != "closed_in_flight" else "pickup_held")
-            self.step = Step.FAILED
+            self.set_state(Step.FAILED)
         return self.step
 
     def _picked_up(self) -> None:

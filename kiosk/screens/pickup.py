@@ -74,7 +74,7 @@ class PickupScreen(Screen):
         if not self.flow.wait_seconds():
             self._tick.stop()
             self.flow.refusal = None
-            self.flow.step = Step.ENTER
+            self.flow.set_state(Step.ENTER)
         self.refresh()
 
     # -- the look ----------------------------------------------------------------------------

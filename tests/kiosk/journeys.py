@@ -24,7 +24,13 @@ from sync.store import Store
 from tests.locker.conftest import CONFIG, DOORS, LOCKER, Client, door, is_open, wait_for
 from tests.support import SimProcess
 
-__all__ = ["bus", "locker", "kiosk_store", "server_key", "door", "is_open", "wait_for", "LOCKER", "DOORS",
+# The longest UI-thread stall a journey test accepts: well under the time any device call
+# takes when it blocks (an unlock and the door seen open ~0.3 s, a print ~0.5 s, a door left
+# open until a test shuts it: seconds), well over what rendering a screen costs on a loaded
+# shared machine. The 100 ms target is measured by a benchmark, not asserted in a test.
+NO_BLOCKING_MS = 300
+
+__all__ = ["NO_BLOCKING_MS", "bus", "locker", "kiosk_store", "server_key", "door", "is_open", "wait_for", "LOCKER", "DOORS",
            "open_door", "result_waiting", "doors_of"]
 
 
@@ -127,3 +133,25 @@ def fault_printer(cupsd) -> Iterator[str]:
     name = cupsd.add_fault_printer(f"journey-fault-{next(_faults)}")
     yield name
     cupsd.run_tool("lpadmin", "-x", name)
+
+
+@pytest.fixture
+def locker_process(tmp_path: Path, bus: SimProcess, server_key: DeviceKey):
+    """The locker daemon as its own process, as on the appliance (``python -m locker serve``):
+    the app's UI thread then shares its interpreter with nobody. Same attributes as ``locker``
+    (``client``, ``config``, ``doors``)."""
+    from types import SimpleNamespace
+
+    from tests.locker.conftest import DaemonProcess
+
+    data = tmp_path / "locker"
+    data.mkdir()
+    TrustedKeys().with_key("server", server_key.public_key).save(data / "trusted-keys.json")
+    path = tmp_path / "locker.toml"
+    path.write_text(CONFIG.format(locker=LOCKER, data=data, port=bus.path, doors=DOORS, oos="8", prompt=60,
+                                  alarm=120, sync="false"), encoding="utf-8")
+    config = load(path)
+    with DaemonProcess(str(path)) as process:
+        yield SimpleNamespace(process=process, config=config,
+                              client=Client(socket_path(config), store_path(config)),
+                              doors=LockerDoors(socket_path(config), poll=0.02))

@@ -99,3 +99,11 @@ def test_a_door_that_does_not_open_is_a_failure_not_a_wait(locker, bus, server_k
     assert pickup.submit(issued["short"]) is Step.OPENING
     assert pickup.wait_open() is Step.FAILED
     assert pickup.refusal.reason == "jammed" and pickup.refusal.advice.zh.startswith("柜门没有打开")
+
+
+def test_the_journey_refuses_a_step_it_does_not_have(tmp_path):
+    pickup = PickupFlow(LockerDoors(tmp_path / "nobody.sock"))
+    import pytest
+    with pytest.raises(ValueError, match="enter → done"):
+        pickup.set_state(Step.DONE)
+    assert pickup.step is Step.ENTER

@@ -3,6 +3,8 @@ materials, the real locker daemon (on the lock-board simulator, its own process)
 opens a door, the door is shut, and the receipt ends as a completed CUPS job."""
 from __future__ import annotations
 
+import pytest
+
 from PySide6.QtWidgets import QFrame, QLabel
 
 from drivers.printer import Printer
@@ -13,10 +15,16 @@ from kiosk.stall import StallMeter
 from kiosk.store import cases
 from sync.store import pending
 from tests.kiosk.conftest import wait_screen
-from tests.kiosk.journeys import (bus, door, is_open, kiosk_config_on, locker, running_bus, server_key,  # noqa: F401
+from tests.kiosk.journeys import (NO_BLOCKING_MS, bus, locker_process, door, is_open, kiosk_config_on, running_bus, server_key,  # noqa: F401
                                   visible)
 from tests.support import require
 
+
+
+@pytest.fixture
+def locker(locker_process):
+    """The locker daemon as its own process, as on the appliance."""
+    return locker_process
 
 def text_of(app, name: str) -> str:
     found = visible(app, QLabel, name)
@@ -49,7 +57,10 @@ def test_a_drop_off_from_the_tile_to_the_printed_receipt(tmp_path, make_app, tap
     state, _, _ = Printer(cupsd.url(cupsd.pdf_queue)).job(flow.receipt.outcome.job_id)
     assert state is JobState.COMPLETED  # asked of cupsd itself
     assert visible(app, QLabel, "dropoff-case").text().startswith(f"办件编号 {flow.case_id}")
-    assert worst < 100, f"the UI thread stalled {worst:.0f} ms ({first:.0f} ms until the door opened)"
+    # No device work on the UI thread: the unlock, the wait for the door and the print take
+    # seconds, and any of them there would stall it that long. The 100 ms target itself is a
+    # speed figure for bench/ (RULES: never in timed tests; this machine is shared and loaded).
+    assert worst < NO_BLOCKING_MS, f"the UI thread stalled {worst:.0f} ms ({first:.0f} ms until the door opened)"
 
     store = app.devices.store
     mine = cases.get(store, flow.case_id)

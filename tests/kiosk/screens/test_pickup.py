@@ -3,14 +3,22 @@ locker daemon on the lock-board simulator (its own process), the door opened and
 shut, refusals shown in the resident's words; the UI thread never stalls."""
 from __future__ import annotations
 
+import pytest
+
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton
 
 from kiosk.flows.pickup import Step
 from kiosk.stall import StallMeter
 from tests.kiosk.conftest import wait_screen
-from tests.kiosk.journeys import (bus, door, is_open, kiosk_config_on, locker, result_waiting,  # noqa: F401
+from tests.kiosk.journeys import (NO_BLOCKING_MS, bus, locker_process, door, is_open, kiosk_config_on, result_waiting,  # noqa: F401
                                   running_bus, server_key, visible)
 
+
+
+@pytest.fixture
+def locker(locker_process):
+    """The locker daemon as its own process, as on the appliance."""
+    return locker_process
 
 def type_code(tap, app, digits: str) -> None:
     for d in digits:
@@ -64,7 +72,8 @@ def test_typing_the_code_opens_the_door_and_shutting_it_finishes(tmp_path, make_
     qtbot.waitUntil(lambda: visible(app, QFrame, "pickup-done") is not None, timeout=10000)
     worst["done"] = stall.worst_ms
     assert locker.client.case("SF-SCREEN-1")["state"] == "picked_up"
-    assert max(worst.values()) < 100, f"the UI thread stalled: {worst} ms"
+    # no device work on the UI thread (see tests/kiosk/journeys.py NO_BLOCKING_MS)
+    assert max(worst.values()) < NO_BLOCKING_MS, f"the UI thread stalled: {worst} ms"
     tap(app, "pickup-home")
     wait_screen(qtbot, app, "home")
     assert "pickup" not in app.session.scratch  # nothing of the code or the door stays

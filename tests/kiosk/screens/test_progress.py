@@ -3,15 +3,23 @@ the lock-board simulator, its own process) — deposited, collected, returned, p
 and the screen shows each state in words; rating it sends an ``evaluated`` event."""
 from __future__ import annotations
 
+import pytest
+
 from PySide6.QtWidgets import QLabel
 
 from kiosk.screenshots import DEMO_RESIDENT
 from kiosk.store import cases
 from sync.store import pending
 from tests.kiosk.conftest import wait_screen
-from tests.kiosk.journeys import (bus, door, kiosk_config_on, locker, result_waiting, running_bus,  # noqa: F401
+from tests.kiosk.journeys import (bus, locker_process, door, kiosk_config_on, result_waiting, running_bus,  # noqa: F401
                                   server_key, visible)
 
+
+
+@pytest.fixture
+def locker(locker_process):
+    """The locker daemon as its own process, as on the appliance."""
+    return locker_process
 
 def text_of(app, name: str) -> str:
     found = visible(app, QLabel, name)
