@@ -88,6 +88,12 @@ class DropOffScreen(Screen):
 
     def _after(self, step: Step) -> None:
         self.refresh()
+        if step is Step.OPEN:
+            self.app.voice.say("dropoff.door_open")
+        elif step is Step.DONE:
+            self.app.voice.say("dropoff.done_title")
+        elif step in (Step.REFUSED, Step.FAILED, Step.EMPTY) and self.flow.refusal is not None:
+            self.app.voice.say(f"doors.{self.flow.refusal.reason}")
         flow, number = self.flow, self.session.number
         if step is Step.OPEN:
             self.app.jobs.run(flow.wait_deposited, lambda: self.session.number != number, on_done=self._after,

@@ -63,12 +63,23 @@ class PickupScreen(Screen):
 
     def _after(self, step: Step) -> None:
         self.refresh()
+        self._speak(step)
         if step is Step.OPEN:
             flow, number = self.flow, self.session.number
             self.app.jobs.run(flow.wait_closed, lambda: self.session.number != number, on_done=self._after,
                               name="pickup-wait-closed")
         elif step is Step.REFUSED and self.flow.wait_seconds():
             self._tick.start()
+
+    def _speak(self, step: Step) -> None:
+        """Elderly mode: the door, the end, or what went wrong, said aloud too."""
+        refusal = self.flow.refusal
+        if step is Step.OPEN:
+            self.app.voice.say("pickup.door_open")
+        elif step is Step.DONE:
+            self.app.voice.say("pickup.done_title")
+        elif refusal is not None and refusal.reason != "backing_off":  # its seconds change: shown only
+            self.app.voice.say(f"doors.{refusal.reason}")
 
     def _countdown(self) -> None:
         if not self.flow.wait_seconds():

@@ -85,8 +85,10 @@ class ReportScreen(Screen):
             self._preview.setText(self.flow.description or "…")
 
     def submit(self) -> None:
-        self.app.jobs.run(self.flow.submit, on_done=lambda case: self.go_step(3), busy=self.t("common.working"),
-                          name="report-submit")
+        def sent(_case) -> None:
+            self.go_step(3)
+            self.app.voice.say("report.sent_title")
+        self.app.jobs.run(self.flow.submit, on_done=sent, busy=self.t("common.working"), name="report-submit")
 
     # -- the look -----------------------------------------------------------------------------------
     def render(self) -> QWidget:
