@@ -284,6 +284,9 @@ def view(conn: Connection, resident: Resident, member: Member | None, case_id: s
         if row.event_type in STEPS and not (row.event_type == "created" and steps):
             detail = "；".join(payload.get("reasons", []) or []) if row.event_type == "returned_with_reasons" else ""
             steps.append(Step(event_time(row.created_at, row.received_at), STEPS[row.event_type], detail))
+    if member and not facts.get("resident_name"):  # a kiosk case names her by ID number (or its key) only
+        facts["resident_name"] = member.name
+        facts.setdefault("resident_id", member.id_number)
     kind = "report" if facts.get("kind") == "report" else "application"
     booking = conn.execute(select(BOOKINGS).where(BOOKINGS.c.case_id == case_id)).first() \
         if case.state == S.CREATED.value else None

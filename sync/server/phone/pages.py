@@ -17,6 +17,7 @@ GET  /admin/phones, POST link/unlink  phone numbers linked to household members 
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -139,7 +140,7 @@ def start(request: Request) -> Response:
     mine = []
     if found:
         with engine(request).connect() as conn:
-            mine = cases.mine(conn, found[0], found[1])[:3]
+            mine = [cases.view(conn, found[0], found[1], r.id) for r in cases.mine(conn, found[0], found[1])[:3]]
     place = ""
     here = entry(request)
     if here:
@@ -349,7 +350,17 @@ def case_page(request: Request, case_id: str) -> Response:
     booking_qr = qr_svg(shown.booking.code, level="L", title="预约二维码 booking QR") if shown.booking else ""
     pickup_qr = qr_svg(shown.pickup["code"], level="L", title="取件二维码 pickup QR") \
         if shown.pickup and shown.pickup.get("code") else ""
-    return page(request, "phone/case.html", case=shown, short=short, booking_qr=booking_qr, pickup_qr=pickup_qr)
+    until = ""
+    if shown.pickup and shown.pickup.get("expires_at"):
+        try:
+            until = web.local_time(datetime.fromtimestamp(float(shown.pickup["expires_at"]), timezone.utc))
+        except (TypeError, ValueError, OverflowError, OSError):
+            until = ""
+    response = page(request, "phone/case.html", case=shown, short=short, booking_qr=booking_qr, pickup_qr=pickup_qr,
+                    pickup_until=until)
+    if short:  # shown once: only its hash is kept
+        response.delete_cookie("phone_short")
+    return response
 
 
 @router.get("/phone/cases/{case_id}/photos/{photo_id}")
