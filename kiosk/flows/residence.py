@@ -30,6 +30,7 @@ PURPOSES = ("school", "job", "permit", "housing", "bank", "other")
 
 class Step(str, Enum):
     NO_RECORD = "no_record"  # not registered in this community's household records
+    INCOMPLETE = "incomplete"  # registered, but the record has no "living since" date to certify
     FORM = "form"  # pre-filled; pick purpose and copies
     PRINTING = "printing"
     PRINTED = "printed"
@@ -53,8 +54,10 @@ class ResidenceProof:
 
     @classmethod
     def start(cls, resident: Resident, member: Any, *, max_copies: int = 3) -> "ResidenceProof":
-        if member is None or member.living_since is None:
+        if member is None:
             return cls(resident, step=Step.NO_RECORD, max_copies=max_copies)
+        if member.living_since is None:
+            return cls(resident, address=member.address, step=Step.INCOMPLETE, max_copies=max_copies)
         return cls(resident, address=member.address or resident.address, living_since=member.living_since,
                    max_copies=max_copies)
 

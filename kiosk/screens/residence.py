@@ -106,6 +106,9 @@ class ResidenceScreen(Screen):
             return body
         if proof.step is Step.NO_RECORD:
             self._panel(layout, self.t("no_record_title"), self.t("no_record_what"), self.t("no_record_next"))
+        elif proof.step is Step.INCOMPLETE:
+            self._panel(layout, self.t("incomplete_title"), self.t("incomplete_what"), self.t("incomplete_next"),
+                        role="warn")
         elif proof.step is Step.PRINTED:
             self._render_printed(layout)
         elif proof.step is Step.FAILED:
@@ -234,4 +237,5 @@ class ResidenceScreen(Screen):
                                                   advice=Advice("打印机缺纸，请联系工作人员添纸",
                                                                 "The printer is out of paper: ask staff to refill it"))),
                             resident=True),
-                ScreenState("no_record", state(proof(step=Step.NO_RECORD)), resident=True)]
+                ScreenState("no_record", state(proof(step=Step.NO_RECORD)), resident=True),
+                ScreenState("incomplete", state(proof(step=Step.INCOMPLETE)), resident=True)]

@@ -2,10 +2,12 @@
 residence proof is pre-filled from, and the face check's second reference photo.
 
 A ``household`` record's data (the admin console writes it) holds the household's
-``address``, ``living_since`` (ISO date), and its people: either the record itself
-(``name``, ``id_number``) or ``members``, a list of ``{name, id_number, relation?,
-living_since?, photo?}``; ``photo`` is a base64 JPEG/PNG. Only records of this
-appliance's community are ever synced here.
+``address``, ``living_since`` (ISO date, or ``moved_in``), and its people: either
+the record itself (``name``, ``id_number``) or ``members``, a list of ``{name,
+id_number, relation?, living_since?, photo?}``; ``photo`` is a base64 JPEG/PNG. Only
+records of this appliance's community are ever synced here. The admin console's
+records (``sync/server/admin/household_pages.py``) have no ``living_since`` yet: the
+residence proof then says the record is incomplete instead of printing a guess.
 """
 from __future__ import annotations
 
@@ -70,7 +72,8 @@ class Households:
             m for m in data.get("members", []) if isinstance(m, dict) and m.get("id_number") == id_number)
         return HouseholdMember(household=key, name=str(person.get("name") or data.get("name") or ""),
                                address=str(person.get("address") or data.get("address") or ""),
-                               living_since=_day(person.get("living_since") or data.get("living_since")),
+                               living_since=_day(person.get("living_since") or data.get("living_since")
+                                                 or person.get("moved_in") or data.get("moved_in")),
                                relation=str(person.get("relation") or ""), photo=_photo(person.get("photo")))
 
     def photo_of(self, id_number: str) -> bytes | None:

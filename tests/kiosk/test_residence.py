@@ -52,3 +52,18 @@ def test_a_printer_fault_is_explained_and_the_proof_stays_not_printed(make_app, 
     assert "缺纸" in texts and "未打印" in texts
     record = app.devices.printing.register.get(screen.proof.failed_serial)
     assert record.state is CertificateState.PRINT_FAILED
+
+
+def test_a_record_without_a_living_since_date_is_not_guessed(kiosk_config):
+    from kiosk.flows.residence import ResidenceProof, Step
+    from kiosk.screenshots import DEMO_RESIDENT
+    from kiosk.store.content import SyncedContent
+    from kiosk.store.households import Households
+
+    sync_records(kiosk_config, ("household", "示范社区/DEMO-H002", {
+        "household_id": "DEMO-H002", "address": "和平里社区5号院2号楼102室",
+        "members": [{"name": "李秀兰", "id_number": "11010519491231002X", "relation": "户主"}]}))
+    member = Households(SyncedContent.for_config(kiosk_config)).member("11010519491231002X")
+    assert member.address == "和平里社区5号院2号楼102室" and member.living_since is None
+    assert ResidenceProof.start(DEMO_RESIDENT, member).step is Step.INCOMPLETE
+    assert ResidenceProof.start(DEMO_RESIDENT, None).step is Step.NO_RECORD
