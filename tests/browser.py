@@ -57,12 +57,17 @@ class LiveServer:
     def add_account(self, username: str, password: str, role: str, *, name: str | None = None,
                     community: str | None = None, grid: str | None = None,
                     department: str | None = None) -> None:
-        args = ["account", "add", "--username", username, "--role", role, "--name", name or username,
-                "--password-stdin"]
-        for option, value in (("--community", community), ("--grid", grid), ("--department", department)):
-            if value:
-                args += [option, value]
-        self.run_cli(*args, input=password + "\n")
+        """Straight into the server's database (what ``account add`` does, without a
+        process start per account; the CLI has its own tests)."""
+        from sync.server import accounts, db
+
+        engine = db.create(self.database_url)
+        try:
+            with engine.begin() as conn:
+                accounts.create_account(conn, username=username, password=password, name=name or username, role=role,
+                                        community=community, grid=grid, department=department)
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture
