@@ -55,7 +55,7 @@ class DropOffScreen(Screen):
             warm_up_printing(config)
         return DropOffFlow(LockerDoors(devices.locker_socket), devices.store, Guide.load(config),
                            printing, resident=Resident.of(resident.id_number, resident.name) if resident else None,
-                           locker_name=config.appliance.name)
+                           locker_name=config.appliance.name, progress_url=progress_url(config))
 
     def _made(self, flow: DropOffFlow, item: str | None) -> None:
         self.session.scratch[SCRATCH] = flow
@@ -232,6 +232,15 @@ class DropOffScreen(Screen):
                 ScreenState("receipt-not-printed", at(Step.DONE, paper_out=True), resident=True),
                 ScreenState("no-free-door", at(Step.REFUSED, reason="no_free_door"), resident=True),
                 ScreenState("nothing-inside", at(Step.EMPTY, reason="dropoff_empty"), resident=True)]
+
+
+def progress_url(config) -> str:
+    """What the receipt's QR code holds before the case number: the server's phone page of
+    a case (``/phone/cases/ID``, where the resident follows and rates it); with sync off,
+    nothing (the bare case number, which staff look up)."""
+    if not config.sync.enabled:
+        return ""
+    return f"{config.sync.server_url.rstrip('/')}/phone/cases/"
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:
