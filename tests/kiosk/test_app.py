@@ -125,3 +125,18 @@ def test_screenshots_render_every_state_in_three_variants(kiosk_app, tmp_path):
     assert [p.name for p in written] == ["home-tiles-zh.png", "home-tiles-en.png", "home-tiles-zh-elderly.png"]
     image = QImage(str(written[0]))
     assert (image.width(), image.height()) == (1920, 1080)
+
+
+def test_the_strip_shows_the_synced_announcements_of_this_community(make_app, kiosk_config, qtbot, tap):
+    from tests.kiosk.conftest import sync_records
+
+    sync_records(kiosk_config,
+                 ("announcement", "示范社区/a1", {"text": "周五下午停水", "text_en": "No water on Friday afternoon",
+                                                "community": "示范社区", "order": 1}),
+                 ("announcement", "另一社区/a2", {"text": "别处的通知", "community": "另一社区"}),
+                 ("announcement", "示范社区/old", {"text": "过期通知", "ends": "2020-01-01"}))
+    app = make_app(kiosk_config)
+    qtbot.waitUntil(lambda: app.strip.items == ["周五下午停水"], timeout=5000)
+    assert app.strip.isVisible()
+    tap(app, "header-language")
+    qtbot.waitUntil(lambda: app.strip.items == ["No water on Friday afternoon"], timeout=5000)
