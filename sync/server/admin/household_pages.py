@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from sync.server.admin import households
 from sync.server.admin.pages import Admin, engine_of
-from sync.server.admin.sheets import CellError, identifier, id_number, phone, text, write_csv
+from sync.server.admin.sheets import CellError, day, identifier, id_number, phone, text, write_csv
 from sync.server.web import redirect, render
 
 router = APIRouter(prefix="/admin/households", include_in_schema=False)
@@ -32,7 +32,7 @@ def _blank() -> dict:
 
 def _form(request: Request, record: dict, *, new: bool, problems: list[tuple[str, str]] | None = None,
           status: int = 200) -> HTMLResponse:
-    blank = {"name": "", "id_number": "", "relation": "", "phone": ""}
+    blank = {"name": "", "id_number": "", "relation": "", "phone": "", "living_since": ""}
     members = list(record.get("members", [])) + [blank] * (1 if record.get("members") else 2)
     return render(request, "admin/household_form.html", status=status, section="households", record=record,
                   members=members, new=new, problems=problems or [], relations=households.RELATIONS,
@@ -116,10 +116,12 @@ def _read_form(form) -> tuple[dict, list[tuple[str, str]]]:
             problems.append((f"请填写{zh}", f"Fill in the {en}"))
     checked(text(200), record["address"], "地址", "Address")
     checked(text(500), record["note"], "备注", "Note")
-    rows = zip(form.getlist("member_name"), form.getlist("member_id_number"), form.getlist("member_relation"),
-               form.getlist("member_phone"))
-    for index, (name, number, relation, tel) in enumerate(rows, start=1):
-        name, number, relation, tel = (str(v).strip() for v in (name, number, relation, tel))
+    names = form.getlist("member_name")
+    since = form.getlist("member_living_since") or [""] * len(names)
+    rows = zip(names, form.getlist("member_id_number"), form.getlist("member_relation"), form.getlist("member_phone"),
+               since)
+    for index, (name, number, relation, tel, living) in enumerate(rows, start=1):
+        name, number, relation, tel, living = (str(v).strip() for v in (name, number, relation, tel, living))
         if not (name or number or tel):
             continue
         where_zh, where_en = f"第 {index} 位成员", f"Member {index}"
@@ -130,7 +132,10 @@ def _read_form(form) -> tuple[dict, list[tuple[str, str]]]:
         checked(phone, tel, f"{where_zh}的电话", f"{where_en}'s phone")
         if relation not in households.RELATIONS:
             problems.append((f"{where_zh}：请选择与户主关系", f"{where_en}: choose the relation"))
-        record["members"].append({"name": name, "id_number": number, "relation": relation, "phone": tel})
+        member = {"name": name, "id_number": number, "relation": relation, "phone": tel}
+        if living:  # since when they live here (the kiosk's residence proof prints it)
+            member["living_since"] = checked(day, living, f"{where_zh}的居住起始日期", f"{where_en}'s living-since date")
+        record["members"].append(member)
     heads = [m for m in record["members"] if m["relation"] == "head"]
     if len(heads) != 1:
         problems.append(("每户要有且只有一位户主", "A household needs exactly one head"))

@@ -102,7 +102,8 @@ def test_export_round_trips(console):
     exported = console.get("/admin/households/export.csv")
     assert exported.status_code == 200 and exported.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert rows[0] == ["户号", "网格", "地址", "姓名", "身份证号", "与户主关系", "联系电话", "备注"]
+    assert rows[0] == [c.zh for c in households.SHEET.columns]
+    assert rows[0][:8] == ["户号", "网格", "地址", "姓名", "身份证号", "与户主关系", "联系电话", "备注"]
     assert len(rows) == 5 and rows[1][4] == ZHANG and rows[1][5] == "户主"
     before = stored(console)
     assert upload(console, exported.content.decode("utf-8-sig")).status_code == 303
@@ -118,6 +119,12 @@ def test_edit_add_a_member_and_delete(console):
     assert answer.status_code == 303
     record = stored(console)["XF-0002"]
     assert record["address"] == "幸福里3号楼102室" and [m["name"] for m in record["members"]] == ["赵大爷", "钱阿姨"]
+    kept = {**form, "member_living_since": ["2016-05-20", ""]}
+    assert console.post("/admin/households/XF-0002", kept, follow_redirects=False).status_code == 303
+    assert stored(console)["XF-0002"]["members"][0]["living_since"] == "2016-05-20"
+    assert 'value="2016-05-20"' in console.get("/admin/households/XF-0002").text  # the form keeps it
+    wrong = console.post("/admin/households/XF-0002", {**form, "member_living_since": ["20/5/2016", ""]})
+    assert wrong.status_code == 422 and "居住起始日期" in wrong.text
     bad = {**form, "member_relation": ["spouse", "spouse"], "member_id_number": [ZHAO, "123"]}
     refused = console.post("/admin/households/XF-0002", bad)
     assert refused.status_code == 422 and "每户要有且只有一位户主" in refused.text and "身份证号" in refused.text
