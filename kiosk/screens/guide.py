@@ -105,9 +105,9 @@ class GuideScreen(Screen):
         box = QLineEdit(flow.query)
         box.setObjectName("guide-search")
         box.setPlaceholderText(self.t("search_placeholder"))
-        box.setClearButtonEnabled(True)
         box.textEdited.connect(self.search)
         top.addWidget(box, 1)
+        top.addWidget(secondary(self.t("clear"), lambda: self.hot(""), name="guide-clear"))
         layout.addLayout(top)
 
         words = QHBoxLayout()
