@@ -122,10 +122,32 @@ def install(app: FastAPI) -> None:
     """Serve /static (the shared CSS); remember ``?lang=`` on any page (a redirect too)."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.middleware("http")
-    async def remember_language(request: Request, call_next):
-        response = await call_next(request)
-        asked = request.query_params.get("lang")
-        if asked in LANGS and request.cookies.get(LANG_COOKIE) != asked:
-            response.set_cookie(LANG_COOKIE, asked, max_age=365 * 86400, samesite="lax")
-        return response
+    app.add_middleware(RememberLanguage)
+
+
+class RememberLanguage:
+    """Plain ASGI: a request with ``?lang=zh|en`` sets the language cookie on whatever
+    answers it (a redirect too). Every other request (the sync API's hot path) passes
+    straight through."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or b"lang=" not in scope.get("query_string", b""):
+            await self.app(scope, receive, send)
+            return
+        asked = Request(scope).query_params.get("lang")
+        if asked not in LANGS:
+            await self.app(scope, receive, send)
+            return
+        cookie = Response()
+        cookie.set_cookie(LANG_COOKIE, asked, max_age=365 * 86400, samesite="lax")
+        header = cookie.raw_headers[-1]
+
+        async def send_with_cookie(message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), header]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
