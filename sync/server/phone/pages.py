@@ -279,7 +279,7 @@ def apply_page(request: Request, key: str) -> Response:
     return _apply_form(request, item, {"address": member.address if member else ""})
 
 
-async def _photos(form: Any, labels: dict[str, str]) -> list[cases.Photo]:
+async def _photos(form: Any, labels: dict[str, str]) -> list[cases.Photo]:  # the report's
     photos = []
     for name, label in labels.items():
         for upload in form.getlist(name):
@@ -290,33 +290,47 @@ async def _photos(form: Any, labels: dict[str, str]) -> list[cases.Photo]:
 
 @router.post("/phone/apply/{key:path}", response_class=HTMLResponse)
 async def apply(request: Request, key: str) -> Response:
-    found = await run_in_threadpool(who, request)
-    if not found:
-        return to_signin(request)
-    resident, member = found
-    with engine(request).connect() as conn:
-        item = guide.item(conn, resident.community, key)
-    materials = guide.materials(item) if item else []
     async with request.form() as form:
         given = form.get("csrf")
-        photos = await _photos(form, {f"photo_{i}": m["material"] for i, m in enumerate(materials)})
+        uploads = {name: [u for u in form.getlist(name) if isinstance(u, UploadFile) and u.filename]
+                   for name in set(form.keys()) if name.startswith("photo_") and name[6:].isdigit()}
+        files = {int(name[6:]): [await u.read() for u in found] for name, found in uploads.items() if found}
         values = {k: str(form.get(k, "")) for k in ("name", "id_number", "address", "note")}
-    if not csrf_ok(request, given):
-        return expired_form(request)
-    if item is None:
-        return problem(request, NotFound("没有找到这个事项。", "No such service."), "/phone/guide")
     here = entry(request)
+    token = request.cookies.get(SESSION_COOKIE)
 
-    def make() -> tuple[str, str]:
+    def make() -> Any:
+        """One transaction: who she is, the item, the case and its booking (the busy path)."""
         with engine(request).begin() as conn:
-            return cases.apply(conn, resident, member, item, values, photos,
-                               entry=here[0] if here and here[1] == resident.community else None,
-                               policy=policy(request), key_id=request.app.state.server_key_id)
-    try:
-        case_id, short = await run_in_threadpool(make)
-    except BadForm as exc:
+            resident = signin.session_of(conn, token)
+            if resident is None:
+                return None
+            if not same_token(given if isinstance(given, str) else None, resident.csrf):
+                return "expired"
+            member = links.linked(conn, resident.community, resident.phone)
+            item = guide.item(conn, resident.community, key)
+            if item is None:
+                return NotFound("没有找到这个事项。", "No such service.")
+            materials = guide.materials(item)
+            photos = [cases.Photo(materials[i]["material"] if i < len(materials) else "照片", data)
+                      for i in sorted(files) for data in files[i]]
+            try:
+                return cases.apply(conn, resident, member, item, values, photos,
+                                   entry=here[0] if here and here[1] == resident.community else None,
+                                   policy=policy(request), key_id=request.app.state.server_key_id)
+            except BadForm as exc:
+                return exc, item
+    made = await run_in_threadpool(make)
+    if made is None:
+        return to_signin(request)
+    if made == "expired":
+        return expired_form(request)
+    if isinstance(made, NotFound):
+        return problem(request, made, "/phone/guide")
+    if isinstance(made[0], BadForm):
         values["id_number"] = ""  # never sent back: she types it again
-        return _apply_form(request, item, values, 400, exc)
+        return _apply_form(request, made[1], values, 400, made[0])
+    case_id, short = made
     response = web.redirect(f"/phone/cases/{case_id}", "申请已提交，请保存预约码 / Application sent: keep your booking code")
     response.set_cookie("phone_short", f"{case_id}:{short}", max_age=600, httponly=True, samesite="lax",
                         secure=is_https(request))
