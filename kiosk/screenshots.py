@@ -31,6 +31,7 @@ def render_all(app, folder: str | Path, *, only: str | None = None) -> list[Path
     """Render every state; returns the files written."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    app.idle.stop()  # a slow machine must not pop the idle countdown into the pictures
     app.resize(*SIZE)
     app.show()
     written: list[Path] = []
@@ -51,6 +52,7 @@ def render_all(app, folder: str | Path, *, only: str | None = None) -> list[Path
                 app.navigator.setCurrentWidget(screen)
                 state.setup(screen)
                 app._retranslate_chrome()
+                app.countdown.hide()
                 settle()
                 path = out / f"{name}-{state.name}-{variant}.png"
                 app.grab().save(str(path))

@@ -284,6 +284,9 @@ class IdentifyScreen(Screen):
         resident = self.session.resident or self.flow.resident
         name = resident.name if resident else ""
         layout.addStretch(1)
+        tick = label("✔", "huge")
+        tick.setStyleSheet(f"color: {th.palette.ok}; font-size: {th.pt(60)}px;")
+        layout.addWidget(tick)
         hello = label(self.t("welcome", name=name), "huge")
         hello.setObjectName("identify-welcome")
         layout.addWidget(hello)
@@ -298,13 +301,18 @@ class IdentifyScreen(Screen):
         screens = self.app.navigator.screens
         if self.then and self.then in screens and screens[self.then].tile is not None:
             what = self.app.i18n.t(screens[self.then].tile.title)
-            row.addWidget(primary(self.t("continue_to", what=what), self.go_on, name="welcome-continue"))
+            button = primary(self.t("continue_to", what=what), self.go_on, name="welcome-continue")
+            button.setStyleSheet(f"min-height: {th.mm(22)}px;")  # the app sheet wins over setMinimumHeight
+            row.addWidget(button)
         else:
             tiles = sorted((s for s in screens.values() if s.tile is not None and s.needs_identity),
                            key=lambda s: s.tile.order)
             for screen in tiles:
-                row.addWidget(primary(self.app.i18n.t(screen.tile.title),
-                                      lambda name=screen.name: self.go_on(name), name=f"welcome-{screen.name}"))
+                button = primary(self.app.i18n.t(screen.tile.title), lambda name=screen.name: self.go_on(name),
+                                 name=f"welcome-{screen.name}")
+                button.setStyleSheet(f"min-height: {th.mm(22)}px;")  # the app sheet wins over setMinimumHeight
+                button.setMinimumWidth(th.mm(55))
+                row.addWidget(button)
         row.addStretch(1)
         layout.addLayout(row)
         layout.addStretch(2)

@@ -159,6 +159,7 @@ class ResidenceScreen(Screen):
         left.addStretch(1)
         actions = QHBoxLayout()
         button = primary(self.t("print"), self.print, name="residence-print")
+        button.setStyleSheet(f"min-height: {th.mm(22)}px; min-width: {th.mm(90)}px;")
         button.setEnabled(proof.ready)
         actions.addWidget(button)
         if not proof.ready:
