@@ -33,6 +33,9 @@ HEADER_NONCE, HEADER_SIGNATURE = "X-Nonce", "X-Signature"
 HEADER_SERVER_TIME = "X-Server-Time"  # on a 401 for the timestamp: the server's clock, Unix ms
 
 DeviceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+BIGINT_MAX = 2 ** 63 - 1  # PostgreSQL's bigint: a larger number must be refused, not overflow
+# A count on the wire is a JSON integer: never true/false or 3.0 taken for one
+Count = Annotated[int, Field(strict=True, ge=0, le=BIGINT_MAX)]
 
 
 def canonical_request(method: str, path: str, timestamp_ms: int, nonce: str, body: bytes) -> bytes:
@@ -95,7 +98,7 @@ class Event(Model):
     """One outbox event (sync.store.outbox), as pushed."""
 
     id: UUID
-    seq: Annotated[int, Field(ge=1, description="the device's append order")]
+    seq: Annotated[int, Field(strict=True, ge=1, le=BIGINT_MAX, description="the device's append order")]
     aggregate_type: Annotated[str, Field(min_length=1, max_length=40)]
     aggregate_id: Annotated[str, Field(min_length=1, max_length=120)]
     event_type: Annotated[str, Field(min_length=1, max_length=60)]
@@ -169,8 +172,8 @@ class PeripheralHealth(Model):
 
 class Heartbeat(Request):
     software_version: str
-    free_disk_bytes: Annotated[int, Field(ge=0)]
-    outbox_pending: Annotated[int, Field(ge=0)] = 0
+    free_disk_bytes: Count
+    outbox_pending: Count = 0
     peripherals: dict[str, PeripheralHealth] = {}  # by doctor's device name: printer, lockboard bus0 …
 
 
@@ -200,7 +203,7 @@ class AttachmentCreate(Request):
     id: Annotated[UUID, Field(description="chosen by the appliance: creating again is idempotent")]
     case_id: Annotated[str, Field(min_length=1, max_length=120)]
     content_type: MimeType
-    size: Annotated[int, Field(ge=1, le=MAX_ATTACHMENT_BYTES)]
+    size: Annotated[int, Field(strict=True, ge=1, le=MAX_ATTACHMENT_BYTES)]
     sha256: Sha256Hex
     name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
 

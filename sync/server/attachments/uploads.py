@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.server.attachments.models import Attachment, AttachmentChunk
 from sync.server.content import now
@@ -86,11 +87,15 @@ def create(conn: Connection, device: Device, request: AttachmentCreate) -> Creat
         if owner is not None and owner != device.community:
             raise UploadRefused(403, f"case {request.case_id} belongs to another community than device "
                                      f"{device.device_id}'s")
-        conn.execute(UPLOADS.insert().values(id=upload_id, device_id=device.device_id,
-                                             community=device.community, received=0, created_at=now(),
-                                             completed_at=None, **header))
+        # a create repeated while the first is still running (its answer timed out)
+        # meets the first one's row here instead of failing on the primary key
+        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(UPLOADS)
+        added = conn.execute(insert.values(id=upload_id, device_id=device.device_id, community=device.community,
+                                           received=0, created_at=now(), completed_at=None, **header)
+                             .on_conflict_do_nothing().returning(UPLOADS.c.id)).first()
         row = conn.execute(select(UPLOADS).where(UPLOADS.c.id == upload_id)).one()
-        return Created(_status(row), new=True)
+        if added is not None:
+            return Created(_status(row), new=True)
     if row.device_id != device.device_id or any(getattr(row, k) != v for k, v in header.items()):
         raise UploadRefused(409, f"upload {upload_id} already exists with another header (case, type, "
                                  "name, size or SHA-256): use a new UUID for another file", row.received

@@ -16,7 +16,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.python.asgi import ASGIClient
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
+from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
+                                               response_schema_conformance,
                                                status_code_conformance)
 from schemathesis.checks import not_a_server_error
 
@@ -28,7 +29,7 @@ from tests.sync.server.support import Signed, event, new_code, new_key, postgres
 
 UNSIGNED = (f"{API}/enrol", f"{API}/health", f"{API}/keys")
 DEVICE_API = rf"^{API}/(enrol|events|changes|heartbeat|keys|attachments)(/|$)"
-EXAMPLES = 30
+EXAMPLES = 20  # per operation in the fuzzing phase; the coverage phase adds every boundary case
 
 
 class SigningClient(ASGIClient):
@@ -87,4 +88,5 @@ schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex=DEVIC
 def test_no_server_error_and_answers_match_the_document(case, fuzzed):
     _, session = fuzzed
     case.call_and_validate(session=session, checks=[not_a_server_error, response_schema_conformance,
-                                                    status_code_conformance, content_type_conformance])
+                                                    status_code_conformance, content_type_conformance,
+                                                    negative_data_rejection])
