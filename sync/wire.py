@@ -76,7 +76,17 @@ class Request(Model):
     @model_validator(mode="before")
     @classmethod
     def _storable_text(cls, data: Any) -> Any:
-        _refuse_unstorable_text(data)
+        # The common case at C speed: one dump shows there is nothing to find (JSON
+        # escapes NUL as \u0000; an unpaired surrogate fails to encode). Only a
+        # suspect body is walked, to name where the bad text is.
+        try:
+            text = json.dumps(data, ensure_ascii=False)
+            text.encode("utf-8")
+            suspect = "\\u0000" in text
+        except (TypeError, ValueError):  # not plain JSON data, or a surrogate
+            suspect = True
+        if suspect:
+            _refuse_unstorable_text(data)
         return data
 
 
