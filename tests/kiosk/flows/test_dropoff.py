@@ -154,3 +154,55 @@ def test_a_drop_off_for_an_item_needs_the_resident(locker, kiosk_store, guide):
         dropoff.open_door()
     with pytest.raises(ValueError, match="not taken by the locker"):
         dropoff.choose("residence-proof")
+
+
+@pytest.fixture
+def sensing_locker(tmp_path, server_key):
+    """A locker whose first board has item sensors (the simulator with --items)."""
+    from appliance.config import load
+    from appliance.keys import TrustedKeys
+    from kiosk.flows.doors import LockerDoors
+    from locker.daemon import Daemon, socket_path, store_path
+    from tests.locker.conftest import CONFIG, DOORS, Client
+    from tests.support import SimProcess
+
+    with SimProcess("drivers.lockboard.sim", "--protocol", "kerong", "--boards", "2", "--doors", str(DOORS),
+                    "--items") as sim:
+        data = tmp_path / "sensing"
+        data.mkdir()
+        TrustedKeys().with_key("server", server_key.public_key).save(data / "trusted-keys.json")
+        text = CONFIG.format(locker=LOCKER, data=data, port=sim.path, doors=DOORS, oos="8", prompt=60, alarm=120,
+                             sync="false").replace("address = 0\n", "address = 0\nitem_sensors = true\n")
+        path = tmp_path / "sensing.toml"
+        path.write_text(text, encoding="utf-8")
+        config = load(path)
+        daemon = Daemon(config)
+        daemon.start()
+        daemon.client = Client(socket_path(config), store_path(config))
+        daemon.doors = LockerDoors(socket_path(config), poll=0.02)
+        try:
+            yield daemon, sim
+        finally:
+            daemon.stop()
+
+
+def test_a_door_shut_with_nothing_inside_is_opened_again(sensing_locker, kiosk_store, guide):
+    locker, sim = sensing_locker
+    dropoff = flow(locker, kiosk_store, guide)
+    dropoff.choose("senior-card")  # size S: doors 1 and 2, on the board with item sensors
+    dropoff.confirm_all()
+    assert dropoff.open_door() is Step.OPENING and dropoff.wait_open() is Step.OPEN
+    first = dropoff.door
+    door(sim, first, "close")  # shut with nothing put in
+    assert dropoff.wait_deposited() is Step.EMPTY
+    assert dropoff.refusal.reason == "dropoff_empty" and dropoff.refusal.advice.zh.startswith("柜门内没有检测到材料")
+    assert cases.get(kiosk_store, dropoff.case_id).state.value == "created"  # the same case, still to deposit
+
+    case_id = dropoff.case_id
+    assert dropoff.open_door() is Step.OPENING and dropoff.case_id == case_id
+    assert dropoff.wait_open() is Step.OPEN
+    sim.request(cmd="item", board=0, door=dropoff.door, present=True)
+    door(sim, dropoff.door, "close")
+    assert dropoff.wait_deposited() is Step.DEPOSITED
+    assert locker.client.case(case_id)["state"] == "materials_deposited"
+    assert [e.event_type for e in pending(kiosk_store, 100) if e.aggregate_id == case_id] == ["created"]
