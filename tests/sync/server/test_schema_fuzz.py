@@ -90,3 +90,33 @@ def test_no_server_error_and_answers_match_the_document(case, fuzzed):
     case.call_and_validate(session=session, checks=[not_a_server_error, response_schema_conformance,
                                                     status_code_conformance, content_type_conformance,
                                                     negative_data_rejection])
+
+
+# -- what the fuzzing found, kept as plain regression tests (both back-ends) ---------
+def test_text_a_database_cannot_store_is_refused_with_the_field_named(client, enrol):
+    device = enrol()
+    nul = device("POST", "/events", {"events": [event("case\u0000x", "created", 1)]})
+    assert nul.status_code == 422 and "NUL" in nul.json()["detail"] and "aggregate_id" in nul.json()["detail"]
+    body = b'{"software_version": "\\ud800", "free_disk_bytes": 1}'  # an unpaired surrogate, as JSON allows
+    path = f"{API}/heartbeat"
+    from tests.sync.server.support import signature_headers
+    lone = client.post(path, content=body, headers=signature_headers(device.key, "POST", path, body))
+    assert lone.status_code == 422 and "software_version" in lone.json()["detail"]
+    fine = device("POST", "/events", {"events": [event("case-\\u0000-literal", "created", 1)]})
+    assert fine.status_code == 200  # a backslash and "u0000" as text is just text
+
+
+def test_numbers_out_of_range_or_of_the_wrong_type_are_refused(client, enrol):
+    device = enrol()
+    huge = device("POST", "/events", {"events": [event("case-1", "created", 2 ** 63)]})
+    assert huge.status_code == 422 and "seq" in huge.json()["detail"]
+    flag = device("POST", "/heartbeat", {"software_version": "t", "free_disk_bytes": 1, "outbox_pending": True})
+    assert flag.status_code == 422 and "outbox_pending" in flag.json()["detail"]
+    assert device("GET", "/changes").status_code == 200  # and nothing stuck behind them
+
+
+def test_the_signature_covers_the_path_as_sent_percent_escapes_and_all(client, enrol):
+    device = enrol()
+    escaped = "/attachments/0b1e4c9a%2D0000-4000-8000-000000000000"  # %2D is "-": the route matches
+    answer = device("GET", escaped)
+    assert answer.status_code == 404, answer.text  # signed over the raw path: past authentication
