@@ -18,7 +18,7 @@ class NotifyError(Exception):
 class NotifyConfigError(NotifyError):
     def __init__(self, variable: str, problem: str) -> None:
         self.variable = variable
-        super().__init__(f"{variable}: {problem} (see README, "Residents' notifications")")
+        super().__init__(f"{variable}: {problem} (see README, \"Residents' notifications\")")
 
 
 class DeliveryFailed(NotifyError):
