@@ -64,6 +64,7 @@ class _Cases:
     community: dict[str, str] = field(default_factory=dict)
     existing: set[str] = field(default_factory=set)
     touched: dict[str, str] = field(default_factory=dict)  # case id -> last event id
+    creators: dict[str, set[str]] = field(default_factory=dict)  # case id -> devices whose created was applied
 
 
 def apply_batch(engine: Engine, device: Device, events: list[Event]) -> list[EventResult]:
@@ -102,6 +103,8 @@ def _apply(conn: Connection, device: Device, events: list[Event]) -> list[EventR
             continue
         result = _decide(event, event_id, device, cases)
         results[event_id] = result
+        if result.status == "applied" and event.event_type == lifecycle.CaseState.CREATED.value:
+            cases.creators.setdefault(event.aggregate_id, set()).add(device.device_id)
         rows.append({
             "id": event_id, "device_id": device.device_id, "device_seq": event.seq,
             "aggregate_type": event.aggregate_type, "aggregate_id": event.aggregate_id,
@@ -133,6 +136,10 @@ def _load_cases(conn: Connection, case_ids: set[str]) -> _Cases:
     for row in conn.execute(query):
         cases.state[row.id], cases.community[row.id] = row.state, row.community
         cases.existing.add(row.id)
+    for case_id, device_id in conn.execute(select(EVENTS.c.aggregate_id, EVENTS.c.device_id).where(
+            EVENTS.c.aggregate_type == lifecycle.CASE, EVENTS.c.aggregate_id.in_(sorted(cases.existing)),
+            EVENTS.c.event_type == lifecycle.CaseState.CREATED.value, EVENTS.c.status == "applied")):
+        cases.creators.setdefault(case_id, set()).add(device_id)
     return cases
 
 
@@ -147,7 +154,9 @@ def _decide(event: Event, event_id: str, device: Device, cases: _Cases) -> Event
                            reason=f"case belongs to another community than device {device.device_id}'s")
     if lifecycle.is_note(event.event_type):
         return EventResult(id=event_id, status="applied", case_state=current)
-    if lifecycle.is_announced_again(current, event.event_type):
+    if lifecycle.is_announced_again(current, event.event_type) or (
+            event.event_type == lifecycle.CaseState.CREATED.value and device.device_id in cases.creators.get(case_id, ())):
+        # the same appliance's other agent (kiosk and locker: two queues) announcing a case it made, however late
         return EventResult(id=event_id, status="applied", case_state=current, reason="already created")
     try:
         target = lifecycle.next_state(current, event.event_type)

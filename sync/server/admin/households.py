@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Text, cast, func, select
 
 from appliance.privacy import mask_id_number
 from sync.server import content
-from sync.server.admin.sheets import Column, Problem, Reading, Sheet, id_number, identifier, one_of, phone, text
+from sync.server.admin.sheets import Column, Problem, Reading, Sheet, day, id_number, identifier, one_of, phone, text
 from sync.server.models import Household
 
 HOUSEHOLDS = Household.__table__
@@ -43,6 +43,7 @@ SHEET = Sheet((
     Column("relation", "与户主关系", "relation", required=True, check=one_of(RELATIONS)),
     Column("phone", "联系电话", "phone", check=phone),
     Column("note", "备注", "note", check=text(500)),
+    Column("living_since", "居住起始日期", "living since", check=day),  # the kiosk's residence proof needs it
 ))
 
 
@@ -139,7 +140,8 @@ def assemble(reading: Reading) -> dict[str, dict[str, Any]]:
             seen_ids.setdefault(number, row.number)
         if v.get("name") and number and v.get("relation"):
             record["members"].append({"name": v["name"], "id_number": number, "relation": v["relation"],
-                                      "phone": v.get("phone") or "", "row": row.number})
+                                      "phone": v.get("phone") or "", "row": row.number,
+                                      **({"living_since": v["living_since"]} if v.get("living_since") else {})})
     for hid, record in households.items():
         heads = [m for m in record["members"] if m["relation"] == "head"]
         if not heads and record["members"]:
@@ -206,5 +208,5 @@ def export_rows(conn: Connection, community: str) -> list[dict[str, Any]]:
                          "address": data.get("address"), "note": data.get("note") if index == 0 else "",
                          "name": member.get("name"), "id_number": member.get("id_number"),
                          "relation": RELATIONS.get(member.get("relation", ""), member.get("relation")),
-                         "phone": member.get("phone")})
+                         "phone": member.get("phone"), "living_since": member.get("living_since") or ""})
     return rows

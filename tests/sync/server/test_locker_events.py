@@ -91,3 +91,13 @@ def test_a_case_announced_again_is_the_same_case_but_created_later_is_a_collisio
     (late,) = push(engine, Device("locker-2", "示范社区"), event("A-1", "created", 1))
     assert late.status == "quarantined" and late.case_state == "materials_deposited"
     assert state(engine, "A-1") == "materials_deposited"
+
+
+def test_the_kiosks_created_pushed_after_its_lockers_deposit_is_the_same_case(engine):
+    """One appliance, two agents (kiosk and locker, two queues): the kiosk's created,
+    carrying the resident, may reach the server after the locker's created and deposit."""
+    push(engine, LOCKER, event("B-1", "created", 1))
+    push(engine, LOCKER, event("B-1", "materials_deposited", 2))
+    (late,) = push(engine, LOCKER, event("B-1", "created", 1, event_id="00000000-0000-4000-8000-0000000000b1"))
+    assert (late.status, late.reason, late.case_state) == ("applied", "already created", "materials_deposited")
+    assert state(engine, "B-1") == "materials_deposited"
