@@ -24,14 +24,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from appliance.config import Config
 from drivers.printer import Advice, JobOutcome, Printer
 from drivers.printer.errors import JobTimeout, PrinterError
-from forms.office import Certificate, CertificateOffice
-from forms.register import CertificateRecord, Register
-from sync.store import Store
+
+if TYPE_CHECKING:  # the certificate office (reportlab, signing) loads when first used, not at start-up
+    from appliance.config import Config
+    from forms.office import Certificate, CertificateOffice
+    from forms.register import CertificateRecord, Register
+    from sync.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class CertificatePrinting:
 
     @classmethod
     def from_config(cls, config: Config, store: Store) -> CertificatePrinting:
+        from forms.office import CertificateOffice
+
         return cls(CertificateOffice.from_config(config, store), Printer(config.printer.url))
 
     @property
