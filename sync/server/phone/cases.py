@@ -252,6 +252,7 @@ class CaseView:
     locker: str = ""
     rating: Any = None
     photos: list[Any] = field(default_factory=list)
+    item_en: str = ""
 
     @property
     def masked_id(self) -> str:
@@ -295,12 +296,17 @@ def view(conn: Connection, resident: Resident, member: Member | None, case_id: s
         locker = conn.execute(select(GRIDS.c.name).where(GRIDS.c.device_id == pickup["device"])).scalar() \
             or pickup["device"]
     nexts = REPORT_NEXT if kind == "report" else NEXT
-    return CaseView(case.id, case.state, kind, str(facts.get("item", "")), facts, steps,
+    item_en = "Report" if kind == "report" else ""
+    if facts.get("item_id"):
+        item_en = str((guide.item(conn, resident.community, str(facts["item_id"])) or {}).get("name_en", ""))
+    shown = CaseView(case.id, case.state, kind, str(facts.get("item", "")), facts, steps,
                     nexts.get(case.state, NEXT.get(case.state, ("", ""))), booking,
                     pickup if case.state == S.RESULT_DEPOSITED.value else None, locker,
                     conn.execute(select(RATINGS).where(RATINGS.c.case_id == case_id)).first(),
                     conn.execute(select(PHOTOS.c.id, PHOTOS.c.label, PHOTOS.c.expires_at)
                                  .where(PHOTOS.c.case_id == case_id).order_by(PHOTOS.c.id)).all())
+    shown.item_en = item_en
+    return shown
 
 
 def photo(conn: Connection, resident: Resident, member: Member | None, case_id: str, photo_id: int) -> Any:
