@@ -356,3 +356,29 @@ def purge(conn: Connection, at: datetime | None = None) -> dict[str, int]:
 
 def counts(conn: Connection) -> dict[str, int]:
     return {"photos": conn.execute(select(func.count()).select_from(PHOTOS)).scalar_one()}
+
+
+def open_reports(conn: Connection, account: Any) -> list[dict[str, Any]]:
+    """Reports (报事) of the account's community not yet closed that she may see (a
+    worker: her grid), oldest first, with the place, the text and a masked name."""
+    from sync.server.notify.residents import mask_name
+    from sync.server.worker.cases import may_see
+
+    rows = conn.execute(select(MINE.c.case_id, MINE.c.created_at, CASES.c.state)
+                        .join(CASES, CASES.c.id == MINE.c.case_id)
+                        .where(MINE.c.community == account.community, MINE.c.kind == "report",
+                               CASES.c.state.notin_([S.CLOSED.value, S.CANCELLED.value]))
+                        .order_by(MINE.c.created_at)).all()
+    shown = []
+    for row in rows:
+        if not may_see(conn, account, row.case_id):
+            continue
+        payload = conn.execute(select(EVENTS.c.payload).where(
+            EVENTS.c.aggregate_id == row.case_id, EVENTS.c.event_type == S.CREATED.value,
+            EVENTS.c.status == "applied").order_by(EVENTS.c.server_seq).limit(1)).scalar() or {}
+        photos = [r.id for r in conn.execute(select(PHOTOS.c.id).where(PHOTOS.c.case_id == row.case_id)
+                                             .order_by(PHOTOS.c.id))]
+        shown.append({"id": row.case_id, "at": row.created_at, "state": row.state, "place": payload.get("place", ""),
+                      "text": payload.get("report", ""), "who": mask_name(str(payload.get("resident_name", ""))),
+                      "photos": photos})
+    return shown

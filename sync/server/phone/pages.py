@@ -536,3 +536,23 @@ def unlink_phone(request: Request, account: Admin, household: Annotated[str, For
         gone = links.unlink(conn, account.community, phone)
     return web.redirect(f"/admin/phones?household={quote(household)}",
                         "已取消关联 / Unlinked" if gone else "没有这个关联 / No such link")
+
+
+# -- the grid worker's side: reports (报事) from residents' phones ---------------------------------
+@router.get("/worker/reports", response_class=HTMLResponse)
+def worker_reports(request: Request, account: Annotated[Account, Depends(signed_in("worker", "admin"))]) -> Response:
+    with engine(request).connect() as conn:
+        shown = cases.open_reports(conn, account)
+    return web.render(request, "phone/reports.html", reports=shown)
+
+
+@router.get("/worker/reports/photos/{photo_id}")
+def worker_report_photo(request: Request, photo_id: int,
+                        account: Annotated[Account, Depends(signed_in("worker", "admin"))]) -> Response:
+    from sync.server.worker.cases import may_see
+
+    with engine(request).connect() as conn:
+        row = conn.execute(select(cases.PHOTOS).where(cases.PHOTOS.c.id == photo_id)).first()
+        if row is None or not may_see(conn, account, row.case_id):
+            return Response(status_code=404)
+    return Response(row.data, media_type=row.content_type, headers={"Cache-Control": "private, no-store"})

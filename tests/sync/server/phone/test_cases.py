@@ -168,7 +168,12 @@ def test_a_report_becomes_a_case_the_grid_worker_sees_and_another_grid_does_not(
     with TestClient(app) as mine, TestClient(app) as other:
         page = login(mine, "w-li", "pass-w-li-1").get(f"/worker/cases/{case_id}")
         assert page.status_code == 200 and "报事" in page.text
+        listing = mine.get("/worker/reports").text
+        assert case_id in listing and "12号楼3单元" in listing and "张*明" in listing
         assert login(other, "w-other", "pass-w-other-1").get(f"/worker/cases/{case_id}").status_code in (403, 404)
+        assert case_id not in other.get("/worker/reports").text
+        photo = re.search(r'href="(/worker/reports/photos/\d+)"', listing).group(1)
+        assert mine.get(photo).content == JPEG and other.get(photo).status_code == 404
 
 
 def test_the_kiosk_confirms_a_number_with_the_id_card(seeded, engine, app, database_url):

@@ -153,6 +153,22 @@ def test_progress_pickup_rating_report_large_text_and_privacy(server, phone_page
     finally:
         other.close()
 
+    # the grid worker of the household's grid finds the report in her console
+    from tests.browser import sign_in
+    server.add_account("w-li", "worker-pass-1", "worker", name="李网格", community=COMMUNITY, grid="一网格")
+    worker = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN")
+    try:
+        console = worker.new_page()
+        sign_in(console, server, "w-li", "worker-pass-1")
+        console.goto(f"{server.url}/worker/reports")
+        assert "3单元楼道灯坏了" in console.locator("main").inner_text()
+        screenshot(console, artifacts, "07-worker-reports")
+        console.get_by_role("link", name="12号楼3单元").click()
+        assert report_id in console.locator("main").inner_text()
+        screenshot(console, artifacts, "08-worker-case")
+    finally:
+        worker.close()
+
 
 def test_the_sticker_printed_from_the_admin_console_opens_the_pages(server, page, phone_page, artifacts):
     from tests.browser import sign_in
