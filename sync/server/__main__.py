@@ -54,11 +54,12 @@ def serve(args: argparse.Namespace) -> int:
 
     from sync.server.app import create_app
     from sync.server.keys import ServerKeyError
+    from sync.server.notify.errors import NotifyConfigError
 
     setup_logging(args.log_level)
     try:
         app = create_app(_database(args), server_key_id=_key_id(args))
-    except ServerKeyError as exc:
+    except (ServerKeyError, NotifyConfigError) as exc:
         print(exc, file=sys.stderr)
         return 2
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
