@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import sys
 import tempfile
 import threading
 import time

@@ -31,7 +31,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from kiosk.call.api import VideoApi
-from kiosk.call.errors import CallbackRefused, CallError, CallUnavailable
+from kiosk.call.errors import CallbackRefused, CallError
 
 log = logging.getLogger(__name__)
 

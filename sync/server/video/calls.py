@@ -179,7 +179,8 @@ def take(tx: Tx, call_id: str, staff: Staff) -> dict:
     call = get(tx.conn, call_id)
     return {"call_id": call_id, "context": call.context, "offer": call.offer_sdp,
             "generation": call.generation, "recording": bool(call.recording),
-            "department": call.department, "community": call.community}
+            "department": call.department, "community": call.community,
+            "answered_at": aware(call.answered_at).isoformat()}
 
 
 def set_answer(tx: Tx, call_id: str, staff: Staff, sdp: str, generation: int) -> None:

@@ -26,6 +26,7 @@ import json
 import logging
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from sync.server.video import calls, presence
@@ -248,8 +249,6 @@ def _touch_side(hub: Hub, call_id: str, side: str) -> None:
 
 
 def _staff_name(conn, account_id: int | None) -> str:
-    from sqlalchemy import select
-
     row = conn.execute(select(presence.ACCOUNTS.c.name).where(presence.ACCOUNTS.c.id == account_id)).first()
     return row.name if row else ""
 
@@ -282,15 +281,11 @@ def _console_closed(tx: calls.Tx, account_id: int) -> None:
 
 
 def _has_presence(conn, account_id: int) -> bool:
-    from sqlalchemy import select
-
     return conn.execute(select(presence.PRESENCE.c.account_id)
                         .where(presence.PRESENCE.c.account_id == account_id)).first() is not None
 
 
 def _refresh_department(tx: calls.Tx, account_id: int) -> None:
-    from sqlalchemy import select
-
     row = tx.conn.execute(select(presence.ACCOUNTS.c.department).where(presence.ACCOUNTS.c.id == account_id)).first()
     if row and row.department:
         tx.send(f"dept:{row.department}", {"type": "refresh"})
@@ -304,14 +299,15 @@ def _set_presence(tx: calls.Tx, staff: calls.Staff, status: str) -> None:
 
 
 def _active_call(conn, account_id: int) -> dict | None:
-    from sqlalchemy import select
+    from sync.server.content import aware
 
     row = conn.execute(select(calls.CALLS).where(calls.CALLS.c.staff_id == account_id,
                                                  calls.CALLS.c.state == "connected")).first()
     if row is None:
         return None
     return {"call_id": row.id, "context": row.context, "offer": row.offer_sdp, "generation": row.generation,
-            "recording": bool(row.recording), "department": row.department, "community": row.community}
+            "recording": bool(row.recording), "department": row.department, "community": row.community,
+            "answered_at": aware(row.answered_at).isoformat() if row.answered_at else None}
 
 
 def _console_state(conn, staff: calls.Staff) -> dict:

@@ -133,7 +133,7 @@
     $("call-who").textContent = [c.name, c.id_number, c.topic, m.community].filter(Boolean).join(" · ");
     $("recording").hidden = !m.recording;
     $("call-note").value = "";
-    started = Date.now();
+    started = Date.parse(m.answered_at) || Date.now();  // a reopened page counts from the answer
     clearInterval(timer);
     timer = setInterval(function () {
       var s = Math.round((Date.now() - started) / 1000);

@@ -2,11 +2,11 @@
 staff console, aiortc as the kiosk, the real server process for signaling."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from kiosk.call import CallState
 from tests.sync.server.video.support import CONTEXT, open_console, prepare, wait_for
+
 
 def test_a_call_carries_video_and_audio_both_ways(live_server, staff_page, kiosk_loop, kiosks, artifacts):
     site = prepare(live_server, {"wang": "civil_affairs"})
@@ -39,6 +39,10 @@ def test_a_call_carries_video_and_audio_both_ways(live_server, staff_page, kiosk
     page.click("#save-note")
     page.wait_for_function("document.getElementById('saved').textContent.includes('VF-')")
     page.screenshot(path=str(artifacts / "after-call.png"), full_page=True)
+    page.goto(f"{site.url}/staff?lang=en")
+    page.wait_for_function("document.getElementById('link').classList.contains('ok')")
+    assert "Incoming calls" in page.inner_text("#incoming") and "Wang 老师" in page.inner_text("#staff")
+    page.screenshot(path=str(artifacts / "console-en.png"), full_page=True)
 
     from sync.server import db
     engine = db.create(site.server.database_url)
