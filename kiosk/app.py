@@ -94,9 +94,34 @@ class KioskApp(QMainWindow):
             self.jobs.run(self.devices.warm_up, on_done=self._warmed_up, name="warm-up", keep=True)
 
     def _warmed_up(self, problems: list[str]) -> None:
-        self.ready = True
         self.warm_up_problems = problems
+        self._prerender()
+        self.ready = True
         self.start_card_watch()
+
+    PRERENDER = ("identify", "residence", "subsidy")
+
+    def _prerender(self) -> None:
+        """Paint the first journeys' screens once, offscreen, with the demo resident,
+        before any card is read: the first paint of a screen lays out and rasterises
+        its Chinese glyphs at new sizes (100–400 ms), which the first resident would
+        otherwise feel as a frozen screen."""
+        from kiosk.screenshots import DEMO_RESIDENT
+
+        for name in self.PRERENDER:
+            screen = self.navigator.screens.get(name)
+            if screen is None:
+                continue
+            for state in type(screen).states():
+                try:
+                    if state.resident:
+                        self.session.identify(DEMO_RESIDENT)
+                    state.setup(screen)
+                    screen.grab()
+                except Exception as exc:  # a picture not painted ahead is no fault
+                    log.debug("prerender %s/%s: %s", name, state.name, exc)
+                self.session.end(EndReason.HOME)
+        self.navigator.go(HOME)
 
     # -- look -----------------------------------------------------------------------
     def _apply_theme(self) -> None:

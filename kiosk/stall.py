@@ -25,6 +25,7 @@ class StallMeter(QObject):
 
     def reset(self) -> None:
         self.worst_ms, self.ticks, self._last = 0.0, 0, time.perf_counter()
+        self.worst_at = self._last  # perf_counter() at the end of the worst stall
 
     def stop(self) -> None:
         self._timer.stop()
@@ -36,3 +37,4 @@ class StallMeter(QObject):
         self.ticks += 1
         if late > self.worst_ms:
             self.worst_ms = late
+            self.worst_at = now

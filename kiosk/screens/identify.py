@@ -90,15 +90,17 @@ class IdentifyScreen(Screen):
         self.session.start()
         self.session.card = record
         step = self.flow.card_read(record)
-        self.refresh()
         if step is Step.CHECKING:
-            self.start_check()
+            self.start_check()  # refreshes
+        else:
+            self.refresh()
 
     # -- the face check ------------------------------------------------------------------
     def start_check(self) -> None:
         self.prompt_key, self.attempt = "face_starting", 1
         self.refresh()
         devices, flow = self.app.devices, self.flow
+        view = (self.camera_view.width(), self.camera_view.height()) if self.camera_view else (640, 480)
 
         def work(report):
             feed = devices.face_feed(flow.record)
@@ -109,7 +111,10 @@ class IdentifyScreen(Screen):
                     hear(prompt)
                 report(("prompt", prompt))
 
-            return flow.check(devices.engine, PreviewFeed(feed, lambda image: report(("frame", image))),
+            def preview(image):
+                report(("frame", CameraView.prepare(image, *view)))
+
+            return flow.check(devices.engine, PreviewFeed(feed, preview),
                               reader=devices.reader, household=devices.households(), on_prompt=on_prompt)
 
         self.app.jobs.run(work, progress=True, on_progress=self._progress, on_done=self._checked,
@@ -120,7 +125,7 @@ class IdentifyScreen(Screen):
         if self.flow.step is not Step.CHECKING:
             return
         if kind == "frame" and self.camera_view is not None:
-            self.camera_view.show_frame(data)
+            self.camera_view.show_image(data)
         elif kind == "prompt":
             self.prompt_key, self.attempt = f"prompt_{data.kind}", data.attempt
             if self.prompt_label is not None:

@@ -31,6 +31,22 @@ class CameraView(QLabel):
                                                   Qt.TransformationMode.SmoothTransformation)
         self.setPixmap(pixmap)
 
+    @staticmethod
+    def prepare(image: "np.ndarray", width: int, height: int) -> QImage:
+        """Off the UI thread: mirror, convert and scale a frame to the view's size
+        (a QImage may be made on any thread; the UI thread then only shows it)."""
+        import cv2
+        import numpy as np
+
+        h, w = image.shape[:2]
+        scale = min(width / w, height / h)
+        small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        rgb = np.ascontiguousarray(small[:, ::-1, ::-1])
+        return QImage(rgb.data, rgb.shape[1], rgb.shape[0], 3 * rgb.shape[1], QImage.Format.Format_RGB888).copy()
+
+    def show_image(self, image: QImage) -> None:
+        self.setPixmap(QPixmap.fromImage(image))
+
     def clear(self) -> None:  # type: ignore[override]
         super().clear()
         self.setPixmap(QPixmap())
