@@ -44,8 +44,8 @@ class Step(str, Enum):
 S = Step
 # step -> the steps it may go to (STYLE: an Enum and one set_state() that checks)
 TRANSITIONS: dict[Step, frozenset[Step]] = {
-    S.ENTER: frozenset({S.OPENING, S.REFUSED}),
-    S.REFUSED: frozenset({S.ENTER, S.OPENING, S.REFUSED}),
+    S.ENTER: frozenset({S.OPENING, S.REFUSED, S.OPEN}),  # OPEN: a QR shown to the locker's own scanner
+    S.REFUSED: frozenset({S.ENTER, S.OPENING, S.REFUSED, S.OPEN}),
     S.OPENING: frozenset({S.OPEN, S.DONE, S.FAILED}),
     S.OPEN: frozenset({S.DONE, S.FAILED}),
     S.DONE: frozenset(),
@@ -133,6 +133,46 @@ class PickupFlow:
         assert self.opening is not None
         seen = self.doors.wait_opening(self.opening["id"], set(), timeout=self.close_timeout, stop=stop)
         return self._seen(seen)
+
+    # -- a pickup QR shown to the locker's own scanner -----------------------------------------
+    def watch_scanner(self, stop: Callable[[], bool], *, interval: float = 0.5) -> tuple[int, str] | None:
+        """While the keypad waits, the resident may show the QR to the locker's scanner: the
+        locker opens the door by itself. Blocking (a worker thread): the first door holding
+        a result that is seen open after the watch began, as (door, case); None once
+        ``stop()`` says so. It changes nothing: :meth:`scanned` applies it (UI thread)."""
+        before: set[int] | None = None
+        while not stop():
+            try:
+                state = self.doors.state()
+            except DoorRefused:
+                state = {"cases": [], "doors": []}  # the locker is away a moment: look again
+            waiting = {c["id"] for c in state["cases"] if c["state"] == "result_deposited"}
+            open_now = {d["number"]: d["case"] for d in state["doors"] if d["seen"] == "open" and d["case"] in waiting}
+            if before is None:
+                before = set(open_now)  # open before the watch began: not this resident's
+            fresh = [(number, case) for number, case in open_now.items() if number not in before]
+            if fresh:
+                return fresh[0]
+            time.sleep(interval)
+        return None
+
+    def scanned(self, door: int, case_id: str) -> Step:
+        """The door the locker opened for a scanned QR: the resident takes the papers."""
+        if self.step in (Step.ENTER, Step.REFUSED):
+            self.digits, self.refusal, self.opening = "", None, None
+            self.door, self.case_id = door, case_id
+            self.set_state(Step.OPEN)
+        return self.step
+
+    def wait_picked_up(self, stop: Callable[[], bool] | None = None) -> Step:
+        """After a scan (no opening of ours to follow): until the locker records the pickup."""
+        assert self.case_id is not None
+        done = self.doors.follow(lambda: (self.doors.case(self.case_id) or {}).get("state") == "picked_up",  # type: ignore[arg-type]
+                                 timeout=self.close_timeout, stop=stop)
+        if done:
+            self.set_state(Step.DONE)
+            self._picked_up()
+        return self.step
 
     def _seen(self, opening: dict[str, Any] | None) -> Step:
         if opening is None:

@@ -25,6 +25,7 @@ class PickupScreen(Screen):
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._countdown)
+        self._watching = False
 
     # -- the flow lives in the session's scratch: the session's end drops it ---------------
     @property
@@ -38,12 +39,33 @@ class PickupScreen(Screen):
     def enter(self, **params) -> None:
         self.flow.reset()
         self.refresh()
+        self._watch()
 
     def leave(self) -> None:
         self._tick.stop()
+        self._watching = False
 
     def clear(self) -> None:
         self._tick.stop()
+        self._watching = False
+
+    def _watch(self) -> None:
+        """Follow the locker's own scanner while the keypad waits (a worker: polls the locker)."""
+        flow, number, generation = self.flow, self.session.number, self.app.jobs.generation
+        self._watching = True
+
+        def stop() -> bool:  # plain reads from the worker: no widget touched
+            return (not self._watching or self.session.number != number or self.app.jobs.generation != generation
+                    or flow.step not in (Step.ENTER, Step.REFUSED))
+
+        def found(seen) -> None:
+            self._watching = False  # this watch is over
+            if seen is None or self.flow is not flow:
+                return
+            if flow.scanned(*seen) is Step.OPEN:
+                self._after(Step.OPEN, scanned=True)
+        self.app.jobs.run(flow.watch_scanner, stop, on_done=found, on_error=lambda exc: None,
+                          name="pickup-watch-scanner")
 
     # -- taps ------------------------------------------------------------------------------
     def key(self, key: str) -> None:
@@ -61,13 +83,16 @@ class PickupScreen(Screen):
             return step
         self.app.jobs.run(work, on_done=self._after, busy=self.t("opening"), name="pickup-open")
 
-    def _after(self, step: Step) -> None:
+    def _after(self, step: Step, scanned: bool = False) -> None:
         self.refresh()
         self._speak(step)
         if step is Step.OPEN:
             flow, number = self.flow, self.session.number
-            self.app.jobs.run(flow.wait_closed, lambda: self.session.number != number, on_done=self._after,
+            wait = flow.wait_picked_up if scanned else flow.wait_closed
+            self.app.jobs.run(wait, lambda: self.session.number != number, on_done=self._after,
                               name="pickup-wait-closed")
+        elif step is Step.REFUSED or step is Step.ENTER:
+            self._watch_again()
         elif step is Step.REFUSED and self.flow.wait_seconds():
             self._tick.start()
 
@@ -80,6 +105,10 @@ class PickupScreen(Screen):
             self.app.voice.say("pickup.done_title")
         elif refusal is not None and refusal.reason != "backing_off":  # its seconds change: shown only
             self.app.voice.say(f"doors.{refusal.reason}")
+
+    def _watch_again(self) -> None:
+        if not self._watching:
+            self._watch()
 
     def _countdown(self) -> None:
         if not self.flow.wait_seconds():

@@ -155,3 +155,25 @@ def locker_process(tmp_path: Path, bus: SimProcess, server_key: DeviceKey):
         yield SimpleNamespace(process=process, config=config,
                               client=Client(socket_path(config), store_path(config)),
                               doors=LockerDoors(socket_path(config), poll=0.02))
+
+
+@pytest.fixture
+def scanning_locker(tmp_path: Path, bus: SimProcess, server_key: DeviceKey):
+    """The locker daemon (its own process) owning the QR scanner simulator (its own process)."""
+    from types import SimpleNamespace
+
+    from tests.locker.conftest import DaemonProcess
+
+    with SimProcess("drivers.scanner.sim") as scanner:
+        data = tmp_path / "locker"
+        data.mkdir()
+        TrustedKeys().with_key("server", server_key.public_key).save(data / "trusted-keys.json")
+        path = tmp_path / "locker.toml"
+        path.write_text(CONFIG.format(locker=LOCKER, data=data, port=bus.path, doors=DOORS, oos="8", prompt=60,
+                                      alarm=120, sync="false").replace(
+            "[scanner]\nenabled = false", f'[scanner]\nenabled = true\nurl = "{scanner.path}"'), encoding="utf-8")
+        config = load(path)
+        with DaemonProcess(str(path)) as process:
+            yield SimpleNamespace(process=process, config=config, scanner=scanner,
+                                  client=Client(socket_path(config), store_path(config)),
+                                  doors=LockerDoors(socket_path(config), poll=0.02))

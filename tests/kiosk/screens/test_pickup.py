@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QPushButton
 from kiosk.flows.pickup import Step
 from kiosk.stall import StallMeter
 from tests.kiosk.conftest import wait_screen
-from tests.kiosk.journeys import (NO_BLOCKING_MS, bus, locker_process, door, is_open, kiosk_config_on, result_waiting,  # noqa: F401
+from tests.kiosk.journeys import (NO_BLOCKING_MS, bus, locker_process, scanning_locker, door, is_open, kiosk_config_on, result_waiting,  # noqa: F401
                                   running_bus, server_key, visible)
 
 
@@ -108,3 +108,18 @@ def test_too_many_wrong_codes_lock_the_keypad_with_a_countdown(tmp_path, make_ap
     assert not visible(app, QPushButton, "pickup-key-1").isEnabled()
     assert not visible(app, QPushButton, "pickup-open").isEnabled()
     assert any("秒后再试" in t for t in refusal_texts(app)), refusal_texts(app)
+
+
+def test_a_qr_shown_to_the_lockers_scanner_shows_its_door_here(tmp_path, make_app, tap, qtbot, scanning_locker,
+                                                                bus, server_key):
+    issued = result_waiting(scanning_locker, bus, server_key, "SF-SCANNED-1")
+    app = make_app(kiosk_config_on(tmp_path, scanning_locker))
+    tap(app, "tile-pickup")
+    wait_screen(qtbot, app, "pickup")
+    qtbot.wait(300)  # the watch has taken its first look
+    scanning_locker.scanner.request(cmd="scan", code=issued["code"])  # the resident's phone at the scanner
+    qtbot.waitUntil(lambda: visible(app, QFrame, "door-panel") is not None, timeout=15000)
+    assert visible(app, QLabel, "door-panel-door").text() == f"{issued['door']} 号柜门"
+    door(bus, issued["door"], "close")
+    qtbot.waitUntil(lambda: visible(app, QFrame, "pickup-done") is not None, timeout=15000)
+    assert scanning_locker.client.case("SF-SCANNED-1")["state"] == "picked_up"
