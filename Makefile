@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench deps doctor clean install uninstall
+.PHONY: run test bench drills deps doctor clean install uninstall
 
 deps:
 	@scripts/debian-packages
@@ -26,6 +26,10 @@ test: deps $(STAMP)
 
 bench: deps $(STAMP)
 	$(PY) -m bench
+
+# The end-to-end fault drill: 100 journeys, each with a SIGKILL of a random process at a random point.
+drills: deps $(STAMP)
+	$(PY) -m tests.e2e.drills --runs 100
 
 doctor: $(STAMP)
 	$(PY) -m drivers doctor

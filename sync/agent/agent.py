@@ -74,7 +74,7 @@ from appliance.config import Config
 from appliance.errors import KeyFileError
 from appliance.keys import DEVICE_ID, TRUSTED_KEYS_FILE, DeviceKey, TrustedKey, TrustedKeys
 from sync.agent import attachments, state
-from sync.errors import AgentError, EventConflict, NotEnrolled, ServerRefused, UploadConflict
+from sync.errors import AgentError, EventConflict, NotEnrolled, ServerRefused, StoreError, UploadConflict
 from sync.agent.client import ServerClient
 from sync.store import OutboxEvent, Store, mark_failed, mark_sent, pending
 from sync.wire import MAX_CHUNK_BYTES, AttachmentCreate, AttachmentStatus, Event, Heartbeat, PeripheralHealth
@@ -482,7 +482,8 @@ class Agent:
         """Run a round; return how long to wait before the next one."""
         try:
             done = self.run_once()
-        except AgentError as exc:
+        except (AgentError, StoreError) as exc:  # StoreError: the disk full (say), the round again later
+            # (an acknowledgement not recorded is pushed again: the server answers it by id, applied once)
             self.failures += 1
             self.last_error = str(exc)
             delay = self.backoff.delay(self.failures)

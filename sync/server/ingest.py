@@ -116,10 +116,43 @@ def _apply(conn: Connection, device: Device, events: list[Event]) -> list[EventR
     if rows:
         conn.execute(EVENTS.insert(), rows)
     _save_cases(conn, cases, received)
+    _apply_overtaken(conn, device, {r["aggregate_id"] for r in rows if r["status"] == "applied"
+                                    and r["aggregate_type"] == lifecycle.CASE}, received)
     for row in rows:
         if row["status"] == "quarantined":  # ids and reasons only: payloads may be personal
             log.warning("quarantined event %s from %s: %s", row["id"], device.device_id, row["reason"])
     return [results[event_id] for event_id in ids]
+
+
+def _apply_overtaken(conn: Connection, device: Device, case_ids: set[str], when: Any) -> None:
+    """Events of this appliance quarantined because they overtook another of its own
+    (kiosk and locker push from two queues as one device: the kiosk's ``evaluated``
+    may arrive before the locker's ``picked_up``), decided again, in the server's
+    order, once one of its events moved the case."""
+    if not case_ids:
+        return
+    waiting = conn.execute(select(EVENTS).where(
+        EVENTS.c.device_id == device.device_id, EVENTS.c.status == "quarantined",
+        EVENTS.c.aggregate_type == lifecycle.CASE, EVENTS.c.aggregate_id.in_(sorted(case_ids)))
+        .order_by(EVENTS.c.server_seq)).mappings().all()
+    if not waiting:
+        return
+    cases = _load_cases(conn, {row["aggregate_id"] for row in waiting})
+    for row in waiting:
+        event = Event(id=row["id"], seq=row["device_seq"], aggregate_type=row["aggregate_type"],
+                      aggregate_id=row["aggregate_id"], event_type=row["event_type"], payload=row["payload"],
+                      created_at=row["created_at"])
+        result = _decide(event, row["id"], device, cases)
+        if result.status != "applied":
+            continue
+        conn.execute(EVENTS.update().where(EVENTS.c.id == row["id"])
+                     .values(status=result.status, reason=result.reason, case_state=result.case_state))
+        _save_cases(conn, cases, when)
+        cases.existing.update(cases.touched)
+        cases.touched.clear()
+        log.info("event %s of %s applied once the event it overtook arrived", row["id"], device.device_id)
+        after_decisions(conn, device, [{**dict(row), "status": result.status, "reason": result.reason,
+                                        "case_state": result.case_state}], {row["id"]: result})
 
 
 def _stored(row: Any) -> EventResult:

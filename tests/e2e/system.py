@@ -292,6 +292,7 @@ class Journey:
     pickup_code: str = ""
     printed_jobs: list[int] = field(default_factory=list)
     console: Console | None = None
+    worker_code: str = ""  # her QR shown before the server went away (else fetched from the console each time)
 
     STEPS = ("drop_off", "collect_at_locker", "review_in_console", "return_result", "notified", "pick_up", "rate")
 
@@ -345,7 +346,7 @@ class Journey:
         """A worker's opening at the locker (her QR from the console), shut by her."""
         s = self.system
         doors = s.doors()
-        answer = doors.request(op, code=self._console().worker_code(DEVICE), **fields)
+        answer = doors.request(op, code=self.worker_code or self._console().worker_code(DEVICE), **fields)
         opened = doors.wait_opening(answer["opening"]["id"], {"opened"}, timeout=15)
         assert opened and opened["state"] == "opened", opened
         s.shut(answer["door"])

@@ -101,3 +101,18 @@ def test_the_kiosks_created_pushed_after_its_lockers_deposit_is_the_same_case(en
     (late,) = push(engine, LOCKER, event("B-1", "created", 1, event_id="00000000-0000-4000-8000-0000000000b1"))
     assert (late.status, late.reason, late.case_state) == ("applied", "already created", "materials_deposited")
     assert state(engine, "B-1") == "materials_deposited"
+
+
+def test_the_kiosks_rating_that_overtook_its_lockers_pickup_is_applied_once_the_pickup_arrives(engine):
+    for seq, step in enumerate(("created", "materials_deposited", "collected", "in_review", "approved",
+                                "result_deposited"), 1):
+        push(engine, LOCKER, event("C-1", step, seq))
+    (rating,) = push(engine, LOCKER, event("C-1", "evaluated", 1, payload={"rating": 5}))  # the kiosk's queue
+    assert rating.status == "quarantined"
+    (pickup,) = push(engine, LOCKER, event("C-1", "picked_up", 7))
+    assert pickup.status == "applied" and state(engine, "C-1") == "evaluated"
+    other = Device("locker-2", "示范社区")  # another appliance's early event is not taken for this one's
+    push(engine, LOCKER, event("C-2", "created", 8))
+    (early,) = push(engine, other, event("C-2", "collected", 1))
+    push(engine, LOCKER, event("C-2", "materials_deposited", 9))
+    assert early.status == "quarantined" and state(engine, "C-2") == "materials_deposited"
