@@ -19,7 +19,7 @@ from sync.server.content import now, pull
 from sync.server.devices import EnrolmentRefused, enrol, heartbeat
 from sync.server.ingest import Conflicts, Device, apply_batch
 from sync.server.models import Device as DeviceRow
-from sync.wire import (API, Conflict, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse, Problem,
+from sync.wire import (API, BIGINT_MAX, Conflict, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse, Problem,
                        PullResponse, PushRequest, PushResponse)
 
 VERSION = "1"
@@ -132,7 +132,7 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
                 detail=str(exc), event_ids=exc.event_ids).model_dump(mode="json"))
 
     @app.get(f"{API}/changes", response_model=PullResponse, responses=REFUSED)
-    def changes(signed: Signed, cursor: Annotated[int, Query(ge=0)] = 0,
+    def changes(signed: Signed, cursor: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> PullResponse:
         with engine.begin() as conn:
             return pull(conn, verify(conn, signed).community, cursor, limit)

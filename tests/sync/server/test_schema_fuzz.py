@@ -120,3 +120,8 @@ def test_the_signature_covers_the_path_as_sent_percent_escapes_and_all(client, e
     escaped = "/attachments/0b1e4c9a%2D0000-4000-8000-000000000000"  # %2D is "-": the route matches
     answer = device("GET", escaped)
     assert answer.status_code == 404, answer.text  # signed over the raw path: past authentication
+
+
+def test_a_cursor_past_bigint_is_refused(client, enrol):
+    answer = enrol()("GET", f"/changes?cursor={2 ** 63}")
+    assert answer.status_code == 422 and "cursor" in answer.json()["detail"]
