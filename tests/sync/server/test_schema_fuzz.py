@@ -29,7 +29,7 @@ from tests.sync.server.support import Signed, event, new_code, new_key, postgres
 
 UNSIGNED = (f"{API}/enrol", f"{API}/health", f"{API}/keys")
 DEVICE_API = rf"^{API}/(enrol|events|changes|heartbeat|keys|attachments)(/|$)"
-EXAMPLES = 20  # per operation in the fuzzing phase; the coverage phase adds every boundary case
+EXAMPLES = 15  # per operation in the fuzzing phase; the coverage phase adds every boundary case
 
 
 class SigningClient(ASGIClient):
