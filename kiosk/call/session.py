@@ -87,6 +87,7 @@ class CallSession:
         self.latest_video = None  # the last remote av.VideoFrame (the screen shows it)
         self.first_video_at: float | None = None  # time.time() of the first remote picture (bench)
         self.connected_at: float | None = None
+        self.ended_at: float | None = None
         self.reconnections = 0  # signaling sockets opened again
         self.renegotiations = 0  # new offers after media stalled
         self.listeners: list[Callable[[CallSession], None]] = []
@@ -110,6 +111,8 @@ class CallSession:
             self.end_reason = reason
         if state == S.IN_CALL and self.connected_at is None:
             self.connected_at = time.monotonic()
+        if state in FINAL and self.ended_at is None:
+            self.ended_at = time.monotonic()
         self.changed()
 
     def changed(self) -> None:
@@ -156,10 +159,18 @@ class CallSession:
         if self.state not in FINAL:
             await self.hang_up()
         await self._finish(self.state, self.end_reason)
+        signaling = [t for t in self._tasks if t.get_name() == "call-signaling" and not t.done()]
+        if signaling:
+            done, _ = await asyncio.wait(signaling, timeout=8)
+            for task in signaling:
+                if task not in done:
+                    task.cancel()
 
     @property
     def in_call_s(self) -> float:
-        return time.monotonic() - self.connected_at if self.connected_at else 0.0
+        if not self.connected_at:
+            return 0.0
+        return (self.ended_at or time.monotonic()) - self.connected_at
 
     # -- signaling ------------------------------------------------------------------------
     async def _send(self, message: dict) -> bool:
@@ -182,6 +193,8 @@ class CallSession:
             try:
                 async with connect(self.api.socket_url(f"/video/ws/kiosk?token={self._token}"),
                                    open_timeout=5, ping_interval=None, close_timeout=1) as ws:
+                    if self.state in FINAL:  # ended while the socket was opening
+                        return
                     self._ws = ws
                     if not first:
                         self.reconnections += 1
@@ -324,7 +337,10 @@ class CallSession:
             if ws is not None:
                 with contextlib.suppress(Exception):
                     await ws.close()
+            # the signaling task is not cancelled: cut off inside websockets' opening
+            # handshake it would leave its socket open; it sees the final state and
+            # ends by itself (close() waits for it)
             current = asyncio.current_task()
             for task in self._tasks:
-                if task is not current and not task.done():
+                if task is not current and not task.done() and task.get_name() != "call-signaling":
                     task.cancel()

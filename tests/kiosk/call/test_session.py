@@ -55,7 +55,7 @@ def test_the_time_limit_hangs_up(live_server, staff_page, kiosk_loop, kiosks):
     kiosk_loop.run(session.start("civil_affairs", CONTEXT))
     page.locator("#queue li.ringing [data-action=take]").click()
     wait_for(lambda: session.state == CallState.IN_CALL, 10, what="the call")
-    wait_for(lambda: session.state == CallState.ENDED, 5, what="the time limit")
+    wait_for(lambda: session.state == CallState.ENDED, 10, what="the time limit")
     assert session.end_reason == "time_limit" and 2 <= session.in_call_s < 4
     page.locator("#after").wait_for()
     assert "已到通话时限" in page.inner_text("#after-reason")
