@@ -69,6 +69,26 @@ TRANSITIONS: dict[CaseState | None, frozenset[CaseState]] = {
 }
 TERMINAL = frozenset(state for state, targets in TRANSITIONS.items() if state is not None and not targets)
 
+# A resident's report (报事: a case made on a phone, its ``created`` payload has
+# ``kind: "report"``) goes its own short way; :func:`check`, :func:`allowed` take
+# ``kind=REPORT`` for it. No locker or kiosk moves a report::
+#
+#     created ─▶ in_review (a grid worker is handling it) ─▶ closed (resolved: the resident is told how)
+#     side exit: cancelled
+REPORT = "report"
+REPORT_TRANSITIONS: dict[CaseState | None, frozenset[CaseState]] = {
+    None: frozenset({S.CREATED}),
+    S.CREATED: frozenset({S.IN_REVIEW, S.CANCELLED}),
+    S.IN_REVIEW: frozenset({S.CLOSED, S.CANCELLED}),
+    S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+# The locker's ``result_deposited`` for a case the server has only as collected or in
+# review: the worker reviewed on paper and deposited directly. The server applies it
+# as a review implied by that worker (:func:`implies_review`), named so in the
+# event's reason; after picked_up a second result stays refused.
+IMPLIED_REVIEW = frozenset({S.COLLECTED, S.IN_REVIEW})
+
 # Case events named otherwise than the state they move the case to.
 STATE_OF_EVENT: dict[str, CaseState] = {
     "pickup_expired": S.EXPIRED,  # the locker: not picked up in time, back on the worker's list
@@ -114,18 +134,29 @@ def parse_state(value: str | CaseState | None) -> CaseState | None:
         raise UnknownCaseState(value) from None
 
 
-def allowed(current: CaseState | str | None, target: CaseState | str) -> bool:
-    return parse_state(target) in TRANSITIONS[parse_state(current)]
+def _table(kind: str | None) -> dict[CaseState | None, frozenset[CaseState]]:
+    return REPORT_TRANSITIONS if kind == REPORT else TRANSITIONS
 
 
-def check(current: CaseState | str | None, target: CaseState | str) -> CaseState:
-    """Return the target state, or raise :class:`TransitionRefused` naming the current one."""
+def allowed(current: CaseState | str | None, target: CaseState | str, kind: str | None = None) -> bool:
+    return parse_state(target) in _table(kind).get(parse_state(current), frozenset())
+
+
+def check(current: CaseState | str | None, target: CaseState | str, kind: str | None = None) -> CaseState:
+    """Return the target state, or raise :class:`TransitionRefused` naming the current
+    one (``kind=REPORT``: a resident's report, :data:`REPORT_TRANSITIONS`)."""
     now, then = parse_state(current), parse_state(target)
     assert then is not None
-    if then not in TRANSITIONS[now]:
-        raise TransitionRefused(now.value if now else None, then.value,
-                                sorted(s.value for s in TRANSITIONS[now]))
+    targets = _table(kind).get(now, frozenset())
+    if then not in targets:
+        raise TransitionRefused(now.value if now else None, then.value, sorted(s.value for s in targets))
     return then
+
+
+def implies_review(current: CaseState | str | None, event_type: str) -> bool:
+    """The locker's ``result_deposited`` on a case still collected or in review: the
+    worker reviewed on paper (:data:`IMPLIED_REVIEW`)."""
+    return event_type == S.RESULT_DEPOSITED.value and parse_state(current) in IMPLIED_REVIEW
 
 
 def next_state(current: CaseState | str | None, event_type: str) -> CaseState:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sync import lifecycle
 from sync.errors import LifecycleError, TransitionRefused
+from sync.server import content
 from sync.server.content import now
 from sync.server.models import Case, EventRow
 from sync.server.phone import links as phone_links
@@ -191,6 +192,13 @@ def _decide(event: Event, event_id: str, device: Device, cases: _Cases) -> Event
             event.event_type == lifecycle.CaseState.CREATED.value and device.device_id in cases.creators.get(case_id, ())):
         # the same appliance's other agent (kiosk and locker: two queues) announcing a case it made, however late
         return EventResult(id=event_id, status="applied", case_state=current, reason="already created")
+    if lifecycle.implies_review(current, event.event_type):
+        # the worker reviewed on paper and deposited directly: applied, the review implied (in the timeline)
+        worker = str((event.payload or {}).get("worker") or "?")
+        cases.state[case_id], cases.community[case_id] = lifecycle.CaseState.RESULT_DEPOSITED.value, owner
+        cases.touched[case_id] = event_id
+        return EventResult(id=event_id, status="applied", case_state=lifecycle.CaseState.RESULT_DEPOSITED.value,
+                           reason=f"implied review: worker {worker} reviewed on paper (the case was {current})")
     try:
         target = lifecycle.next_state(current, event.event_type)
     except TransitionRefused as exc:
@@ -215,3 +223,4 @@ def _save_cases(conn: Connection, cases: _Cases, when: Any) -> None:
         conn.execute(CASES.update().where(CASES.c.id == bindparam("case_id"))
                      .values(state=bindparam("new_state"), updated_at=bindparam("when"),
                              last_event_id=bindparam("event")), changed)
+    content.publish_cases(conn, set(cases.touched))  # the appliances of the case's community pull its state

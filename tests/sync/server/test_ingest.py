@@ -66,3 +66,43 @@ def test_the_same_new_batch_twice_at_once_is_stored_once_with_one_answer(engine)
     assert a == b
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(EventRow)).scalar_one() == 50
+
+
+def _push(engine, device, *events):
+    return apply_batch(engine, device, [Event(**e) for e in events])
+
+
+def _state(engine, case):
+    with engine.connect() as conn:
+        return conn.execute(select(Case.state).where(Case.id == case)).scalar_one()
+
+
+@pytest.mark.parametrize("reached", ["collected", "in_review"])
+def test_a_result_deposited_on_a_collected_or_reviewed_case_is_applied_as_an_implied_review(engine, reached):
+    locker, console = Device("locker-1", "示范社区"), Device("console:wang", "示范社区")
+    case = f"PAPER-{reached}"
+    _push(engine, locker, event(case, "created", 1), event(case, "materials_deposited", 2),
+          event(case, "collected", 3))
+    if reached == "in_review":
+        _push(engine, console, event(case, "in_review", 1))
+    result, note = _push(engine, locker, event(case, "result_deposited", 4, payload={"worker": "wang", "door": 3}),
+                         event(case, "pickup_code_issued", 5, payload={"door": 3}))
+    assert (result.status, result.case_state) == ("applied", "result_deposited")
+    assert result.reason == f"implied review: worker wang reviewed on paper (the case was {reached})"
+    assert note.status == "applied" and _state(engine, case) == "result_deposited"
+    with engine.connect() as conn:  # the timeline says so
+        reason = conn.execute(select(EventRow.reason).where(EventRow.aggregate_id == case,
+                                                             EventRow.event_type == "result_deposited")).scalar_one()
+    assert reason.startswith("implied review: worker wang")
+    # the resident can pick it up; a second result after the pickup is still refused
+    assert _push(engine, locker, event(case, "picked_up", 6))[0].status == "applied"
+    again = _push(engine, locker, event(case, "result_deposited", 7, payload={"worker": "wang"}))[0]
+    assert (again.status, again.case_state) == ("quarantined", "picked_up")
+    assert "transition refused" in again.reason
+
+
+def test_a_result_deposited_before_the_collection_is_still_quarantined(engine):
+    locker = Device("locker-1", "示范社区")
+    _push(engine, locker, event("EARLY", "created", 1), event("EARLY", "materials_deposited", 2))
+    result = _push(engine, locker, event("EARLY", "result_deposited", 3, payload={"worker": "wang"}))[0]
+    assert (result.status, result.case_state) == ("quarantined", "materials_deposited")

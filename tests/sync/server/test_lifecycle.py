@@ -60,3 +60,27 @@ def test_every_state_is_in_the_table_and_reachable():
 def test_an_unknown_state_is_its_own_error():
     with pytest.raises(UnknownCaseState):
         lifecycle.check("created", "teleported")
+
+
+def test_a_report_goes_its_own_short_way():
+    report = lifecycle.REPORT
+    assert lifecycle.check(S.CREATED, S.IN_REVIEW, kind=report) is S.IN_REVIEW
+    assert lifecycle.check(S.IN_REVIEW, S.CLOSED, kind=report) is S.CLOSED
+    assert lifecycle.allowed(S.CREATED, S.CANCELLED, kind=report)
+    for current, target in [(S.CREATED, S.CLOSED), (S.IN_REVIEW, S.APPROVED), (S.CLOSED, S.IN_REVIEW),
+                            (S.CREATED, S.MATERIALS_DEPOSITED)]:
+        with pytest.raises(TransitionRefused):
+            lifecycle.check(current, target, kind=report)
+    # an application may not skip to review from created, as before
+    assert not lifecycle.allowed(S.CREATED, S.IN_REVIEW)
+    assert not lifecycle.allowed(S.IN_REVIEW, S.CLOSED)
+
+
+def test_only_a_result_on_a_collected_or_reviewed_case_implies_a_review():
+    assert lifecycle.implies_review("collected", "result_deposited")
+    assert lifecycle.implies_review("in_review", "result_deposited")
+    for current in ("created", "materials_deposited", "approved", "picked_up", "result_deposited", None):
+        assert not lifecycle.implies_review(current, "result_deposited")
+    assert not lifecycle.implies_review("collected", "approved")
+    # the table appliances share is unchanged: the locker still records only what it may
+    assert not lifecycle.allowed(S.COLLECTED, S.RESULT_DEPOSITED)
