@@ -96,6 +96,11 @@ class KioskApp(QMainWindow):
     def _warmed_up(self, problems: list[str]) -> None:
         self.warm_up_problems = problems
         self._prerender()
+        # What start-up built lives as long as the app: out of the collector's way, so a
+        # full collection during a journey walks only what journeys make (no long pause).
+        import gc
+        gc.collect()
+        gc.freeze()
         self.ready = True
         self.start_card_watch()
 

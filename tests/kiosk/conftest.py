@@ -57,6 +57,10 @@ def make_app(qtbot) -> Iterator[Callable]:
     yield make
     for app in made:
         app.shutdown()
+        app.deleteLater()
+    made.clear()
+    import gc
+    gc.unfreeze()  # the app froze what it built; let the next test's collector see it go
     from kiosk.i18n import catalogue
     catalogue().set_language("zh")
 
