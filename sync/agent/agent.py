@@ -26,6 +26,9 @@ One *round* (:meth:`Agent.run_once`) is:
    cursor in one transaction of the agent's own file; device keys and the server's
    own key (``server``: worker and booking codes) are merged into
    ``DATA_DIR/trusted-keys.json`` for offline checks (:mod:`appliance.keys`);
+   ``case`` changes (a case's state at the server) go into the appliance's store
+   (:mod:`sync.store.server_cases`); a kind this release does not know is skipped
+   with a log line, never fatal (a newer server may add kinds);
 5. send a heartbeat with peripheral health, free disk, queue length, version.
 
 :meth:`Agent.run` repeats rounds every ``interval_s``; after a failed round it waits
@@ -76,8 +79,9 @@ from appliance.keys import DEVICE_ID, TRUSTED_KEYS_FILE, DeviceKey, TrustedKey, 
 from sync.agent import attachments, state
 from sync.errors import AgentError, EventConflict, NotEnrolled, ServerRefused, StoreError, UploadConflict
 from sync.agent.client import ServerClient
-from sync.store import OutboxEvent, Store, mark_failed, mark_sent, pending
-from sync.wire import MAX_CHUNK_BYTES, AttachmentCreate, AttachmentStatus, Event, Heartbeat, PeripheralHealth
+from sync.store import OutboxEvent, Store, mark_failed, mark_sent, pending, server_cases
+from sync.wire import (MAX_CHUNK_BYTES, AttachmentCreate, AttachmentStatus, Change, Event, Heartbeat, PeripheralHealth,
+                       known)
 
 log = logging.getLogger(__name__)
 HealthProbe = Callable[[], dict[str, PeripheralHealth]]
@@ -421,14 +425,39 @@ class Agent:
         keys_changed = False
         while True:
             page = self.client.pull(cursor)
-            state.apply_changes(self.state, page.changes, page.cursor)
-            done.pulled += len(page.changes)
+            changes = self._understood(page.changes)
+            self._apply_cases([c for c in changes if c.kind == "case"])  # before the cursor moves past them
+            state.apply_changes(self.state, [c for c in changes if c.kind != "case"], page.cursor)
+            done.pulled += len(changes)
             keys_changed |= any(c.kind == "device_key" for c in page.changes)
             cursor = page.cursor
             if not page.more:
                 break
         if keys_changed or not (self.data_dir / TRUSTED_KEYS_FILE).exists():
             self.write_trusted_keys()
+
+    @staticmethod
+    def _understood(changes: list[Change]) -> list[Change]:
+        """The changes of kinds this release knows; a kind a newer server added is skipped
+        with a log line (its cursor is passed all the same: the release that knows it
+        starts from 0 again only if its state file is new)."""
+        unknown = sorted({c.kind for c in changes if not known(c)})
+        if unknown:
+            log.warning("skipped %d change(s) of kind(s) this release does not know: %s (upgrade the appliance "
+                        "to use them)", sum(not known(c) for c in changes), ", ".join(unknown))
+        return [c for c in changes if known(c)]
+
+    def _apply_cases(self, changes: list[Change]) -> None:
+        """The server's case states into the appliance's store (:mod:`sync.store.server_cases`),
+        where the kiosk's progress and the locker read them beside their own tables."""
+        if not changes:
+            return
+        with self.store.atomic() as db:
+            for change in changes:
+                if change.data is None:
+                    server_cases.forget(db, change.key)
+                elif not server_cases.put(db, change.data, key=change.key, seq=change.seq):
+                    log.debug("case change %s for %s not newer than what is kept", change.seq, change.key)
 
     def write_trusted_keys(self) -> None:
         """Merge the keys pulled (the fleet's devices and the server's own, ``server``)
@@ -484,6 +513,11 @@ class Agent:
             done = self.run_once()
         except (AgentError, StoreError) as exc:  # StoreError: the disk full (say), the round again later
             # (an acknowledgement not recorded is pushed again: the server answers it by id, applied once)
+            if isinstance(exc, StoreError):  # the server still hears of it: the heartbeat carries the free disk
+                try:
+                    self.send_heartbeat()
+                except (AgentError, StoreError, OSError):
+                    pass
             self.failures += 1
             self.last_error = str(exc)
             delay = self.backoff.delay(self.failures)

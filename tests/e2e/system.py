@@ -121,6 +121,7 @@ class System:
     bus: SimProcess | None = None
     locker: Child | None = None
     kills: dict[str, int] = field(default_factory=dict)
+    locker_env: dict[str, str] = field(default_factory=dict)  # e.g. libfaketime for the clock drill
 
     def __post_init__(self) -> None:
         self.data = self.root / "appliance"
@@ -155,7 +156,11 @@ class System:
         self.config = load(self.config_path, check_devices=False)
 
     def start_locker(self) -> None:
-        self.locker = Child("locker", "--config", str(self.config_path), "serve", header_lines=1).start(timeout=60)
+        self.locker = Child("locker", "--config", str(self.config_path), "serve", header_lines=1,
+                            env=self.locker_env or None).start(timeout=60)
+        wait_until(lambda: (lambda st: all(b["online"] for b in st["boards"])
+                            and all(d["seen"] != "unknown" for d in st["doors"]))(self.doors().state()),
+                   30, "the locker daemon's first poll of its boards")
 
     def start(self) -> "System":
         self.start_server()
@@ -330,7 +335,7 @@ class Journey:
                            progress_url=f"{s.url}/progress/", open_timeout=15, close_timeout=30)
         flow.choose("elderly-subsidy")
         flow.confirm_all()
-        assert flow.open_door() is Step.OPENING, flow.step
+        assert flow.open_door() is Step.OPENING, (flow.step, getattr(flow, "refusal", None) and vars(flow.refusal))
         self.case_id = flow.case_id
         assert flow.wait_open() is Step.OPEN, (flow.step, getattr(flow, "refusal", None))
         self.door = flow.door

@@ -146,3 +146,4 @@ def test_the_appliances_disk_full_raises_a_clear_alarm_and_corrupts_nothing(smal
         system.stop()
     for store in system.data.glob("*.db"):
         assert integrity(store) == "ok", store
+
