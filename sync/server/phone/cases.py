@@ -27,7 +27,7 @@ from sqlalchemy import Connection, delete, func, or_, select
 
 from appliance.privacy import mask_id_number
 from sync import lifecycle
-from sync.server import codes
+from sync.server import codes, content
 from sync.server.content import aware, now
 from sync.server.models import Case, EventRow
 from sync.server.notify.residents import resident_key
@@ -77,6 +77,7 @@ def _append(conn: Connection, case_id: str, community: str, payload: dict[str, A
                                        last_event_id=event_id))
     conn.execute(MINE.insert().values(case_id=case_id, community=community, phone=phone, kind=kind,
                                       created_at=now()))
+    content.publish_cases(conn, [case_id])
 
 
 def check_photo(photo: Photo, policy: throttle.Policy) -> str | None:
@@ -228,6 +229,7 @@ NEXT = {
     "quarantined": ("正在核对，请稍候或联系社区。", "Being checked: wait, or contact the community."),
 }
 REPORT_NEXT = {"created": ("已转给您所在网格的网格员，会尽快处理。", "Sent to the grid worker of your grid, who will deal with it."),
+               "in_review": ("网格员正在处理，处理完毕会短信告诉您结果。", "The grid worker is on it: you get a message when it is done."),
                "closed": ("已处理完毕。", "Dealt with."), "cancelled": ("已取消。", "Cancelled.")}
 
 
@@ -296,6 +298,11 @@ def view(conn: Connection, resident: Resident, member: Member | None, case_id: s
         locker = conn.execute(select(GRIDS.c.name).where(GRIDS.c.device_id == pickup["device"])).scalar() \
             or pickup["device"]
     nexts = REPORT_NEXT if kind == "report" else NEXT
+    if kind == "report":  # a report is handled, not reviewed
+        report_steps = {STEPS["in_review"]: ("网格员处理中", "The grid worker is on it"),
+                        STEPS["closed"]: ("已处理完毕", "Dealt with")}
+        for step in steps:
+            step.what = report_steps.get(step.what, step.what)
     item_en = "Report" if kind == "report" else ""
     if facts.get("item_id"):
         item_en = str((guide.item(conn, resident.community, str(facts["item_id"])) or {}).get("name_en", ""))

@@ -19,6 +19,10 @@ approve     approved
 return      returned_with_reasons     needs at least one reason
 ==========  ========================  ==============================================
 
+A resident's report (报事, :data:`sync.lifecycle.REPORT_TRANSITIONS`) has its own two:
+``start`` (in_review: she is handling it) and ``resolve`` (closed, with a note to the
+resident, which the console sends through the Notifier).
+
 Depositing the result is the locker's: she opens a door with her worker QR and the
 locker records ``result_deposited`` and issues the pickup code.
 """
@@ -33,6 +37,7 @@ from sqlalchemy import Connection, select, update
 
 from sync import lifecycle
 from sync.errors import TransitionRefused
+from sync.server import content
 from sync.server.content import now
 from sync.server.models import Case, EventRow
 from sync.wire import Event
@@ -43,6 +48,7 @@ S = lifecycle.CaseState
 ACTIONS: dict[str, lifecycle.CaseState] = {
     "collect": S.COLLECTED, "review": S.IN_REVIEW, "approve": S.APPROVED, "return": S.RETURNED_WITH_REASONS,
 }
+REPORT_ACTIONS: dict[str, lifecycle.CaseState] = {"start": S.IN_REVIEW, "resolve": S.CLOSED}
 CONSOLE = "console:"
 
 
@@ -50,9 +56,19 @@ class CaseNotFound(LookupError):
     pass
 
 
-def available(state: str | None) -> list[str]:
-    """The actions the console offers for a case in ``state``."""
-    return [name for name, target in ACTIONS.items() if lifecycle.allowed(state, target)]
+def available(state: str | None, kind: str | None = None) -> list[str]:
+    """The actions the console offers for a case in ``state`` (``kind``: "report" for a 报事)."""
+    table = REPORT_ACTIONS if kind == lifecycle.REPORT else ACTIONS
+    return [name for name, target in table.items() if lifecycle.allowed(state, target, kind)]
+
+
+def kind_of(conn: Connection, case_id: str) -> str | None:
+    """"report" for a resident's report (its ``created`` payload says so), else None."""
+    payload = conn.execute(select(EVENTS.c.payload).where(
+        EVENTS.c.aggregate_type == lifecycle.CASE, EVENTS.c.aggregate_id == case_id,
+        EVENTS.c.event_type == S.CREATED.value, EVENTS.c.status == "applied")
+        .order_by(EVENTS.c.server_seq).limit(1)).scalar()
+    return lifecycle.REPORT if (payload or {}).get("kind") == lifecycle.REPORT else None
 
 
 def actor(username: str) -> str:
@@ -83,32 +99,37 @@ def append(conn: Connection, *, case_id: str, event_type: str, by: str, payload:
 
 
 def transition(conn: Connection, case_id: str, target: lifecycle.CaseState | str, *, by: str,
-               payload: dict[str, Any] | None = None) -> str:
+               payload: dict[str, Any] | None = None, kind: str | None = None) -> str:
     """Move the case to ``target`` (raises TransitionRefused with the current state)."""
     case = lock_case(conn, case_id)
-    state = lifecycle.check(case.state, target)
+    state = lifecycle.check(case.state, target, kind)
     event_id = append(conn, case_id=case_id, event_type=state.value, by=by, payload=dict(payload or {}),
                       state=state.value)
     conn.execute(update(CASES).where(CASES.c.id == case_id)
                  .values(state=state.value, updated_at=now(), last_event_id=event_id))
+    content.publish_cases(conn, [case_id])  # the community's appliances (the kiosk's My progress) pull it
     return event_id
 
 
 def act(conn: Connection, case_id: str, action: str, *, username: str, reasons: list[str] | None = None,
         note: str = "") -> str:
     """Do a console action on a case; returns the new state."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
+    kind = kind_of(conn, case_id)
+    table = REPORT_ACTIONS if kind == lifecycle.REPORT else ACTIONS
+    if action not in table:
+        raise ValueError(f"unknown action {action!r}: one of {', '.join(table)}")
     payload: dict[str, Any] = {"worker": username, "by": "console"}
     if action == "return":
         reasons = [r.strip() for r in (reasons or []) if r and r.strip()]
         if not reasons:
             raise ValueError("退回需要至少一条原因 · a return needs at least one reason")
         payload["reasons"] = reasons
+    if action == "resolve" and not 2 <= len(note.strip()) <= 300:
+        raise ValueError("请写给居民的处理结果（2 到 300 字） · write the resident what was done (2 to 300 characters)")
     if note.strip():
         payload["note"] = note.strip()[:1000]
-    transition(conn, case_id, ACTIONS[action], by=actor(username), payload=payload)
-    return ACTIONS[action].value
+    transition(conn, case_id, table[action], by=actor(username), payload=payload, kind=kind)
+    return table[action].value
 
 
-__all__ = ["ACTIONS", "CaseNotFound", "TransitionRefused", "act", "append", "available", "transition"]
+__all__ = ["ACTIONS", "REPORT_ACTIONS", "CaseNotFound", "TransitionRefused", "act", "append", "available", "kind_of", "transition"]

@@ -254,10 +254,12 @@ class CaseView:
     locker: str | None
     door: Any
     actions: list[str]
+    kind: str | None = None  # "report": a resident's 报事
+    report: dict[str, Any] = field(default_factory=dict)  # its place and text
 
 
 def case_view(conn: Connection, case_id: str) -> CaseView | None:
-    from sync.server.worker.actions import available
+    from sync.server.worker.actions import available, kind_of
 
     case = conn.execute(select(CASES).where(CASES.c.id == case_id)).first()
     if case is None:
@@ -270,6 +272,9 @@ def case_view(conn: Connection, case_id: str) -> CaseView | None:
     for entry in entries:
         entry.by_name = actor_name(entry.by, names)
     locker = names.get(where.device_id, where.device_id) if where else None
+    kind = kind_of(conn, case_id)
+    created = next((e.detail for e in entries if e.event_type == S.CREATED.value and e.status == "applied"), {})
     return CaseView(case.id, case.state, case.community, residents.of_case(conn, case_id), entries,
                     shown_notifications(outbox.for_case(conn, case_id)), rating, locker,
-                    (where.payload or {}).get("door") if where else None, available(case.state))
+                    (where.payload or {}).get("door") if where else None, available(case.state, kind), kind,
+                    {"place": created.get("place", ""), "text": created.get("report", "")} if kind else {})

@@ -32,7 +32,10 @@ STATE_NAMES = {
     "resident_contacted": ("已联系居民", "resident contacted"),
 }
 ACTION_NAMES = {"collect": ("确认已取件", "Mark collected"), "review": ("开始审核", "Start review"),
-                "approve": ("审核通过", "Approve"), "return": ("退回并说明原因", "Return with reasons")}
+                "approve": ("审核通过", "Approve"), "return": ("退回并说明原因", "Return with reasons"),
+                "start": ("开始处理", "Start handling"), "resolve": ("处理完毕，回复居民", "Resolved: tell the resident")}
+REPORT_STATE_NAMES = {"created": ("待处理", "to handle"), "in_review": ("处理中", "being handled"),
+                      "closed": ("已处理", "resolved"), "cancelled": ("已取消", "cancelled")}
 NOTIFY_STATES = {"pending": ("待发送", "pending"), "sent": ("已发送", "sent"), "failed": ("发送失败", "failed")}
 
 
@@ -54,6 +57,7 @@ def _engine(request: Request) -> Engine:
 
 def _render(request: Request, template: str, status: int = 200, **context) -> Response:
     return web.render(request, template, status, state_names=STATE_NAMES, action_names=ACTION_NAMES,
+                      report_state_names=REPORT_STATE_NAMES,
                       notify_states=NOTIFY_STATES, **context)
 
 
@@ -67,9 +71,13 @@ def _not_found(request: Request, case_id: str) -> Response:
 @router.get("/worker")
 def home(request: Request, account: Worker) -> Response:
     with _engine(request).connect() as conn:
+        from sync.server.phone.cases import open_reports
+
         lockers = cases.my_lockers(conn, account.community or "", account.grid or "")
-        mine = cases.my_cases(conn, account)
-    return _render(request, "worker/home.html", lockers=lockers, mine=mine)
+        reports = open_reports(conn, account)
+        shown = {r["id"] for r in reports}
+        mine = [c for c in cases.my_cases(conn, account) if c.id not in shown]
+    return _render(request, "worker/home.html", lockers=lockers, mine=mine, reports=reports)
 
 
 @router.get("/worker/lockers/{device_id}/qr")
@@ -106,6 +114,9 @@ def act(request: Request, case_id: str, account: Worker, action: Annotated[str, 
         with engine.begin() as conn:
             state = (actions.act(conn, case_id, action, username=account.username, reasons=reasons.splitlines(),
                                  note=note) if cases.may_see(conn, account, case_id) else None)
+            if state is not None and action == "resolve":  # a report dealt with: the resident is told how
+                notices.contact(conn, case_id=case_id, community=account.community, worker_name=account.name,
+                                username=account.username, message=note, dedupe=f"resolved:{case_id}")
         if state is None:
             return _not_found(request, case_id)
     except TransitionRefused as exc:
@@ -114,7 +125,7 @@ def act(request: Request, case_id: str, account: Worker, action: Annotated[str, 
         return _render(request, "worker/case.html", 409, case=view, refused=exc)
     except ValueError as exc:
         return web.redirect(f"/worker/cases/{case_id}", web.pick(str(exc), web.language(request)))
-    zh, en = STATE_NAMES.get(state, (state, state))
+    zh, en = (REPORT_STATE_NAMES if action in actions.REPORT_ACTIONS else STATE_NAMES).get(state, (state, state))
     return web.redirect(f"/worker/cases/{case_id}", en if web.language(request) == "en" else f"案件已更新：{zh}")
 
 
