@@ -147,15 +147,30 @@ class Conflict(Model):
 
 # -- changes ---------------------------------------------------------------------
 ChangeKind = Literal["household", "subsidy", "guide_item", "certificate_template",
-                     "worker_key", "device_key", "revocation", "config", "announcement"]
+                     "worker_key", "device_key", "revocation", "config", "announcement", "case"]
+CHANGE_KINDS: frozenset[str] = frozenset(ChangeKind.__args__)  # what this release understands
+# A ``case`` change (key: the case id) is a case's state at the server, published to the
+# appliances of the case's community whenever it moves (an appliance's event, a console
+# action, the phone pages). Its data, nothing personal (no name, ID, phone or note):
+#   {"case", "state", "event" (the last event's type), "event_at" (its time, UTC ISO 8601),
+#    "kind" (dropoff, report, …), "item_id", "item" (the service item's name), "next_step"}
+# ``next_step`` names what happens next for the resident (the kiosk's progress.next_<it>).
 
 
 class Change(Model):
+    """One row of the feed. ``kind`` is a plain string on the wire so that a kind added by
+    a newer server reaches an older agent as a change it skips (with a log line), never as
+    a page it cannot read: :func:`known` says whether this release understands it."""
+
     seq: int
-    kind: ChangeKind
+    kind: Annotated[str, Field(min_length=1, max_length=40)]
     key: str
     data: dict[str, Any] | None  # None: the record was deleted
     changed_at: datetime
+
+
+def known(change: Change) -> bool:
+    return change.kind in CHANGE_KINDS
 
 
 class PullResponse(Model):

@@ -10,9 +10,12 @@ Plain Python, no Qt. The words are catalogue keys (``assets/i18n/progress.toml``
         show(t(row.state_key), t(row.next_key), row.rateable)
     flow.rate(row.case.id, 5)    # an ``evaluated`` event through the outbox
 
-What the kiosk knows: the cases made here (drop-offs, problems reported) and what the
+What the kiosk knows: the cases made here (drop-offs, problems reported), what the
 locker daemon on this appliance reports of them (deposited, collected, the result
-waiting, picked up). Changes made elsewhere reach the kiosk through the locker.
+waiting, picked up), and what the server published of them (``case`` changes the sync
+agent pulls: a grid worker collected, reviewed, approved or returned it in the console,
+a report was handled). The newer by event time wins, and a state further along always
+does; the kiosk's own events not yet synced stay visible (:func:`cases.follow_server`).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from kiosk.flows.doors import DoorRefused, LockerDoors
 from kiosk.store import cases
 from kiosk.store.cases import Case
+from sync import lifecycle
 from sync.lifecycle import CaseState
 from sync.store import Store
 
@@ -79,7 +83,7 @@ class ProgressFlow:
         self.locker_unreachable = False
 
     def load(self) -> list[ProgressRow]:
-        """The resident's cases, newest first, with what the locker knows folded in."""
+        """The resident's cases, newest first, with what the locker and the server know folded in."""
         mine = cases.of_resident(self.store, self.resident_key)
         self.locker_unreachable = False
         if self.doors is not None and any(c.kind == "dropoff" and not c.finished for c in mine):
@@ -91,9 +95,13 @@ class ProgressFlow:
             for case in mine:
                 seen = known.get(case.id)
                 state = LOCKER_STATES.get(seen["state"]) if seen else None
-                # the rating is the kiosk's own step after picked_up: the locker never goes past it
-                if state is not None and state is not case.state and case.state is not CaseState.EVALUATED:
+                # the rating is the kiosk's own step after picked_up: the locker never goes past it;
+                # nor back: a locker does not hear of the console's steps (collected by hand, reviewed)
+                if state is not None and state is not case.state and case.state is not CaseState.EVALUATED and (
+                        lifecycle.allowed(case.state, state) or cases.ahead(state, case.state)):
                     cases.observe(self.store, case.id, state, door=seen.get("door"))
+            mine = cases.of_resident(self.store, self.resident_key)
+        if mine and cases.follow_server(self.store, [c.id for c in mine]):
             mine = cases.of_resident(self.store, self.resident_key)
         self.rows = [ProgressRow(c) for c in mine]
         return self.rows

@@ -13,6 +13,7 @@ the server twice::
                         resident=Resident.of("110101198503120033", "张晓明"))
     cases.observe(store, case.id, "materials_deposited", locker="L1", door=7)
     cases.rate(store, case.id, 5)                 # only once picked_up: an evaluated event
+    cases.follow_server(store)                    # what the server published (sync.store.server_cases)
 
 The resident is kept as a keyed hash of the ID number (:func:`resident_key`), never
 the number itself: the kiosk finds a resident's cases again when the card is read,
@@ -33,7 +34,7 @@ from sqlite_utils import Database
 
 from sync import lifecycle
 from sync.lifecycle import CaseState
-from sync.store import Migrations, Store, append_event
+from sync.store import Migrations, Store, append_event, server_cases
 
 migrations = Migrations("kiosk_cases")
 KINDS = ("dropoff", "report")
@@ -193,6 +194,57 @@ def observe(store: Store, case_id: str, state: CaseState | str, **fields: Any) -
     with store.atomic() as db:
         db["kiosk_cases"].update(case_id, {**fields, "state": state.value, "updated_at": time.time()})
     return get(store, case_id)
+
+
+# How far along the lifecycle a state is, for folding reports that may lag: a report
+# of a state behind the kiosk's is taken only when it is newer (an expired result put
+# back into a locker); one ahead always is.
+RANK: dict[CaseState, int] = {
+    CaseState.CREATED: 0, CaseState.MATERIALS_DEPOSITED: 1, CaseState.COLLECTED: 2, CaseState.IN_REVIEW: 3,
+    CaseState.APPROVED: 4, CaseState.RETURNED_WITH_REASONS: 4, CaseState.RESULT_DEPOSITED: 5,
+    CaseState.EXPIRED: 6, CaseState.PICKED_UP: 7, CaseState.EVALUATED: 8, CaseState.QUARANTINED: 9,
+    CaseState.CLOSED: 10, CaseState.CANCELLED: 10,
+}
+
+
+def ahead(state: CaseState | str, of: CaseState | str) -> bool:
+    """``state`` is further along the lifecycle than ``of``."""
+    return RANK[CaseState(state)] > RANK[CaseState(of)]
+
+
+def follow_server(store: Store, case_ids: list[str] | None = None) -> list[str]:
+    """Fold the server's state of this kiosk's cases in (what the sync agent pulled into
+    :mod:`sync.store.server_cases`: a worker's console actions, the locker, the phone).
+    A state further along always wins (the locker's reports lag, and a locker never
+    hears of the console's steps); otherwise the newer by event time does, unless the
+    kiosk has an event of the case the server has not acknowledged yet: its own step
+    (a rating, a cancel) stays visible. Returns the ids of the cases it moved."""
+    with store.reader() as db:
+        mine = {r[0]: r for r in db.execute(
+            "SELECT id, state, updated_at, item_id FROM kiosk_cases" + (
+                f" WHERE id IN ({', '.join('?' * len(case_ids))})" if case_ids is not None else ""),
+            list(case_ids or [])).fetchall()}
+        theirs = server_cases.of_cases(db, sorted(mine))
+        unsent = {r[0] for r in db.execute(
+            f"SELECT DISTINCT aggregate_id FROM outbox WHERE sent_at IS NULL AND aggregate_type = ? "
+            f"AND aggregate_id IN ({', '.join('?' * len(theirs))})", [lifecycle.CASE, *theirs]).fetchall()}
+    moved = []
+    for case_id, server in theirs.items():
+        _, state, updated_at, item_id = mine[case_id]
+        try:
+            target = CaseState(server.state)
+        except ValueError:  # a state a newer server knows: keep what the kiosk knows
+            continue
+        if target.value == state or not (ahead(target, state) or (server.moment > updated_at
+                                                                  and case_id not in unsent)):
+            continue  # the kiosk's own step the server has not heard of yet stays (a rating)
+        fields: dict[str, Any] = {"state": target.value, "updated_at": max(server.moment, updated_at)}
+        if item_id == "booking" and server.item:  # booked on a phone: the server knows its item
+            fields["item"] = server.item
+        with store.atomic() as db:
+            db["kiosk_cases"].update(case_id, fields)
+        moved.append(case_id)
+    return moved
 
 
 def rate(store: Store, case_id: str, stars: int, *, comment: str = "") -> Case:

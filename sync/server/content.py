@@ -3,7 +3,9 @@
 Every write of a record (household, subsidy record, service guide item, certificate
 template, worker key, revocation, config entry; device keys on enrolment and
 revocation) updates the record's table and appends one row to ``changes`` in the
-same transaction. Appliances pull ``changes`` after a cursor (the last ``seq`` they
+same transaction. Every change of a case's state (an appliance's event, a console
+action, the phone pages) appends a ``case`` change for the case's community
+(:func:`publish_cases`): its state, its last event, the item and the next step. Appliances pull ``changes`` after a cursor (the last ``seq`` they
 saw): a household record only reaches appliances of its own community.
 
 The feed must never let a puller skip a row: on PostgreSQL a transaction that writes
@@ -19,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select, text
 
-from sync.server.models import ChangeRow, RECORD_TABLES
+from sync.server.models import Case, ChangeRow, EventRow, RECORD_TABLES
 from sync.wire import Change, PullResponse
 
 FEED_LOCK = 0x6B696F736C  # pg_advisory_xact_lock key for appends to changes
@@ -35,6 +37,60 @@ def append_change(conn: Connection, kind: str, key: str, data: dict[str, Any] | 
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEED_LOCK})
     conn.execute(ChangeRow.__table__.insert().values(kind=kind, key=key, data=data, community=community,
                                                      changed_at=now()))
+
+
+# -- cases: their state at the server, for the appliances of their community ------------------
+CASE = "case"  # the change kind (sync.wire: a case's state, its last event, what the resident is shown)
+# Payload fields of a case's ``created`` events that may go to every appliance of the
+# community: what the resident is shown, never who she is (no name, ID, phone, note).
+CASE_FIELDS = ("kind", "item_id", "item")
+
+
+def next_step(kind: str, state: str) -> str:
+    """What happens next for the resident, as the kiosk's catalogue names it
+    (``progress.next_<this>``): a report has its own words while created and closed."""
+    if kind == "report" and state in ("created", "closed"):
+        return f"report_{state}"
+    return state
+
+
+def publish_cases(conn: Connection, case_ids: set[str] | list[str]) -> None:
+    """Append one ``case`` change per case for its community, with its state now (call
+    it in the transaction that moved them: every path that changes a case's state at
+    the server, the ingest of appliances' events, console actions, the phone pages)."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return
+    cases, events = Case.__table__, EventRow.__table__
+    rows = conn.execute(select(cases.c.id, cases.c.community, cases.c.state, cases.c.last_event_id)
+                        .where(cases.c.id.in_(ids))).all()
+    if not rows:
+        return
+    last = {r.id: r for r in conn.execute(select(events.c.id, events.c.event_type, events.c.created_at)
+                                           .where(events.c.id.in_([r.last_event_id for r in rows])))}
+    shown: dict[str, dict[str, Any]] = {}
+    for case_id, payload in conn.execute(
+            select(events.c.aggregate_id, events.c.payload)
+            .where(events.c.aggregate_type == CASE, events.c.aggregate_id.in_(ids),
+                   events.c.event_type == "created", events.c.status == "applied").order_by(events.c.server_seq)):
+        fields = shown.setdefault(case_id, {})
+        for name in CASE_FIELDS:  # the first that says (the kiosk's or the phone's, not the locker's)
+            if name not in fields and isinstance(payload, dict) and isinstance(payload.get(name), str):
+                fields[name] = payload[name][:200]
+    changed, changes = now(), []
+    for row in rows:
+        event = last.get(row.last_event_id)
+        fields = shown.get(row.id, {})
+        kind = fields.get("kind") or "dropoff"  # a phone application names none: its paper goes in a locker
+        data = {"case": row.id, "state": row.state, "event": event.event_type if event else "",
+                "event_at": event.created_at if event else "", "kind": kind,
+                "item_id": fields.get("item_id", ""), "item": fields.get("item", ""),
+                "next_step": next_step(kind, row.state)}
+        changes.append({"kind": CASE, "key": row.id, "data": data, "community": row.community,
+                        "changed_at": changed})
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEED_LOCK})
+    conn.execute(ChangeRow.__table__.insert(), changes)
 
 
 def put(conn: Connection, kind: str, key: str, data: dict[str, Any], community: str | None = None) -> None:

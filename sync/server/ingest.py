@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sync import lifecycle
 from sync.errors import LifecycleError, TransitionRefused
+from sync.server import content
 from sync.server.content import now
 from sync.server.models import Case, EventRow
 from sync.server.phone import links as phone_links
@@ -222,3 +223,4 @@ def _save_cases(conn: Connection, cases: _Cases, when: Any) -> None:
         conn.execute(CASES.update().where(CASES.c.id == bindparam("case_id"))
                      .values(state=bindparam("new_state"), updated_at=bindparam("when"),
                              last_event_id=bindparam("event")), changed)
+    content.publish_cases(conn, set(cases.touched))  # the appliances of the case's community pull its state

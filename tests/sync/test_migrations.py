@@ -30,7 +30,8 @@ def test_empty_file_is_migrated_and_rerunning_is_a_noop(db_path):
     locker = migration_set("locker", ["0001_doors", "0002_tokens"], calls)
     with Store(db_path, [locker]) as store:
         assert [(a.package, a.name) for a in store.applied_migrations()] == [
-            ("locker", "0001_doors"), ("locker", "0002_tokens"), ("sync", "0001_outbox")]
+            ("locker", "0001_doors"), ("locker", "0002_tokens"), ("sync", "0001_outbox"),
+            ("sync", "0002_server_cases")]
     first_schema, first_record = schema(db_path), recorded(db_path)
     assert all(applied_at.endswith("+00:00") for *_, applied_at in first_record)
 
@@ -49,7 +50,7 @@ def test_packages_apply_in_the_order_given_and_each_in_declaration_order(db_path
         pass
     assert calls == ["locker/doors", "locker/compartments", "kiosk/sessions"]
     assert [(p, pos, n) for p, pos, n, _ in recorded(db_path)] == [
-        ("sync", 1, "0001_outbox"), ("locker", 1, "doors"), ("locker", 2, "compartments"),
+        ("sync", 1, "0001_outbox"), ("sync", 2, "0002_server_cases"), ("locker", 1, "doors"), ("locker", 2, "compartments"),
         ("kiosk", 1, "sessions")]
 
     # A release adds one migration to each package: only those run, still in order.

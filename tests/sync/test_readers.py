@@ -84,4 +84,4 @@ def test_a_reader_cannot_write(store):
 def test_integrity_check_and_applied_migrations(store):
     assert store.integrity_check() == []
     assert [(a.package, a.name) for a in store.applied_migrations()] == [
-        ("sync", "0001_outbox"), ("things", "0001_things")]
+        ("sync", "0001_outbox"), ("sync", "0002_server_cases"), ("things", "0001_things")]
