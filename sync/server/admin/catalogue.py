@@ -186,6 +186,7 @@ def save_guide_item(conn: Connection, community: str, form: dict[str, str], iden
     data["materials"] = parse_materials(form.get("materials", ""), problems)
     data["dropoff"] = form.get("dropoff") in ("on", "true", "1")
     data["size"] = form.get("size") if form.get("size") in SIZES else "M"
+    data["photos"] = form.get("photos") in ("on", "true", "1")  # false: the phone's form asks for no photos
     if problems:
         raise Invalid(problems)
     if form.get("_new") and record(conn, "guide_item", community, ident) is not None:

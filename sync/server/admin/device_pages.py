@@ -14,10 +14,12 @@ from sync.server.admin.pages import Admin, engine_of
 from sync.server.content import aware, now
 from sync.server.devices import create_code, revoke
 from sync.server.models import Device, EnrolmentCode
+from sync.server.worker.models import LockerGrid
 from sync.server.web import redirect, render
 
 router = APIRouter(prefix="/admin/devices", include_in_schema=False)
 DEVICES, CODES = Device.__table__, EnrolmentCode.__table__
+GRIDS = LockerGrid.__table__
 
 
 def _page(request: Request, account, *, new_code: tuple[str, str] | None = None, problem: tuple[str, str] | None = None,
@@ -26,14 +28,18 @@ def _page(request: Request, account, *, new_code: tuple[str, str] | None = None,
     with engine_of(request).connect() as conn:
         rows = conn.execute(select(DEVICES).where(DEVICES.c.community == account.community)
                             .order_by(DEVICES.c.device_id)).all()
+        assigned = set(conn.execute(select(GRIDS.c.device_id).where(GRIDS.c.community == account.community))
+                       .scalars())
         codes = conn.execute(select(CODES).where(CODES.c.community == account.community)
                              .order_by(CODES.c.created_at.desc()).limit(50)).all()
     devices = [{"id": r.device_id, "revoked": r.revoked_at is not None, "enrolled_at": r.enrolled_at,
                 "last": r.last_heartbeat_at, "online": is_online(r.last_heartbeat_at, at), "health": r.health or {},
-                "problems": problems(r.health)} for r in rows]
+                "problems": problems(r.health), "grid": r.device_id in assigned} for r in rows]
     listed = [{"hash": c.code_hash, "device_id": c.device_id, "created_at": c.created_at, "expires_at": c.expires_at,
                "state": "used" if c.used_at else ("expired" if aware(c.expires_at) < at else "open")} for c in codes]
+    unassigned = [d["id"] for d in devices if not d["grid"] and not d["revoked"]]
     return render(request, "admin/devices.html", status=status, section="devices", devices=devices, codes=listed,
+                  unassigned=unassigned,
                   new_code=new_code, problem=problem, device_id=device_id)
 
 

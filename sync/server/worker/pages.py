@@ -189,13 +189,15 @@ def notifications(request: Request, account: Admin, state: str = "") -> Response
 
 # -- lockers' grids (admins) -----------------------------------------------------------------
 @router.get("/worker/grids")
-def grids(request: Request, account: Admin) -> Response:
+def grids(request: Request, account: Admin, device: str = "") -> Response:
     devices = DeviceRow.__table__
     with _engine(request).connect() as conn:
         lockers = cases.lockers_in(conn, account.community or "", None)
         enrolled = [r.device_id for r in conn.execute(select(devices.c.device_id).where(
             devices.c.community == account.community, devices.c.revoked_at.is_(None)).order_by(devices.c.device_id))]
-    return _render(request, "worker/grids.html", lockers=lockers, devices=enrolled)
+    placed = {locker.device_id for locker in lockers}
+    return _render(request, "worker/grids.html", lockers=lockers, devices=enrolled,
+                   unassigned=[d for d in enrolled if d not in placed], device=device)
 
 
 @router.post("/worker/grids")
