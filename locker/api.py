@@ -35,7 +35,12 @@ request                                                    answer
                                                            booking QR → drop-off, pickup QR or 8
                                                            digits → pickup, worker QR → collect
 ``{"op": "dropoff", "case": ID, "size": "S|M|L",           ``{"ok", "door": N, "opening": OPENING}``
-"worker"?: ID, "item"?: TEXT, "resident"?: NAME}``         (a case made at this kiosk)
+"worker"?: ID, "item"?: TEXT, "resident"?: NAME,           (a case made at this kiosk). ``announced``
+"announced"?: BOOL}``                                      (default: true when ``source`` is
+                                                           ``kiosk``, as the kiosk's requests say):
+                                                           the caller sent the case's ``created``
+                                                           and prints its receipt, so the locker
+                                                           sends no ``created`` and prints none
 ``{"op": "dropoff", "code": BOOKING_QR}``                  the same, for a case booked on a phone
 ``{"op": "pickup", "code": QR_OR_8_DIGITS}``               ``{"ok", "door", "opening"}``
 ``{"op": "collect", "code": WORKER_QR, "door"?: N}``       ``{"ok", "door", "opening", "queued":
@@ -157,9 +162,13 @@ class Api:
     def op_dropoff(self, request: dict) -> dict:
         if "code" in request:  # a booking QR scanned at the kiosk
             return self.locker.dropoff_booking(str(request["code"]), self._source(request))
+        announced = request.get("announced", request.get("source") == "kiosk")
+        if not isinstance(announced, bool):
+            raise Refused("bad_request", "announced is true or false")
         return self.locker.dropoff(str(request["case"]), str(request.get("size", "M")),
                                    worker=request.get("worker"), item=str(request.get("item", "")),
-                                   resident=str(request.get("resident", "")), source=self._source(request))
+                                   resident=str(request.get("resident", "")), source=self._source(request),
+                                   announced=announced)
 
     def op_pickup(self, request: dict) -> dict:
         return self.locker.pickup(str(request["code"]), self._source(request))

@@ -104,16 +104,24 @@ class Locker:
         return self.pickup(text, source)
 
     def dropoff(self, case_id: str, size: str = "M", *, worker: str | None = None, item: str = "",
-                resident: str = "", source: str = "kiosk", code: Code | None = None) -> dict[str, Any]:
+                resident: str = "", source: str = "kiosk", code: Code | None = None,
+                announced: bool = False) -> dict[str, Any]:
+        """``announced``: the caller made the case and announced it to the server (the
+        kiosk on this box: its own ``created``, its own receipt with the progress QR), so
+        the locker records the case without a ``created`` of its own and prints no receipt.
+        A booking QR's case and one without a kiosk are the locker's to announce."""
         if not case_id or not isinstance(case_id, str) or size not in SIZE_ORDER:
             raise Refused("bad_request", "dropoff needs a case id and a size S, M or L")
+        announced = announced and code is None
 
         def prepare(db: Any) -> None:
             case = self._case(case_id, db)
             if case is None:  # the server takes it as the same case when the kiosk or the phone made it too
                 self.ledger.set_state(db, CASE, case_id, C.CREATED, fields={"size": size, "worker": worker},
                                       insert={"item": item, "resident": resident, "created_at": self.clock()},
-                                      detail={"size": size, "source": source})
+                                      detail={"size": size, "source": source, **({"announced_by": source}
+                                                                                 if announced else {})},
+                                      outbox=not announced)
             elif case["state"] != C.CREATED:
                 raise Refused("replayed" if code is not None else "wrong_state", f"case is {case['state']}")
         return self._deposit(P.DROPOFF, case_id, size, prepare, code=code, worker=worker, source=source)
@@ -218,7 +226,7 @@ class Locker:
             self.ledger.set_state(db, CASE, case_id, C.MATERIALS_DEPOSITED, fields={"door_id": spec.id},
                                   detail=where)
             self.ledger.set_state(db, DOOR, spec.id, D.OCCUPIED, detail={**where, "case": case_id})
-            if self.receipts:
+            if self.receipts and self._announced_here(db, case_id):  # the kiosk prints its own (with the QR)
                 case = self._case(case_id, db)
                 data = {"case_number": case_id, "item": case["item"], "name": case["resident"],
                         "locker": self.locker_id, "door": spec.number,
@@ -530,6 +538,13 @@ class Locker:
             self.ledger.record(db, "code_refused", "source", source, {"reason": exc.reason, "detail": exc.detail},
                                outbox=False)
         raise exc
+
+    @staticmethod
+    def _announced_here(db: Any, case_id: str) -> bool:
+        """This locker sent the case's ``created`` (a booking QR, a locker without a kiosk);
+        not so for a case the kiosk made and announced."""
+        return db.execute("SELECT 1 FROM outbox WHERE aggregate_type = ? AND aggregate_id = ? AND event_type = ? "
+                          "LIMIT 1", [CASE.name, case_id, C.CREATED.value]).fetchone() is not None
 
     def _case(self, case_id: str, db: Any = None) -> dict | None:
         sql, args = "SELECT * FROM cases WHERE id = ?", [case_id]
