@@ -16,7 +16,7 @@ from locker import codes as locker_codes
 from sync.server import keys
 from sync.server.accounts import create_account
 from sync.server.content import now
-from sync.server.models import Case, EventRow
+from sync.server.models import Case, ChangeRow, EventRow
 from sync.server.phone import links
 from sync.server.phone.models import PhoneLink, PhonePhoto
 from sync.server.phone.throttle import Policy
@@ -159,6 +159,12 @@ def test_a_report_becomes_a_case_the_grid_worker_sees_and_another_grid_does_not(
                            files={"photo": ("light.jpg", JPEG, "image/jpeg")}, follow_redirects=False)
     case_id = case_of(answer)
     assert case_id.startswith("BS")
+    with engine.begin() as conn:  # the community's appliances pull it (a kiosk's My progress), nothing personal
+        published = conn.execute(select(ChangeRow.community, ChangeRow.data).where(
+            ChangeRow.kind == "case", ChangeRow.key == case_id)).all()
+    assert [(c, d["state"], d["kind"], d["next_step"]) for c, d in published] == [
+        (COMMUNITY, "created", "report", "report_created")]
+    assert "楼道灯" not in str(published) and ZHANG_PHONE not in str(published)
     with engine.begin() as conn:
         create_account(conn, username="w-li", password="pass-w-li-1", name="李网格", role="worker",
                        community=COMMUNITY, grid=GRID)
