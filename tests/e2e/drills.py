@@ -79,7 +79,7 @@ def check(system: System, journey: Journey, figures: Figures) -> None:
 
 
 def kill_drill(system: System, runs: int, rng: random.Random, figures: Figures | None = None,
-               say: Callable[[str], None] = lambda _: None) -> Figures:
+               say: Callable[[str], None] = lambda _: None, skip: int = 0) -> Figures:
     """``runs`` journeys, each with one SIGKILL of a random process before a random step
     (after a random delay: the agents are mid-push, the daemon mid-poll)."""
     figures = figures or Figures()
@@ -88,16 +88,25 @@ def kill_drill(system: System, runs: int, rng: random.Random, figures: Figures |
         journey = Journey(system)
         at = rng.randrange(1, len(Journey.STEPS))  # the case exists before the first kill
         victim = rng.choice(PROCESSES)
+        delay = rng.uniform(0, 0.5)
+        if run < skip:  # --from-run: the same random choices as a full run up to there
+            continue
         for index, step in enumerate(Journey.STEPS):
             if index == at:
-                time.sleep(rng.uniform(0, 0.5))
+                time.sleep(delay)
                 system.kill(victim)
                 system.restart(victim)
                 figures.kills[victim] += 1
                 figures.kill_points[step] = figures.kill_points.get(step, 0) + 1
                 if victim == "server":
                     journey.console = None  # her session is in the database: signing in again is hers to do
-            attempt(getattr(journey, step), figures)
+            try:
+                attempt(getattr(journey, step), figures)
+            except Exception as exc:
+                raise AssertionError(f"run {run + 1}: killed {victim} before {Journey.STEPS[at]}; {step} failed: "
+                                     f"{exc}; the server has {system.timeline(journey.case_id)} and notifications "
+                                     f"{system.query('SELECT kind, state, attempts, last_error FROM notifications WHERE case_id = ?', (journey.case_id,))}"
+                                     ) from exc
         try:
             check(system, journey, figures)
         except AssertionError as exc:
@@ -133,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.drills", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100, help="journeys, each with one SIGKILL (default 100)")
     parser.add_argument("--seed", type=int, default=None, help="the random seed (default: time)")
+    parser.add_argument("--from-run", type=int, default=1, help="start at this run of the seed's sequence (replay a "
+                                                                 "failed run)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # the kiosk agent's retries while a process is down: expected
     seed = args.seed if args.seed is not None else int(time.time())
@@ -140,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="drills-") as root:
         system = System(Path(root)).start()
         try:
-            figures = kill_drill(system, args.runs, random.Random(seed), say=lambda line: print(line, flush=True))
+            figures = kill_drill(system, args.runs, random.Random(seed), say=lambda line: print(line, flush=True),
+                                 skip=args.from_run - 1)
         finally:
             system.stop()
     print(figures.line())
