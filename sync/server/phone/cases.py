@@ -77,7 +77,8 @@ def _append(conn: Connection, case_id: str, community: str, payload: dict[str, A
                                        last_event_id=event_id))
     conn.execute(MINE.insert().values(case_id=case_id, community=community, phone=phone, kind=kind,
                                       created_at=now()))
-    content.publish_cases(conn, [case_id])
+    # content.publish_cases() last, just before the commit: it takes the change feed's lock, which
+    # every other transaction publishing a case then waits for (200 applying at once queued on it)
 
 
 def check_photo(photo: Photo, policy: throttle.Policy) -> str | None:
@@ -152,6 +153,7 @@ def apply(conn: Connection, resident: Resident, member: Member | None, item: dic
             break
     conn.execute(BOOKINGS.insert().values(case_id=case_id, code=code, short_hash=short_hash(short), size=size,
                                           locker=locker, expires_at=now() + timedelta(days=codes.BOOKING_DAYS)))
+    content.publish_cases(conn, [case_id])
     return case_id, short
 
 
@@ -179,6 +181,7 @@ def report(conn: Connection, resident: Resident, member: Member | None, form: di
                "photos": [p.label for p in photos]}
     _append(conn, case_id, resident.community, payload, resident.phone, "report")
     _photos(conn, case_id, resident.community, photos, policy)
+    content.publish_cases(conn, [case_id])
     return case_id
 
 
