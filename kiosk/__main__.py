@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     qt = QApplication.instance() or QApplication(sys.argv[:1])
-    from kiosk.app import KioskApp, show_kiosk
+    from kiosk.app import KioskApp, show_kiosk, start_watchdog
 
     if args.screenshot:
         from kiosk.screenshots import render_all
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     window = KioskApp(config, watch_cards=True)
     show_kiosk(window, windowed=args.windowed)
+    start_watchdog(qt)
     closed = asyncio.Event()
     qt.aboutToQuit.connect(closed.set)
     with loop:

@@ -307,6 +307,26 @@ class KioskApp(QMainWindow):
         super().closeEvent(event)
 
 
+def start_watchdog(qt: QApplication, *, env=None, period_ms: int = 1000):
+    """The kiosk under systemd (``Type=notify``, ``WatchdogSec=``): the Qt event loop
+    beats once a second (the first beat is ``READY=1``, once the loop runs, i.e. home
+    shows); a frozen loop stops the pings and systemd restarts the kiosk. Quitting
+    sends ``STOPPING=1``. Without ``NOTIFY_SOCKET`` (a development run) nothing is sent."""
+    from PySide6.QtCore import QTimer
+
+    from appliance import systemd
+
+    watchdog = systemd.Watchdog(status="kiosk shown", env=env)
+    timer = QTimer(qt)
+    timer.setInterval(period_ms)
+    timer.timeout.connect(watchdog.beat)
+    timer.start()
+    QTimer.singleShot(0, watchdog.beat)  # READY=1 as soon as the loop turns
+    qt.aboutToQuit.connect(timer.stop)
+    qt.aboutToQuit.connect(watchdog.stop)
+    return watchdog, timer
+
+
 def show_kiosk(window: KioskApp, *, windowed: bool) -> None:
     if windowed:
         window.resize(1280, 800)

@@ -132,7 +132,11 @@ class Devices:
         Returns what could not be prepared (each still fails clearly when used)."""
         problems: list[str] = []
         steps = [("store", lambda: self.store), ("printing", lambda: self.printing.office.catalogue),
-                 ("reader", lambda: self.reader)]
+                 ("reader", lambda: self.reader), ("journeys", import_journeys)]
+        if self.config.printer.enabled:
+            # the CJK font is parsed once per process (~0.5 s holding the GIL in long
+            # stretches): here, not in the middle of the first resident's print
+            steps.insert(2, ("CJK font", lambda: load_font(self.config.forms.font)))
         if self.camera_enabled:
             steps.insert(0, ("face models", lambda: self.engine))
         for name, step in steps:
@@ -210,3 +214,21 @@ class Devices:
                         log.warning("closing %s: %s", name, exc)
                     setattr(self, name, None)
 
+
+# What home shows without (kiosk.screens import these lazily) and the first journey
+# would otherwise import on the UI thread: loaded by the warm-up job instead.
+JOURNEY_MODULES = ("kiosk.flows.dropoff", "kiosk.flows.pickup", "kiosk.flows.progress", "kiosk.flows.report",
+                   "kiosk.store.cases", "locker.codes")
+
+
+def import_journeys() -> None:
+    import importlib
+
+    for name in JOURNEY_MODULES:
+        importlib.import_module(name)
+
+
+def load_font(path):
+    from forms.render import load_font as load
+
+    return load(path)

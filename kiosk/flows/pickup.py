@@ -22,11 +22,12 @@ from __future__ import annotations
 import logging
 import time
 from enum import Enum
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from kiosk.flows.doors import FINISHED, DoorRefused, LockerDoors
-from kiosk.store import cases
-from sync.store import Store
+
+if TYPE_CHECKING:  # the case store loads when a pickup is done, not when home shows
+    from sync.store import Store
 
 CODE_LENGTH = 8
 log = logging.getLogger("kiosk.pickup")
@@ -192,6 +193,8 @@ class PickupFlow:
     def _picked_up(self) -> None:
         """A result of a case dropped off at this kiosk: My progress shows it picked up."""
         if self.store is not None and self.case_id:
+            from kiosk.store import cases
+
             case = cases.get(self.store, self.case_id)
             if case is not None and case.state.value != "picked_up":
                 cases.observe(self.store, self.case_id, "picked_up", door=self.door)

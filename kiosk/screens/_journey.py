@@ -294,3 +294,16 @@ def warm_up_printing(config) -> None:
     from forms.render import load_font
 
     load_font(config.forms.font)
+
+
+class LazyModule:
+    """A module imported on first attribute use: a screen's flow and store (sqlite_utils,
+    the case store, the locker codes) load when the journey starts, not at start-up,
+    so home shows without them."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+        return getattr(importlib.import_module(self._name), attr)

@@ -5,24 +5,27 @@ here: the locker's own scanner opens a door for it. The flow is
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from drivers.printer import Advice
 from kiosk.flows.doors import DoorRefused, LockerDoors
-from kiosk.flows.dropoff import DropOffFlow, Step
 from kiosk.screens._journey import (centred, door_panel, grid_of, item_button, notice, pick, result_panel,
                                     steps, tall, warm_up_printing)
 from kiosk.screens.base import Screen, ScreenState, Tile
-from kiosk.store.cases import Resident
-from kiosk.store.guide import Guide
 from kiosk.widgets import card, label, primary, secondary
 
+if TYPE_CHECKING:
+    from kiosk.flows.dropoff import DropOffFlow, Step
+
+# The flow, the case store and the locker codes are imported on first use, not at
+# start-up: home shows without them (bench_kiosk's cold start).
 SCRATCH = "dropoff"
-STEP_INDEX = {Step.CHOOSE: 0, Step.CONFIRM: 1, Step.OPENING: 2, Step.OPEN: 2, Step.EMPTY: 2, Step.REFUSED: 1,
-              Step.FAILED: 2, Step.DEPOSITED: 3, Step.DONE: 3}
+# Step is a str enum: its members look up as their values.
+STEP_INDEX = {"choose": 0, "confirm": 1, "opening": 2, "open": 2, "empty": 2, "refused": 1,
+              "failed": 2, "deposited": 3, "done": 3}
 
 
 class DropOffScreen(Screen):
@@ -48,6 +51,10 @@ class DropOffScreen(Screen):
 
     def _make(self) -> DropOffFlow:
         """On a worker: the guide and the store are files."""
+        from kiosk.flows.dropoff import DropOffFlow
+        from kiosk.store.cases import Resident
+        from kiosk.store.guide import Guide
+
         devices, config = self.app.devices, self.app.config
         resident = self.session.resident
         printing = devices.printing if config.printer.enabled else None
@@ -77,6 +84,8 @@ class DropOffScreen(Screen):
         self.refresh()
 
     def open_door(self) -> None:
+        from kiosk.flows.dropoff import Step
+
         flow, number = self.flow, self.session.number
 
         def work() -> Step:
@@ -87,6 +96,8 @@ class DropOffScreen(Screen):
         self.app.jobs.run(work, on_done=self._after, busy=self.t("opening"), name="dropoff-open")
 
     def _after(self, step: Step) -> None:
+        from kiosk.flows.dropoff import Step
+
         self.refresh()
         if step is Step.OPEN:
             self.app.voice.say("dropoff.door_open")
@@ -118,6 +129,8 @@ class DropOffScreen(Screen):
         if flow is None:
             layout.addStretch(1)
             return body
+        from kiosk.flows.dropoff import Step
+
         part = {Step.CHOOSE: self._choose, Step.CONFIRM: self._confirm, Step.OPENING: self._open,
                 Step.OPEN: self._open, Step.DEPOSITED: self._open, Step.DONE: self._done}.get(flow.step, self._failed)
         layout.addWidget(part(), 1)
@@ -194,6 +207,8 @@ class DropOffScreen(Screen):
                                     name="dropoff-done"))
 
     def _failed(self) -> QWidget:
+        from kiosk.flows.dropoff import Step
+
         flow = self.flow
         refusal = flow.refusal or DoorRefused("internal")
         title = self.t("empty_title") if flow.step is Step.EMPTY else self.t("failed_title")
@@ -207,6 +222,10 @@ class DropOffScreen(Screen):
     # -- screenshots ----------------------------------------------------------------------------------
     @classmethod
     def states(cls) -> list[ScreenState]:
+        from kiosk.flows.dropoff import DropOffFlow, Step
+        from kiosk.store.cases import Resident
+        from kiosk.store.guide import Guide
+
         def at(step: Step, item: str | None = "elderly-subsidy", ticked: int = 3, reason: str = "",
                paper_out: bool = False):
             def setup(screen: "DropOffScreen") -> None:

@@ -10,14 +10,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.flows.doors import LockerDoors
-from kiosk.flows.progress import STAGES, ProgressFlow, ProgressRow
-from kiosk.screens._journey import centred, notice, result_panel, tall
+from kiosk.screens._journey import LazyModule, centred, notice, result_panel, tall
 from kiosk.screens.base import Screen, ScreenState, Tile
-from kiosk.store.cases import Case, resident_key
 from kiosk.widgets import choice, label, primary, secondary
 from sync.lifecycle import CaseState
 
 SCRATCH = "progress"
+progress_flow = LazyModule("kiosk.flows.progress")
+cases = LazyModule("kiosk.store.cases")
 
 
 class ProgressScreen(Screen):
@@ -27,7 +27,7 @@ class ProgressScreen(Screen):
     needs_identity = True
 
     @property
-    def flow(self) -> ProgressFlow | None:
+    def flow(self) -> progress_flow.ProgressFlow | None:
         return self.session.scratch.get(SCRATCH)
 
     def enter(self, **params: Any) -> None:
@@ -37,15 +37,17 @@ class ProgressScreen(Screen):
         resident = self.session.resident
         if resident is None:
             return
-        key = resident_key(resident.id_number)
+        id_number = resident.id_number
 
-        def load() -> ProgressFlow:
-            flow = ProgressFlow(self.app.devices.store, key, LockerDoors(self.app.devices.locker_socket, timeout=3))
+        def load() -> progress_flow.ProgressFlow:
+            key = cases.resident_key(id_number)
+            doors = LockerDoors(self.app.devices.locker_socket, timeout=3)
+            flow = progress_flow.ProgressFlow(self.app.devices.store, key, doors)
             flow.load()
             return flow
         self.app.jobs.run(load, on_done=self._loaded, busy=self.t("common.working"), name="progress-load")
 
-    def _loaded(self, flow: ProgressFlow) -> None:
+    def _loaded(self, flow: progress_flow.ProgressFlow) -> None:
         self.session.scratch[SCRATCH] = flow
         self.refresh()
 
@@ -68,7 +70,7 @@ class ProgressScreen(Screen):
         if flow is None or not stars:
             return
 
-        def done(_row: ProgressRow) -> None:
+        def done(_row: progress_flow.ProgressRow) -> None:
             self.session.scratch["progress_rating"] = None
             self.refresh()
         self.app.jobs.run(flow.rate, case_id, stars, on_done=done, busy=self.t("common.working"),
@@ -111,7 +113,7 @@ class ProgressScreen(Screen):
         layout.addWidget(area, 1)
         return body
 
-    def _card(self, row: ProgressRow) -> QWidget:
+    def _card(self, row: progress_flow.ProgressRow) -> QWidget:
         th, case, p = self.theme, row.case, self.theme.palette
         frame = QFrame()
         frame.setObjectName(f"progress-case-{case.id}")
@@ -161,7 +163,7 @@ class ProgressScreen(Screen):
         th = self.theme
         case_id, stars = self.rating or ("", 0)
         flow = self.flow
-        case: Case | None = next((r.case for r in flow.rows if r.case.id == case_id), None) if flow else None
+        case: cases.Case | None = next((r.case for r in flow.rows if r.case.id == case_id), None) if flow else None
         row = QHBoxLayout()
         row.setSpacing(th.mm(4))
         for n in range(1, 6):
@@ -189,8 +191,8 @@ class ProgressScreen(Screen):
     def states(cls) -> list[ScreenState]:
         def demo(screen: "ProgressScreen", *, rows: bool = True, rating: tuple[str, int] | None = None,
                  offline: bool = False) -> None:
-            flow = ProgressFlow(None, "demo")  # type: ignore[arg-type]
-            flow.rows = [ProgressRow(c) for c in _demo_cases()] if rows else []
+            flow = progress_flow.ProgressFlow(None, "demo")  # type: ignore[arg-type]
+            flow.rows = [progress_flow.ProgressRow(c) for c in _demo_cases()] if rows else []
             flow.locker_unreachable = offline
             screen.session.scratch[SCRATCH] = flow
             screen.session.scratch["progress_rating"] = rating
@@ -201,7 +203,7 @@ class ProgressScreen(Screen):
                 ScreenState("empty", lambda s: demo(s, rows=False), resident=True)]
 
 
-def _when(case: Case) -> str:
+def _when(case: cases.Case) -> str:
     moment = datetime.fromtimestamp(case.created_at)
     return moment.strftime("%m-%d %H:%M")
 
@@ -223,7 +225,7 @@ def _stages(theme, stage: int) -> QWidget:
     row = QHBoxLayout(bar)
     row.setContentsMargins(0, 0, 0, 0)
     row.setSpacing(theme.mm(1.5))
-    for index in range(len(STAGES)):
+    for index in range(len(progress_flow.STAGES)):
         part = QFrame()
         part.setFixedHeight(theme.mm(2.5))
         colour = theme.palette.ok if 0 <= index <= stage else theme.palette.line
@@ -232,17 +234,17 @@ def _stages(theme, stage: int) -> QWidget:
     return bar
 
 
-def _demo_cases() -> list[Case]:
+def _demo_cases() -> list[cases.Case]:
     """Fictional cases for the screenshots."""
     now = datetime(2026, 11, 22, 10, 30).timestamp()
     day = 86400
     return [
-        Case("BS-261122-9TQ4R", "report", "street_lamp", "路灯", "demo", "李秀兰", CaseState.CREATED,
+        cases.Case("BS-261122-9TQ4R", "report", "street_lamp", "路灯", "demo", "李秀兰", CaseState.CREATED,
              created_at=now - 600, updated_at=now - 600),
-        Case("DO-261120-2KD8W", "dropoff", "elderly-subsidy", "高龄补贴申领", "demo", "李秀兰",
+        cases.Case("DO-261120-2KD8W", "dropoff", "elderly-subsidy", "高龄补贴申领", "demo", "李秀兰",
              CaseState.RESULT_DEPOSITED, door=12, created_at=now - 2 * day, updated_at=now - day),
-        Case("DO-261118-4HX2M", "dropoff", "senior-card", "老年人优待证办理", "demo", "李秀兰", CaseState.PICKED_UP,
+        cases.Case("DO-261118-4HX2M", "dropoff", "senior-card", "老年人优待证办理", "demo", "李秀兰", CaseState.PICKED_UP,
              created_at=now - 4 * day, updated_at=now - day),
-        Case("DO-261102-7MN3P", "dropoff", "medical-insurance", "城乡居民医保参保登记", "demo", "李秀兰",
+        cases.Case("DO-261102-7MN3P", "dropoff", "medical-insurance", "城乡居民医保参保登记", "demo", "李秀兰",
              CaseState.EVALUATED, rating=5, created_at=now - 20 * day, updated_at=now - 15 * day),
     ]

@@ -8,10 +8,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.flows.report import CATEGORIES, Place, ReportFlow, load_places, phrase_keys
-from kiosk.screens._journey import centred, grid_of, notice, result_panel, steps, tall
+from kiosk.screens._journey import LazyModule, centred, grid_of, notice, result_panel, steps, tall
 from kiosk.screens.base import Screen, ScreenState, Tile
-from kiosk.store.cases import Resident
 from kiosk.widgets import card, choice, label, primary, secondary
 
 SCRATCH, STEP = "report", "report_step"
@@ -19,6 +17,8 @@ SCRATCH, STEP = "report", "report_step"
 GLYPHS = {"street_lamp": ("灯", "#B25E00"), "manhole_cover": ("井", "#5A6270"), "litter": ("垃", "#1E7B34"),
           "noise": ("噪", "#7A4A9E"), "facilities": ("设", "#1D4E89"), "greenery": ("绿", "#2E7D32"),
           "parking": ("车", "#B3261E"), "water": ("水", "#00767A"), "other": ("他", "#4A5568")}
+report_flow = LazyModule("kiosk.flows.report")
+cases = LazyModule("kiosk.store.cases")
 
 
 class ReportScreen(Screen):
@@ -35,7 +35,7 @@ class ReportScreen(Screen):
         self._send = None  # its body is thrown away with the session
 
     @property
-    def flow(self) -> ReportFlow | None:
+    def flow(self) -> report_flow.ReportFlow | None:
         return self.session.scratch.get(SCRATCH)
 
     @property
@@ -51,11 +51,14 @@ class ReportScreen(Screen):
         self.session.scratch.pop(SCRATCH, None)
         self.refresh()
         resident = self.session.resident
-        who = Resident.of(resident.id_number, resident.name) if resident else None
-        self.app.jobs.run(lambda: ReportFlow(self.app.devices.store, who, load_places()), on_done=self._made,
-                          busy=self.t("common.working"), name="report-load")
+        held = (resident.id_number, resident.name) if resident else None
 
-    def _made(self, flow: ReportFlow) -> None:
+        def make() -> report_flow.ReportFlow:  # on a worker: the case store loads on first use
+            who = cases.Resident.of(*held) if held else None
+            return report_flow.ReportFlow(self.app.devices.store, who, report_flow.load_places())
+        self.app.jobs.run(make, on_done=self._made, busy=self.t("common.working"), name="report-load")
+
+    def _made(self, flow: report_flow.ReportFlow) -> None:
         self.session.scratch[SCRATCH] = flow
         self.refresh()
 
@@ -64,7 +67,7 @@ class ReportScreen(Screen):
         self.flow.choose_category(category)
         self.go_step(1)
 
-    def place(self, place: Place) -> None:
+    def place(self, place: report_flow.Place) -> None:
         self.flow.choose_place(place.id, self.flow.place_detail)
         self.refresh()
 
@@ -114,7 +117,7 @@ class ReportScreen(Screen):
     def _categories(self) -> QWidget:
         th, flow = self.theme, self.flow
         buttons = []
-        for category in CATEGORIES:
+        for category in report_flow.CATEGORIES:
             glyph, colour = GLYPHS.get(category, ("", th.palette.accent))
             buttons.append(_glyph_button(th, glyph, colour, self.t(f"category_{category}"),
                                          lambda c=category: self.category(c), name=f"report-category-{category}"))
@@ -161,7 +164,8 @@ class ReportScreen(Screen):
         layout.addWidget(summary)
         layout.addWidget(label(f"{self.t('step_description')}  ·  {self.t('phrases_hint')}", "muted"))
         phrases = [choice(self.t(key), lambda i=index: self.phrase(i), checked=key in flow.phrases,
-                          name=f"report-phrase-{index}") for index, key in enumerate(phrase_keys(flow.category or ""))]
+                          name=f"report-phrase-{index}")
+                   for index, key in enumerate(report_flow.phrase_keys(flow.category or ""))]
         for button in phrases:
             tall(button, th, 20)
         if phrases:
@@ -233,7 +237,8 @@ class ReportScreen(Screen):
                 from kiosk.store.cases import Case
                 from sync.lifecycle import CaseState
 
-                flow = ReportFlow(None, Resident("demo", screen.session.resident.name))  # type: ignore[arg-type]
+                demo = cases.Resident("demo", screen.session.resident.name)
+                flow = report_flow.ReportFlow(None, demo)  # type: ignore[arg-type]
                 screen.session.scratch[SCRATCH] = flow
                 if step >= 1:
                     flow.choose_category("street_lamp")

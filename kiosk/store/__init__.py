@@ -23,12 +23,17 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import TYPE_CHECKING
 
 from appliance.config import Config
-from sync.store import Migrations, Store
+
+if TYPE_CHECKING:  # imported when a store is opened, not when home shows (sqlite_utils)
+    from sync.store import Migrations, Store
 
 
 def kiosk_migrations() -> list[Migrations]:
+    from sync.store import Migrations
+
     found: list[Migrations] = []
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         loaded = importlib.import_module(f"{__name__}.{module.name}")
@@ -40,6 +45,7 @@ def kiosk_migrations() -> list[Migrations]:
 
 def open_store(config: Config) -> Store:
     from forms.register import migrations as register
+    from sync.store import Store
 
     config.store_path.parent.mkdir(parents=True, exist_ok=True)
     return Store(config.store_path, [register, *kiosk_migrations()])

@@ -25,8 +25,10 @@ class SyncedContent:
 
     @classmethod
     def for_config(cls, config: Config) -> "SyncedContent":
-        from sync.agent.agent import state_path_for
-        return cls(state_path_for(config.store_path))
+        # sync.agent.agent's state_path_for, without importing the agent (requests, the
+        # wire models: a second on a loaded kiosk at start-up). tests/kiosk check they agree.
+        path = Path(config.store_path)
+        return cls(path.with_name(f"{path.stem}.sync.db"))
 
     def query(self, sql: str, params: list[Any]) -> list[tuple]:
         """Rows of a read-only query (for the store modules of this package only)."""
