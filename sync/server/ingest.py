@@ -119,6 +119,7 @@ def _apply(conn: Connection, device: Device, events: list[Event]) -> list[EventR
     _save_cases(conn, cases, received)
     _apply_overtaken(conn, device, {r["aggregate_id"] for r in rows if r["status"] == "applied"
                                     and r["aggregate_type"] == lifecycle.CASE}, received)
+    _phone_found_late(conn, {r["aggregate_id"] for r in rows if r["reason"] == "already created"})
     for row in rows:
         if row["status"] == "quarantined":  # ids and reasons only: payloads may be personal
             log.warning("quarantined event %s from %s: %s", row["id"], device.device_id, row["reason"])
@@ -154,6 +155,29 @@ def _apply_overtaken(conn: Connection, device: Device, case_ids: set[str], when:
         log.info("event %s of %s applied once the event it overtook arrived", row["id"], device.device_id)
         after_decisions(conn, device, [{**dict(row), "status": result.status, "reason": result.reason,
                                         "case_state": result.case_state}], {row["id"]: result})
+
+
+def _phone_found_late(conn: Connection, case_ids: set[str]) -> None:
+    """A case announced again (the kiosk's ``created``, naming the resident, after the
+    locker's events): its notifications stored as failed for want of a phone number
+    are sent after all, now that the resident is known."""
+    if not case_ids:
+        return
+    from sync.server.notify import residents
+    from sync.server.notify.models import Notification
+
+    table = Notification.__table__
+    for case_id in sorted(case_ids):
+        waiting = [row.id for row in conn.execute(select(table.c.id).where(
+            table.c.case_id == case_id, table.c.state == "failed", table.c.phone == ""))]
+        if not waiting:
+            continue
+        phone = residents.of_case(conn, case_id).phone
+        if phone:
+            conn.execute(table.update().where(table.c.id.in_(waiting)).values(
+                phone=phone, state="pending", last_error=None, next_attempt_at=now()))
+            log.info("case %s: %d notification(s) had no phone number; the resident is known now", case_id,
+                     len(waiting))
 
 
 def _stored(row: Any) -> EventResult:
