@@ -258,6 +258,7 @@ class KioskApp(QMainWindow):
         self.card_watch = CardWatch(lambda: self.devices.reader, post=self.jobs.call_soon,
                                     on_card=self._card_read, on_unreadable=self._card_unreadable,
                                     on_removed=self._card_removed, on_fault=self._reader_fault)
+        self.devices.card_watch = self.card_watch  # paused while the heartbeat's probe asks the reader
         self.card_watch.start()
 
     def _card_read(self, record: Any) -> None:

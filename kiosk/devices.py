@@ -34,6 +34,7 @@ class Devices:
         self._store = None
         self._printing = None
         self._data = None
+        self.card_watch = None  # the app's CardWatch, paused while the health probe asks the reader
 
     # -- the store and what was synced -----------------------------------------------
     @property
@@ -132,7 +133,7 @@ class Devices:
         Returns what could not be prepared (each still fails clearly when used)."""
         problems: list[str] = []
         steps = [("store", lambda: self.store), ("printing", lambda: self.printing.office.catalogue),
-                 ("reader", lambda: self.reader), ("journeys", import_journeys)]
+                 ("reader", lambda: self.reader)]
         if self.config.printer.enabled:
             # the CJK font is parsed once per process (~0.5 s holding the GIL in long
             # stretches): here, not in the middle of the first resident's print
@@ -168,12 +169,22 @@ class Devices:
         return jsonline.request(self.locker_socket, request, timeout=timeout, peer="the locker daemon")
 
     # -- the sync agent ----------------------------------------------------------------------
+    def health(self):
+        """The peripherals the heartbeat carries (:mod:`kiosk.health`; blocking)."""
+        from kiosk.health import peripherals
+        return peripherals(self)
+
+    @property
+    def open_camera(self):
+        """The camera if it runs (None: not opened yet, or the synthetic rehearsal)."""
+        return self._camera
+
     def start_sync(self) -> None:
         """Run the sync agent on the kiosk's store as a thread ([sync] enabled)."""
         if not self.config.sync.enabled or getattr(self, "_agent", None) is not None:
             return
         from sync.agent.agent import Agent
-        self._agent = Agent.from_config(self.store, self.config).start()
+        self._agent = Agent.from_config(self.store, self.config, health=self.health).start()
 
     def sync_soon(self) -> None:
         """New events in the outbox: push them now if the agent runs."""
@@ -187,7 +198,7 @@ class Devices:
         agent = getattr(self, "_agent", None)
         if agent is not None:
             return agent.run_once()
-        with Agent.from_config(self.store, self.config) as once:
+        with Agent.from_config(self.store, self.config, health=self.health) as once:
             return once.run_once()
 
     # -- closing ---------------------------------------------------------------------------
@@ -213,19 +224,6 @@ class Devices:
                     except Exception as exc:
                         log.warning("closing %s: %s", name, exc)
                     setattr(self, name, None)
-
-
-# What home shows without (kiosk.screens import these lazily) and the first journey
-# would otherwise import on the UI thread: loaded by the warm-up job instead.
-JOURNEY_MODULES = ("kiosk.flows.dropoff", "kiosk.flows.pickup", "kiosk.flows.progress", "kiosk.flows.report",
-                   "kiosk.store.cases", "locker.codes")
-
-
-def import_journeys() -> None:
-    import importlib
-
-    for name in JOURNEY_MODULES:
-        importlib.import_module(name)
 
 
 def load_font(path):
