@@ -5,14 +5,17 @@ template, worker key, revocation, config entry; device keys on enrolment and
 revocation) updates the record's table and appends one row to ``changes`` in the
 same transaction. Every change of a case's state (an appliance's event, a console
 action, the phone pages) appends a ``case`` change for the case's community
-(:func:`publish_cases`): its state, its last event, the item and the next step. Appliances pull ``changes`` after a cursor (the last ``seq`` they
-saw): a household record only reaches appliances of its own community.
+(:func:`publish_cases`): its state, its last event, the item and the next step.
+Appliances pull ``changes`` after a cursor (the last ``seq`` they saw): a household
+record or a case only reaches appliances of its own community.
 
 The feed must never let a puller skip a row: on PostgreSQL a transaction that writes
 changes first takes an advisory lock, so ``seq`` order is commit order (a sequence
 alone hands out numbers in start order, and a later number could commit first and be
-passed by a cursor before the earlier one is visible). Writes here are rare (admins,
-enrolments), so serialising them costs nothing. SQLite's BEGIN IMMEDIATE does the same.
+passed by a cursor before the earlier one is visible). SQLite's BEGIN IMMEDIATE does the
+same. Records change rarely (admins, enrolments); cases change with every pushed batch
+and console action, so the lock is taken as late as possible (:func:`publish_cases`
+after the case rows are written): callers publish last, just before their commit.
 """
 from __future__ import annotations
 
