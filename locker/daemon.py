@@ -93,10 +93,20 @@ class Daemon:
             # thread (sync.agent's docstring): pickup codes leave with the next round.
             from sync.agent import Agent
 
-            agent = Agent.from_config(self.store, config, key=key)
+            agent = Agent.from_config(self.store, config, key=key, health=self.health)
         self.agent = agent
         if agent is not None:
             self.locker.ledger.listeners.append(agent.wake)
+
+    def health(self) -> dict[str, Any]:
+        """The lock boards for the sync agent's heartbeat: each bus, then each board, in
+        the words of ``python -m drivers doctor`` (on the daemon's open buses; no
+        protocol probing, which would close a port the poll threads use)."""
+        from drivers.lockboard.doctor import health
+        from sync.wire import PeripheralHealth
+
+        return {h.device: PeripheralHealth.from_health(h)
+                for bus in self.bank.buses.values() for h in health(bus, diagnose=False)}
 
     # -- start-up ----------------------------------------------------------------------
     def reconcile(self) -> None:
