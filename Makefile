@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml | deps
 run: deps $(STAMP)
 	$(PY) -m appliance run
 
+# Four workers, one test file each at a time (a file's fixtures stay in one process);
+# PYTEST_ARGS adds to them, e.g. PYTEST_ARGS="-n 0 tests/locker" for one serial run.
 test: deps $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 4 --dist loadfile $(PYTEST_ARGS)
 
 bench: deps $(STAMP)
 	$(PY) -m bench

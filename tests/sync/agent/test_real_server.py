@@ -84,8 +84,9 @@ def test_python_m_sync_agent_once(tmp_path):
         run = subprocess.run([sys.executable, "-m", "sync.agent", "--config", str(config), "--once"],
                              capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert run.returncode == 0, run.stderr
-        # the changes: the server's own key (created at its first start), this device's key
-        assert run.stdout.strip() == "pushed 7 event(s) (0 quarantined), pulled 2 change(s)"
+        # the changes: the server's own key (created at its first start), this device's key,
+        # and the state of each of the 4 cases the 7 events touched (kind "case")
+        assert run.stdout.strip() == "pushed 7 event(s) (0 quarantined), pulled 6 change(s)"
         assert set(json.loads((data / "trusted-keys.json").read_text())) == {"server", "kiosk-cli"}
         assert (data / "appliance.sync.db").exists()
         again = subprocess.run([sys.executable, "-m", "sync.agent", "--config", str(config), "--once"],
