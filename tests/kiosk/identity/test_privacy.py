@@ -29,7 +29,10 @@ sys.addaudithook(_audit)  # hooks cannot be removed; this one only records while
 
 
 def _files(folder: Path) -> set[str]:
-    return {str(p) for p in folder.rglob("*")} if folder.exists() else set()
+    # os.walk, not rglob: other processes (parallel test workers) remove their own
+    # files from /tmp while we walk, and walk just skips what vanished
+    return {os.path.join(root, name) for root, dirs, files in os.walk(folder)
+            for name in dirs + files}
 
 
 @pytest.fixture
