@@ -8,6 +8,17 @@ pytest_plugins = ["tests.browser"]  # live_server, browser, page, phone_page, si
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _leaks_fail_their_own_file():
+    """Collect garbage as each test file ends: an unclosed socket or a task left
+    pending then fails the file that left it (filterwarnings = error), not whichever
+    test of another file the collector happens to run in."""
+    yield
+    import gc
+
+    gc.collect()
+
+
 @pytest.fixture
 def artifacts(request):
     """A folder for files a person should look at after the run (screenshots, PDFs)."""

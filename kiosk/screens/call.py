@@ -23,6 +23,9 @@ PHONE_DIGITS = 11
 FRAME_MS = 66  # the remote picture is redrawn ~15 times a second
 
 
+_TASKS: set[asyncio.Task] = set()  # a task only the loop refers to may be collected mid-await
+
+
 def spawn(coro) -> None:
     """Run ``coro`` on the app's asyncio loop (qasync); without one (the app shutting
     down) it is dropped, as the session it belonged to is."""
@@ -31,7 +34,12 @@ def spawn(coro) -> None:
     except RuntimeError:
         coro.close()
         return
-    loop.create_task(coro)
+    if loop.is_closed():
+        coro.close()
+        return
+    task = loop.create_task(coro)
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
 
 
 def tall(button: QWidget, theme, millimetres: float, css: str = "") -> None:

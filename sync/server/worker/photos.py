@@ -1,5 +1,7 @@
 """Reading a QR code from a photo a phone uploads (the verify page's camera button):
-decoded in memory with OpenCV's QR detector, never written to disk."""
+decoded in memory with OpenCV's QR detectors (:func:`drivers.scanner.qr.decode_qr`:
+the classic one alone misses about one generated certificate QR in fifteen), never
+written to disk."""
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +31,10 @@ def qr_text(data: bytes) -> str:
     if side > MAX_SIDE:
         scale = MAX_SIDE / side
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    from drivers.scanner.qr import decode_qr
+
+    found = decode_qr(image)
+    text = found[0].text if found else ""
     if not text:
         raise PhotoUnreadable("照片中没有找到可读的二维码：请让二维码占满画面、对准焦距后重拍，或直接粘贴二维码内容。",
                               "No readable QR code in the photo: fill the frame with it, in focus, and try again, "

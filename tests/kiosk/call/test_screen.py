@@ -32,6 +32,14 @@ def qasync_loop(qapp):
     try:
         yield loop
     finally:
+        # what the scenario left running (a screen's request) ends here, not in a later
+        # test's garbage collection as "Task was destroyed but it is pending"
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
         asyncio.set_event_loop(previous)
         asyncio._set_running_loop(running)
 

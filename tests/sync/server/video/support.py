@@ -27,6 +27,9 @@ def open_console(staff_page, site, username):
     sign_in(page, site.server, username, PASSWORD)
     page.goto(f"{site.url}/staff")
     page.wait_for_function("document.getElementById('link').classList.contains('ok')")
+    # the server's first state (presence set, the queue read): until then a call would
+    # ring a console the server does not count as online yet
+    page.wait_for_function("document.getElementById('console').dataset.state !== 'offline'")
     return page
 
 
