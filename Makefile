@@ -1,6 +1,7 @@
 # Two commands set everything up: `make run` and `make test`. Both (re)build .venv
 # from pyproject.toml when it changed, and install missing Debian packages when run
 # as root (scripts/debian-packages lists each one and why).
+# The interpreter .venv is made from, the first time: pyproject.toml wants 3.11 (Debian 12's python3).
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -11,7 +12,13 @@ STAMP  := $(VENV)/.installed
 deps:
 	@scripts/debian-packages
 
+# No usable Python 3.11 to make .venv from: stop with one line saying what to do (not a raw shell error).
+NO_PYTHON := no Python 3.11 with its venv module as "$(PYTHON)": install it (Debian 12: apt-get install \
+python3.11 python3.11-venv; elsewhere: pyenv install 3.11), or name one: make PYTHON=/path/to/python3.11
+
 $(STAMP): pyproject.toml | deps
+	@test -x $(PY) || $(PYTHON) -c 'import sys, ensurepip, venv; sys.exit(sys.version_info[:2] != (3, 11))' \
+		>/dev/null 2>&1 || { echo 'make: $(NO_PYTHON)' >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
