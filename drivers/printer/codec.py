@@ -7,12 +7,19 @@ CUPS describes a printer with ``printer-state`` (3 idle, 4 processing, 5 stopped
 attribute dicts into :class:`PrinterStatus` and :class:`JobOutcome`, through the data
 tables below, and says in Chinese first and English second what a resident or a
 maintainer should do. Pure functions: no pycups, no I/O.
+
+Attributes that are not what IPP allows (a printer-state of 6 or "x", a job without
+job-state, reasons that are not keywords, a count that is not a number) raise
+:class:`~drivers.printer.errors.BadAttributes` and nothing else: a state is never
+guessed from them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any, Mapping
+
+from drivers.printer.errors import BadAttributes
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,8 @@ class Condition:
 
 def parse_reason(keyword: str) -> Condition | None:
     """One printer-state-reasons keyword -> a :class:`Condition` (None: not a condition)."""
+    if not isinstance(keyword, str):
+        raise _bad("printer-state-reasons", keyword, "a keyword (text)")
     base, severity = keyword, Severity.ERROR
     for suffix, sev in SUFFIXES.items():
         if keyword.endswith(suffix):
@@ -147,13 +156,44 @@ def parse_reason(keyword: str) -> Condition | None:
     return Condition(keyword, row.reason, severity, row.advice, severity in row.blocks_at)
 
 
-def _strings(value: Any) -> tuple[str, ...]:
+_CHECK = ("CUPS 与 pycups 版本可能不匹配，请联系维护人员 / check what cupsd reports "
+          "(`lpstat -l -p QUEUE`, `lpstat -l -o`) and the cupsd and pycups versions")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _bad(key: str, value: Any, wanted: str) -> BadAttributes:
+    return BadAttributes(f"无法识别打印机的应答 / CUPS attribute {key} = {_show(value)} is not {wanted}",
+                         hint=_CHECK)
+
+
+def _strings(key: str, value: Any) -> tuple[str, ...]:
     # pycups gives a 1setOf keyword as a list, but a single value as a bare string.
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
-    return tuple(str(v) for v in value)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise _bad(key, value, "a keyword or a list of keywords")
+
+
+def _enum(key: str, value: Any, known: Mapping[int, Any] | type[IntEnum]) -> Any:
+    """An IPP enum: an int (never a bool, whose int() would pass) that ``known`` has."""
+    codes = list(known) if isinstance(known, Mapping) else [int(m) for m in known]
+    if isinstance(value, bool) or not isinstance(value, int) or value not in codes:
+        raise _bad(key, value, f"one of {', '.join(map(str, codes))}")
+    return known[value] if isinstance(known, Mapping) else known(value)
+
+
+def _attributes(what: str, attrs: Any) -> Mapping[str, Any]:
+    if not isinstance(attrs, Mapping):
+        raise BadAttributes(f"无法识别打印机的应答 / CUPS {what} attributes are {_show(attrs)}, not a mapping",
+                            hint=_CHECK)
+    return attrs
 
 
 @dataclass(frozen=True)
@@ -210,18 +250,26 @@ class PrinterStatus:
 
 
 def parse_status(queue: str, attrs: Mapping[str, Any]) -> PrinterStatus:
-    """IPP printer attributes (as pycups returns them) -> :class:`PrinterStatus`."""
-    state = PRINTER_STATES.get(int(attrs.get("printer-state", 3)), PrinterState.IDLE)
-    conditions = tuple(c for c in map(parse_reason, _strings(attrs.get("printer-state-reasons")))
-                       if c is not None)
-    return PrinterStatus(
-        queue=queue, state=state,
-        # Absent means CUPS did not say; a queue accepts jobs unless told otherwise.
-        accepting=bool(attrs.get("printer-is-accepting-jobs", True)),
-        conditions=conditions,
-        message=str(attrs.get("printer-state-message") or ""),
-        queued_jobs=int(attrs.get("queued-job-count") or 0),
-    )
+    """IPP printer attributes (as pycups returns them) -> :class:`PrinterStatus`.
+
+    Raises :class:`BadAttributes` for anything IPP does not allow; an attribute CUPS
+    did not send at all takes the value it means by its absence."""
+    attrs = _attributes("printer", attrs)
+    state = _enum("printer-state", attrs.get("printer-state", 3), PRINTER_STATES)
+    keywords = _strings("printer-state-reasons", attrs.get("printer-state-reasons"))
+    conditions = tuple(c for c in map(parse_reason, keywords) if c is not None)
+    # Absent means CUPS did not say; a queue accepts jobs unless told otherwise.
+    accepting = attrs.get("printer-is-accepting-jobs", True)
+    if accepting not in (True, False):  # a bool, or the 0/1 some IPP stacks give
+        raise _bad("printer-is-accepting-jobs", accepting, "true or false")
+    message = attrs.get("printer-state-message")
+    if message is not None and not isinstance(message, str):
+        raise _bad("printer-state-message", message, "text")
+    queued = attrs.get("queued-job-count")
+    if queued is not None and (isinstance(queued, bool) or not isinstance(queued, int) or queued < 0):
+        raise _bad("queued-job-count", queued, "a count")
+    return PrinterStatus(queue=queue, state=state, accepting=bool(accepting), conditions=conditions,
+                         message=message or "", queued_jobs=queued or 0)
 
 
 class JobState(IntEnum):
@@ -288,8 +336,13 @@ def outcome_for(state: JobState, printer: PrinterStatus | None, *, stalled_for: 
 
 
 def parse_job_state(attrs: Mapping[str, Any]) -> tuple[JobState, tuple[str, ...]]:
-    """IPP job attributes -> (job state, job-state-reasons)."""
-    return JobState(int(attrs["job-state"])), _strings(attrs.get("job-state-reasons"))
+    """IPP job attributes -> (job state, job-state-reasons); :class:`BadAttributes`
+    when job-state is missing or not an IPP job state, or the reasons are not keywords."""
+    attrs = _attributes("job", attrs)
+    if "job-state" not in attrs:
+        raise BadAttributes("无法识别打印任务的状态 / CUPS sent no job-state for the job", hint=_CHECK)
+    return (_enum("job-state", attrs["job-state"], JobState),
+            _strings("job-state-reasons", attrs.get("job-state-reasons")))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import cups
 from drivers.health import Health
 from drivers.printer import codec
 from drivers.printer.codec import JobOutcome, JobState, Outcome, PrinterStatus
-from drivers.printer.errors import (CupsUnreachable, JobFailed, JobRejected, JobTimeout,
+from drivers.printer.errors import (BadAttributes, CupsUnreachable, JobFailed, JobRejected, JobTimeout,
                                     NoSuchQueue, PrinterError)
 from drivers.printer.url import PrinterURL, parse_printer_url
 
@@ -135,6 +135,14 @@ class Printer:
         except RuntimeError as exc:
             self._unreachable(exc)
 
+    def _parsed(self, parse: Callable[..., Any], *args: Any) -> Any:
+        """The codec's reading of what cupsd sent; its refusal names this server."""
+        try:
+            return parse(*args)
+        except BadAttributes as exc:
+            raise BadAttributes(f"{exc.message} (cupsd at {self.server})", hint=exc.hint,
+                                port=self.server) from exc
+
     def _no_queue(self, queue: str) -> Callable[[], NoReturn]:
         def raise_it() -> NoReturn:
             try:
@@ -158,7 +166,7 @@ class Printer:
             attrs = self._call(f"read queue {name}", lambda c, n=name: c.getPrinterAttributes(
                 n, requested_attributes=_STATUS_ATTRS), conn=conn)
             result.append(Queue(
-                name, codec.parse_status(name, attrs), str(attrs.get("device-uri", "")),
+                name, self._parsed(codec.parse_status, name, attrs), str(attrs.get("device-uri", "")),
                 str(attrs.get("printer-info", "")), str(attrs.get("printer-make-and-model", "")),
                 name == default))
         return result
@@ -169,7 +177,7 @@ class Printer:
         queue = queue or self.queue
         attrs = self._call(f"read queue {queue}", lambda c: c.getPrinterAttributes(
             queue, requested_attributes=_STATUS_ATTRS), conn=conn, not_found=self._no_queue(queue))
-        return codec.parse_status(queue, attrs)
+        return self._parsed(codec.parse_status, queue, attrs)
 
     def health(self) -> Health:
         """What ``python -m drivers doctor`` shows for this printer."""
@@ -231,7 +239,7 @@ class Printer:
             raise PrinterError(f"no job {job_id} on cupsd at {self.server}", port=self.server)
         attrs = self._call(f"read job {job_id}", lambda c: c.getJobAttributes(
             job_id, requested_attributes=_JOB_ATTRS), conn=conn, not_found=gone)
-        state, reasons = codec.parse_job_state(attrs)
+        state, reasons = self._parsed(codec.parse_job_state, attrs)
         queue = str(attrs.get("job-printer-uri", "")).rsplit("/", 1)[-1] or self.queue
         return state, reasons, queue
 

@@ -11,6 +11,9 @@ printer errors only (``PrinterError``) or every driver error at once::
     ├── JobFailed (DeviceFault)             the job ended aborted or canceled, or is
     │                                        stuck behind a stopped printer
     ├── JobTimeout (DeviceTimeout)          the job did not finish in time
+    ├── BadAttributes (FrameError)          cupsd's printer or job attributes cannot be
+    │                                        read (a state that is no IPP state, a wrong
+    │                                        type, job-state missing): never acted on
     └── SimUnavailable (ConfigError)        the private cupsd of drivers.printer.sim
                                              cannot start (cupsd not installed, ...)
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drivers.errors import ConfigError, DeviceFault, DeviceTimeout, DriverError, PortUnavailable
+from drivers.errors import ConfigError, DeviceFault, DeviceTimeout, DriverError, FrameError, PortUnavailable
 
 if TYPE_CHECKING:
     from drivers.printer.codec import JobOutcome
@@ -57,6 +60,11 @@ class JobTimeout(PrinterError, DeviceTimeout):
     def __init__(self, message: str, *, job_id: int, hint: str = "", port: str = "") -> None:
         super().__init__(message, hint=hint, port=port)
         self.job_id = job_id
+
+
+class BadAttributes(PrinterError, FrameError):
+    """Printer or job attributes that are not what IPP allows: the codec refuses them
+    rather than guess a state (an unknown printer-state is not "idle")."""
 
 
 class SimUnavailable(PrinterError, ConfigError):

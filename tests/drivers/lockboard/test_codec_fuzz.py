@@ -1,9 +1,11 @@
 """Garbage in never raises anything but the package's own error, and nothing
-invalid comes out of the framers; encode and decode round-trip."""
+invalid comes out of the framers; encode and decode round-trip; a valid reply for
+another board or door is never taken as the reply to a request."""
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from drivers.framing import Deframer, Scan
-from drivers.lockboard.codec import BCC, KERONG, DoorReply, Family, SwitchReply
+from drivers.lockboard.codec import BCC, KERONG, AddressReply, DoorReply, Family, SwitchReply
+from drivers.lockboard.device import LockBus, _Wanted
 from drivers.lockboard.errors import LockboardFrameError
 from drivers.lockboard.status import read_board, switch_bits
 
@@ -157,3 +159,76 @@ def test_door_states_round_trip_under_either_polarity(fam, opened, inverted):
     assert [d.state == "open" for d in status.doors] == opened
     flipped = read_board(fam, reply, doors=len(opened), inverted=not inverted)
     assert [d.state == "open" for d in flipped.doors] == [not o for o in opened]
+
+
+# -- what a request accepts as its reply (device._Wanted) ---------------------------------
+# The requests a LockBus sends, with the reply kind it waits for: (family, command, kind, takes a door).
+AWAITED = [
+    (KERONG, "unlock", SwitchReply, True),  # kerong replies to an unlock with the board's status
+    (KERONG, "status", SwitchReply, False),
+    (BCC, "unlock", DoorReply, True),
+    (BCC, "status", DoorReply, True),
+    (BCC, "status_board", SwitchReply, False),
+]
+
+
+def unopened_bus(fam: Family) -> LockBus:
+    return LockBus("loop://", fam, name="fuzz")  # never opened: _Wanted only decodes
+
+
+@st.composite
+def other_reply(draw, fam: Family, kind: type, board: int, door: int | None):
+    """A valid reply on the wire that is not the one awaited: another board's, another
+    door's (bcc: a door reply names its door; a kerong reply is a whole board's
+    switches, so there only the board can differ), or another kind of reply."""
+    _, other = draw(replies(fam))
+    if fam is BCC and draw(st.booleans()):
+        other = AddressReply(draw(st.sampled_from(fam.boards)))
+    if isinstance(other, kind) and other.board == board and not (isinstance(other, DoorReply) and other.door != door):
+        # the awaited one by chance: move it to another board (or, for a door reply, another door)
+        if isinstance(other, DoorReply) and draw(st.booleans()):
+            other = DoorReply(board, draw(st.sampled_from([d for d in fam.doors if d != door])), other.status,
+                              other.header)
+        else:
+            moved = draw(st.sampled_from([b for b in fam.boards if b != board]))
+            other = type(other)(moved, *[getattr(other, f) for f in other.__slots__[1:]])
+    return other
+
+
+@st.composite
+def awaited_and_other_reply(draw):
+    fam, command, kind, takes_door = draw(st.sampled_from(AWAITED))
+    board = draw(st.sampled_from(fam.boards))
+    door = draw(st.sampled_from(fam.doors)) if takes_door else None
+    return fam, kind, board, door, draw(other_reply(fam, kind, board, door))
+
+
+@fast
+@given(awaited_and_other_reply())
+def test_a_reply_for_another_board_or_door_is_never_accepted(item):
+    fam, kind, board, door, other = item
+    wanted = _Wanted(unopened_bus(fam), kind, board, door)
+    assert not wanted(fam.encode_reply(other))
+    assert wanted.reply is None and wanted.frame is None
+
+
+@fast
+@given(st.sampled_from(AWAITED), st.data())
+def test_only_the_awaited_reply_is_picked_from_a_stream_of_others(awaited, data):
+    fam, command, kind, takes_door = awaited
+    board = data.draw(st.sampled_from(fam.boards))
+    door = data.draw(st.sampled_from(fam.doors)) if takes_door else None
+    if kind is DoorReply:
+        mine = DoorReply(board, door, data.draw(st.sampled_from([0x00, 0x11])), data.draw(st.sampled_from([0x80, 0x8A])))
+    elif fam is KERONG:
+        mine = SwitchReply(board, data.draw(st.integers(0, 0xFFFF)), 16, data.draw(st.integers(0, 0xFFFF)),
+                           data.draw(st.integers(0, 15)))
+    else:
+        mine = SwitchReply(board, data.draw(st.integers(0, 0xFFFFFFFF)), 32)
+    others = data.draw(st.lists(other_reply(fam, kind, board, door), min_size=1, max_size=4))
+    bus = unopened_bus(fam)
+    frames = [fam.encode_reply(o) for o in others]
+    assert bus._pick(frames, _Wanted(bus, kind, board, door)) is None  # others only: no reply at all
+    at = data.draw(st.integers(0, len(frames)))
+    wanted = _Wanted(bus, kind, board, door)
+    assert bus._pick(frames[:at] + [fam.encode_reply(mine)] + frames[at:], wanted) == mine
