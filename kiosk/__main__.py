@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     loop = qasync.QEventLoop(qt)
     asyncio.set_event_loop(loop)
-    window = KioskApp(config, watch_cards=True)
+    window = KioskApp(config, watch_cards=True, sync=True)
     show_kiosk(window, windowed=args.windowed)
     start_watchdog(qt)
     closed = asyncio.Event()

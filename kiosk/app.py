@@ -42,7 +42,7 @@ ERROR = "error"
 
 class KioskApp(QMainWindow):
     def __init__(self, config: Config, *, devices: Devices | None = None, i18n: Catalogue | None = None,
-                 watch_cards: bool = False) -> None:
+                 watch_cards: bool = False, sync: bool = False) -> None:
         super().__init__()
         from kiosk import memory
         memory.limit_arenas()
@@ -63,6 +63,9 @@ class KioskApp(QMainWindow):
         from kiosk.logbook import recent_logs
         recent_logs()
         self.card_watch = None
+        self.sync = sync  # run the sync agent on the kiosk's store ([sync] enabled): python -m kiosk does
+        self._announcements: list = []  # what the strip shows (kiosk.store.announcements.Announcement)
+        self.devices.synced.append(self._synced)
         self._apply_theme()
 
         central = QWidget()
@@ -92,6 +95,8 @@ class KioskApp(QMainWindow):
         self.ready = False  # the warm-up has finished
         if watch_cards:
             self.jobs.run(self.devices.warm_up, on_done=self._warmed_up, name="warm-up", keep=True)
+        elif sync:
+            self.start_sync()
 
     def _warmed_up(self, problems: list[str]) -> None:
         self.warm_up_problems = problems
@@ -103,6 +108,8 @@ class KioskApp(QMainWindow):
         gc.freeze()
         self.ready = True
         self.start_card_watch()
+        if self.sync:
+            self.start_sync()
 
     PRERENDER = ("identify", "residence", "subsidy")
 
@@ -192,12 +199,31 @@ class KioskApp(QMainWindow):
             return current_announcements(self.devices.data, self.config.appliance.community)
 
         def show(items: list) -> None:
+            self._announcements = list(items)
             texts = [a.text(self.i18n.lang) for a in items]
             self.strip.show_items(self.i18n.t("common.announcements"), texts)
 
         self.strip.show_items(self.i18n.t("common.announcements"), [])
         self.jobs.run(load, on_done=show, on_error=lambda exc: log.warning("announcements: %s", exc),
                       name="announcements")
+
+    # -- the sync agent ------------------------------------------------------------------
+    def start_sync(self) -> None:
+        """The sync agent as a thread of the app (a job: it opens the store); stopped
+        by :meth:`shutdown`. Its rounds push the outbox; :meth:`_synced` hears them."""
+        self.jobs.run(self.devices.start_sync, name="sync agent", keep=True,
+                      on_error=lambda exc: log.warning("the sync agent did not start: %s", exc))
+
+    def _synced(self, done: Any) -> None:
+        """After each sync round, on the agent's thread: announcements that changed
+        reach the strip now, not at the next restart."""
+        if not done.pulled:
+            return
+        from kiosk.store.announcements import current_announcements
+        now = current_announcements(self.devices.data, self.config.appliance.community)
+        if now != self._announcements:
+            log.info("announcements changed: %d now", len(now))
+            self.jobs.call_soon(self.refresh_announcements)
 
     # -- navigation --------------------------------------------------------------------
     def go(self, name: str, **params: Any) -> None:
@@ -228,6 +254,7 @@ class KioskApp(QMainWindow):
         if self.i18n.lang != self.settings.language:
             self.set_language(self.settings.language)
         self.navigator.go(HOME, ended=reason.value)
+        self.devices.sync_soon()  # what the journey recorded goes to the server now
         from kiosk import memory
         self.jobs.run(memory.trim, name="memory trim", keep=True)
 
@@ -296,6 +323,8 @@ class KioskApp(QMainWindow):
 
     # -- closing ----------------------------------------------------------------------------
     def shutdown(self) -> None:
+        if self._synced in self.devices.synced:
+            self.devices.synced.remove(self._synced)
         if self.card_watch is not None:
             self.card_watch.stop()
         self.idle.stop()

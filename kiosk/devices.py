@@ -35,6 +35,10 @@ class Devices:
         self._printing = None
         self._data = None
         self.card_watch = None  # the app's CardWatch, paused while the health probe asks the reader
+        self._agent = None  # the sync agent's thread (start_sync)
+        self._closed = False
+        # called on the agent's thread after each round with its sync.agent.agent.Round
+        self.synced: list = []
 
     # -- the store and what was synced -----------------------------------------------
     @property
@@ -180,34 +184,65 @@ class Devices:
         return self._camera
 
     def start_sync(self) -> None:
-        """Run the sync agent on the kiosk's store as a thread ([sync] enabled)."""
-        if not self.config.sync.enabled or getattr(self, "_agent", None) is not None:
+        """Run the sync agent on the kiosk's store as a thread of this process
+        (``[sync] enabled``): it pushes the kiosk's own outbox (certifications, reports,
+        certificates, drop-offs) and pulls what the server publishes. The locker daemon
+        runs its own agent on its own store (``[locker] store``): one agent a store.
+        Blocking (opens the store): a job. Nothing happens once :meth:`close` ran."""
+        if not self.config.sync.enabled or not self.config.sync.server_url:
             return
-        from sync.agent.agent import Agent
-        self._agent = Agent.from_config(self.store, self.config, health=self.health).start()
+        with self._lock:
+            if self._closed or self._agent is not None:
+                return
+            from sync.agent.agent import Agent
+
+            class KioskAgent(Agent):
+                """The agent, telling the kiosk what each round did (new announcements)."""
+
+                def run_once(agent):  # noqa: N805 (the agent, not the devices)
+                    done = Agent.run_once(agent)
+                    for listener in list(self.synced):
+                        try:
+                            listener(done)
+                        except Exception as exc:  # a listener's fault is not the round's
+                            log.warning("after a sync round: %s", exc)
+                    return done
+
+            self._agent = KioskAgent.from_config(self.store, self.config, health=self.health).start()
+        log.info("sync agent started for %s (server %s)", self.config.store_path.name, self.config.sync.server_url)
+
+    @property
+    def agent(self):
+        """The running sync agent, or None (not started, [sync] off, or closed)."""
+        return self._agent
 
     def sync_soon(self) -> None:
         """New events in the outbox: push them now if the agent runs."""
-        agent = getattr(self, "_agent", None)
+        agent = self._agent
         if agent is not None:
             agent.wake()
 
     def sync_now(self):
         """One round now (admin mode): push, pull, heartbeat. Blocking."""
         from sync.agent.agent import Agent
-        agent = getattr(self, "_agent", None)
+        agent = self._agent
         if agent is not None:
             return agent.run_once()
         with Agent.from_config(self.store, self.config, health=self.health) as once:
-            return once.run_once()
+            done = once.run_once()
+        for listener in list(self.synced):
+            listener(done)
+        return done
 
     # -- closing ---------------------------------------------------------------------------
     def close(self) -> None:
         with self._lock:
-            agent = getattr(self, "_agent", None)
-            if agent is not None:
-                agent.stop(timeout=5)
-                self._agent = None
+            self._closed = True
+            agent, self._agent = self._agent, None
+        if agent is not None:  # outside the lock: its heartbeat's probe takes it
+            agent.stop(timeout=10)  # its round ends first: the store closes after it
+            agent.close()
+        with self._lock:
             for name in ("_camera",):
                 thing = getattr(self, name)
                 if thing is not None:

@@ -21,10 +21,28 @@ import numpy as np
 from kiosk.i18n import Catalogue
 from kiosk.voice import AUDIO_DIR
 
-SPOKEN = ("common.idle_question", "common.elderly_spoken", "identify.place_card", "identify.prompt_look_ahead",
-          "identify.prompt_turn_left", "identify.prompt_turn_right", "identify.prompt_blink",
-          "identify.prompt_look_back", "identify.prompt_hold_still", "identify.welcome_spoken",
-          "residence.printed_spoken", "subsidy.certified_title")
+SAID = ("common.idle_question", "common.elderly_spoken", "identify.place_card", "identify.prompt_look_ahead",
+        "identify.prompt_turn_left", "identify.prompt_turn_right", "identify.prompt_blink",
+        "identify.prompt_look_back", "identify.prompt_hold_still", "identify.welcome_spoken",
+        "residence.printed_spoken", "subsidy.certified_title", "dropoff.door_open", "dropoff.done_title",
+        "pickup.door_open", "pickup.done_title", "report.sent_title", "alerts.close_door_spoken",
+        "alerts.refused_spoken")
+# Every domain whose keys are said by a reason the locker gives (``doors.{reason}``): all
+# of its keys are recorded, but those with a field ({wait}): a changing number is shown only.
+SAID_DOMAINS = ("doors",)
+
+
+def spoken_keys(catalogue: Catalogue | None = None) -> tuple[str, ...]:
+    """The keys with a recording: :data:`SAID` and the keys of :data:`SAID_DOMAINS`."""
+    from kiosk.i18n import _fields
+
+    catalogue = catalogue or Catalogue()
+    domains = tuple(sorted(key for key, entry in catalogue.entries.items()
+                           if key.split(".", 1)[0] in SAID_DOMAINS and not _fields(entry.zh + entry.en)))
+    return SAID + tuple(k for k in domains if k not in SAID)
+
+
+SPOKEN = spoken_keys()
 VOICES = {"zh": "cmn", "en": "en"}
 SPEED = {"zh": "170", "en": "150"}  # words a minute; espeak's Mandarin is slow at its default
 RATE = 11025

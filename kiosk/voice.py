@@ -37,6 +37,7 @@ class Voice:
         self._process: subprocess.Popen | None = None
         self._command: list[str] | None = None
         self._warned = False
+        self._unrecorded: set[str] = set()
 
     @property
     def enabled(self) -> bool:
@@ -57,11 +58,18 @@ class Voice:
         """Speak ``key`` in the current language if spoken prompts are on; True if played."""
         if not self.enabled:
             return False
+        entry = self.app.i18n.entries.get(key)
+        if entry is not None and "{" in entry.zh:  # a changing number ({wait} seconds) is shown only
+            log.debug("not spoken (a field in its text): %s", key)
+            return False
         path = audio_file(key, self.app.i18n.lang)
         if not path.exists():
             path = audio_file(key, "zh")
             if not path.exists():
-                log.debug("no recording for %s", key)
+                if key not in self._unrecorded:  # once a key: a prompt the resident does not hear
+                    self._unrecorded.add(key)
+                    log.warning("no recording for the spoken prompt %s: add it to kiosk.speech.SAID and run "
+                                "python -m kiosk.speech", key)
                 return False
         self.spoken.append(key)
         del self.spoken[:-50]

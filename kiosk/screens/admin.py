@@ -79,14 +79,18 @@ class AdminScreen(Screen):
             self.refresh()
 
     def _run(self, fn, *args) -> None:
+        section = self.section  # staff may change tabs while it runs: its result is that tab's
+
         def done(result) -> None:
-            self.result = result
-            self.refresh()
+            if self.section == section:
+                self.result = result
+                self.refresh()
 
         def failed(exc: BaseException) -> None:
-            self.result = None
-            self.message = f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"
-            self.refresh()
+            if self.section == section:
+                self.result = None
+                self.message = f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"
+                self.refresh()
 
         self.app.jobs.run(fn, *args, on_done=done, on_error=failed, busy=self.t("common.working"),
                           name=f"admin {self.section}")

@@ -132,7 +132,7 @@ class IdentifyScreen(Screen):
                 self.prompt_label.setText(self.t(self.prompt_key))
                 self.attempt_label.setText(self.t("face_attempt", n=self.attempt,
                                                   total=self.app.config.identity.attempts))
-            self.app.voice.say(f"identify.{self.prompt_key}")
+            self.app.voice.say(f"identify.prompt_{data.kind}")
 
     def _checked(self, decision: Any) -> None:
         step = self.flow.checked(decision)

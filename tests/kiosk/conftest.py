@@ -33,6 +33,32 @@ def with_kiosk(config: config_module.Config, **changes) -> config_module.Config:
     return config.model_copy(update={"kiosk": config.kiosk.model_copy(update=changes)})
 
 
+def on_server(config: config_module.Config, server, **sync) -> config_module.Config:
+    """``config`` syncing with ``server`` (tests.browser.LiveServer, a real server
+    process), with a one-time enrolment code in its data folder as the admin gives."""
+    from tests.sync.server.support import new_code
+
+    (config.data_dir / config.sync.enrolment_code_file).write_text(
+        new_code(server.database_url, config.appliance.id, config.appliance.community) + "\n")
+    return config.model_copy(update={"sync": config.sync.model_copy(update={"server_url": server.url, **sync})})
+
+
+def server_events(server) -> list[tuple[str, str, str]]:
+    """(aggregate type, event type, status) of every event the server holds."""
+    from sqlalchemy import select
+
+    from sync.server import db
+    from sync.server.models import EventRow
+
+    engine = db.create(server.database_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(select(EventRow.aggregate_type, EventRow.event_type,
+                                                         EventRow.status))]
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def kiosk_config(tmp_path) -> config_module.Config:
     return write_config(tmp_path)

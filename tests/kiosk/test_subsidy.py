@@ -1,14 +1,14 @@
 """Elderly subsidy end to end: Li Xiulan's card on the simulator, the face check,
 her subsidy record synced; she certifies in one tap (the face check is the proof),
-the event is in the outbox and reaches the server through the sync agent; the
-result prints through the private cupsd."""
+the event is in the outbox and reaches the real server (its own process) through
+the app's own sync agent, with no button pressed; the result prints through the
+private cupsd."""
 from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
-
-from tests.kiosk.conftest import HOUSEHOLDS, sync_records, wait_screen, with_kiosk, write_config
+from tests.kiosk.conftest import (HOUSEHOLDS, on_server, server_events, sync_records, wait_screen, with_kiosk,
+                                  write_config)
 from tests.support import require
 
 LI = 1
@@ -20,11 +20,13 @@ SUBSIDY = ("subsidy", "示范社区/s-li-xiulan", {"id": "s-li-xiulan", "id_numb
 
 
 def test_yearly_certification_with_the_face_check_is_recorded_synced_and_printed(
-        make_app, tmp_path, idreader, cupsd, qtbot, tap):
+        make_app, tmp_path, idreader, cupsd, live_server, qtbot, tap):
     require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)
-    config = with_kiosk(write_config(tmp_path, idcard_url=idreader.path, printer_url=cupsd.url(cupsd.pdf_queue)))
+    config = on_server(with_kiosk(write_config(tmp_path, idcard_url=idreader.path,
+                                               printer_url=cupsd.url(cupsd.pdf_queue))), live_server)
     sync_records(config, *HOUSEHOLDS, SUBSIDY)
-    app = make_app(config, watch_cards=True)
+    app = make_app(config, watch_cards=True, sync=True)  # as python -m kiosk: its own sync agent runs
+    qtbot.waitUntil(lambda: app.devices.agent is not None, timeout=30000)
     idreader.request(cmd="insert", card=LI)
     tap(app, "welcome-subsidy", timeout=20)
     wait_screen(qtbot, app, "subsidy")
@@ -44,26 +46,9 @@ def test_yearly_certification_with_the_face_check_is_recorded_synced_and_printed
     assert payload["method"] == "kiosk_face" and payload["decision"]["liveness"] == "checked"
     assert "11010519491231002X" not in events[0][3]  # masked in the event
 
-    # the sync agent pushes it to the central server
-    from fastapi.testclient import TestClient
-
-    from sync.agent import Agent
-    from sync.server import create_app
-    from sync.server.models import EventRow
-    from tests.sync.agent.adapters import ASGIAdapter
-    from tests.sync.server.support import new_code, new_key
-
-    server = f"sqlite:///{tmp_path / 'server.db'}"
-    with TestClient(create_app(server)) as client:
-        key = new_key("demo-kiosk-01")
-        code = tmp_path / "enrolment-code"
-        code.write_text(new_code(server, key.device_id) + "\n")
-        with Agent(store, key, "http://testserver", tmp_path / "agent.sync.db", data_dir=tmp_path,
-                   enrolment_code_file=code, adapter=ASGIAdapter(client)) as agent:
-            assert agent.run_once().pushed >= 1
-        with client.app.state.engine.connect() as conn:
-            synced = conn.execute(select(EventRow.aggregate_type, EventRow.event_type, EventRow.status)).all()
-    assert ("subsidy", "certified", "applied") in [tuple(r) for r in synced]
+    # the app's own agent pushes it to the central server: no button, no round called here
+    # (the interval is 30 s: the certification wakes it)
+    qtbot.waitUntil(lambda: ("subsidy", "certified", "applied") in server_events(live_server), timeout=20000)
 
     tap(app, "subsidy-print")
     qtbot.waitUntil(lambda: screen.check.step.value in ("printed", "print_failed"), timeout=20000)
