@@ -5,7 +5,7 @@
   250 kbit/s up, as Chrome's preset), opening the sticker's URL cold (no cache):
   the redirect to /phone, the page and its two style sheets. Measured to
   ``domInteractive`` and to ``load``; the baseline is a bare 1 KB HTML page from the
-  same server process under the same throttle (``/openapi.json`` stands in: one
+  same server process under the same throttle (``/api/v1/health`` stands in: one
   round trip, no redirect, no CSS).
 - *200 applying within 10 s*: 200 other residents, each at a random moment of 10 s
   (20 a second), latency counted from that moment.

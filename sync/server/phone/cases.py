@@ -342,6 +342,7 @@ def rate(conn: Connection, resident: Resident, member: Member | None, case_id: s
 def find_booking(conn: Connection, short: str, ip: str, policy: throttle.Policy) -> Any:
     """The booking a short code names (case id, code, state); else :class:`Throttled`
     raised, or :class:`NotFound` returned (counted per IP: commit, then raise it)."""
+    throttle.hold(conn, f"ip:{ip}")
     if not throttle.allowed(conn, policy.booking_wrong_per_ip, f"ip:{ip}"):
         minutes = int(policy.booking_wrong_per_ip.window.total_seconds() // 60)
         raise Throttled(f"输错次数太多，请 {minutes} 分钟后再试。", f"Too many wrong codes: try again in {minutes} minutes.")

@@ -63,6 +63,7 @@ def _wait_text(limit: throttle.Limit) -> tuple[str, str]:
 def send_code(conn: Connection, phone: str, ip: str, policy: throttle.Policy, community: str | None = None) -> int:
     """Store a new code for ``phone`` and queue its SMS; the notification's id."""
     phone = normalise(phone)
+    throttle.hold(conn, f"phone:{phone}", f"ip:{ip}")
     for limit, key in ((policy.sends_per_phone, f"phone:{phone}"), (policy.sends_per_ip, f"ip:{ip}")):
         if not throttle.allowed(conn, limit, key):
             zh, en = _wait_text(limit)
@@ -92,6 +93,7 @@ def verify_code(conn: Connection, phone: str, code: str, ip: str, policy: thrott
 
 def _verify(conn: Connection, phone: str, code: str, ip: str, policy: throttle.Policy) -> str:
     phone = normalise(phone)
+    throttle.hold(conn, f"phone:{phone}", f"ip:{ip}")
     for limit, key in ((policy.wrong_per_phone, f"phone:{phone}"), (policy.wrong_per_ip, f"ip:{ip}")):
         if not throttle.allowed(conn, limit, key):
             zh, en = _wait_text(limit)

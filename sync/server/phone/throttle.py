@@ -3,13 +3,19 @@
 An attempt is a row (``kind``, ``key``, ``at``); a limit is "at most N of ``kind`` for
 ``key`` within a window". :func:`allowed` counts, :func:`note` records. Old rows are
 deleted by :func:`forget` (the purge loop calls it).
+
+Counting and recording are two statements, so a transaction first takes
+:func:`hold` on its keys: on PostgreSQL a transaction-scoped advisory lock per key
+(parallel guesses at one number queue up and each sees the others' attempts); on
+SQLite every transaction already begins IMMEDIATE, one writer at a time.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, select, text
 
 from sync.server.content import now
 from sync.server.phone.models import PhoneAttempt
@@ -37,6 +43,16 @@ class Policy:
     photo_days: int = 30  # how long uploaded photos are kept
     photo_max_bytes: int = 4_000_000
     photos_per_case: int = 6
+
+
+def hold(conn: Connection, *keys: str) -> None:
+    """Serialise this transaction's count-then-note on ``keys`` with every other
+    transaction on the same keys (in any server process), until it ends."""
+    if conn.dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):  # one order everywhere: no deadlock between two holders
+        lock = int.from_bytes(hashlib.sha256(f"throttle:{key}".encode()).digest()[:8], "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": lock})
 
 
 def used(conn: Connection, limit: Limit, key: str, at: datetime | None = None) -> int:

@@ -1,10 +1,11 @@
 """Signaling tokens: who may open a signaling WebSocket, signed with the server's key.
 
 A kiosk gets one for its call through a signed ``/api/v1`` request (so only an
-enrolled, unrevoked device can), a staff console through its session cookie
-(``/staff/ticket``). ``VT1.<base64url JSON>.<base64url Ed25519 signature>``; the JSON
-names the subject (``kiosk`` with device and call, or ``staff`` with the account)
-and an expiry. Tokens carry no personal data.
+enrolled, unrevoked device can). A staff console needs none: its WebSocket upgrade
+carries the session cookie, checked by the accounts' own lookup
+(``signaling.staff_socket``). ``VT1.<base64url JSON>.<base64url Ed25519 signature>``;
+the JSON names the subject (``kiosk`` with device and call) and an expiry. Tokens
+carry no personal data.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from sync.server.video.errors import BadToken
 
 PREFIX = "VT1"
 KIOSK_TTL_S = 4 * 3600  # a call's token: reconnections reuse it
-STAFF_TTL_S = 600  # a console fetches a new one (its session cookie) to reconnect
 
 
 def _b64(data: bytes) -> str:

@@ -123,3 +123,65 @@ def unlabelled_fields(page) -> list[str]:
 
 def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def low_contrast(page, normal: float = 4.5, large: float = 3.0) -> list[str]:
+    """Visible text whose colour against the background behind it falls below WCAG 2
+    AA (4.5:1, or 3:1 for large text: 24 px, or 18.66 px bold). The background is the
+    nearest ancestor's opaque colour (the pages use no background images under text)."""
+    return page.evaluate("""([normal, large]) => {
+        const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+        const lum = ([r, g, b]) => {
+            const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+            return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const behind = e => {
+            for (let n = e; n; n = n.parentElement) {
+                const c = rgb(getComputedStyle(n).backgroundColor);
+                if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c;
+            }
+            return [255, 255, 255];
+        };
+        const out = [];
+        for (const e of document.querySelectorAll('body *')) {
+            const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+            const box = e.getBoundingClientRect();
+            const style = getComputedStyle(e);
+            if (!own || !box.width || !box.height || style.visibility === 'hidden' || +style.opacity === 0) continue;
+            const a = lum(rgb(style.color)), b = lum(behind(e));
+            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            const px = parseFloat(style.fontSize), bold = +style.fontWeight >= 700;
+            const needed = (px >= 24 || (bold && px >= 18.66)) ? large : normal;
+            if (ratio < needed) out.push(`${e.tagName.toLowerCase()}.${e.className} "${e.textContent.trim().slice(0, 30)}" ` +
+                                         `${ratio.toFixed(2)}:1 < ${needed}:1`);
+        }
+        return out;
+    }""", [normal, large])
+
+
+def reading_order_problems(page) -> list[str]:
+    """What a screen reader or a keyboard would meet out of order: a positive tabindex,
+    focusable elements whose tab order runs against the page top to bottom, headings
+    that skip a level or a page without exactly one h1, and a page without its lang."""
+    return page.evaluate("""() => {
+        const out = [];
+        if (!document.documentElement.lang) out.push('html has no lang');
+        const h1 = document.querySelectorAll('h1').length;
+        if (h1 !== 1) out.push(`${h1} h1 headings`);
+        let level = 0;
+        for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+            const n = +h.tagName[1];
+            if (level && n > level + 1) out.push(`h${n} "${h.textContent.trim().slice(0, 20)}" after h${level}`);
+            level = n;
+        }
+        const focusable = [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')]
+            .filter(e => e.type !== 'hidden' && e.getBoundingClientRect().height > 0);
+        for (const e of focusable) if (e.tabIndex > 0) out.push(`tabindex=${e.tabIndex} on ${e.outerHTML.slice(0, 60)}`);
+        let last = -Infinity;  // the lowest top so far: an element wholly above it comes too late
+        for (const e of focusable) {
+            const box = e.getBoundingClientRect();
+            if (box.bottom + window.scrollY < last) out.push(`${e.outerHTML.slice(0, 60)} comes after something below it`);
+            last = Math.max(last, box.top + window.scrollY);
+        }
+        return out;
+    }""")

@@ -37,3 +37,42 @@ def test_wrong_codes_are_counted_across_server_processes(tmp_path, monkeypatch):
             answer = phone.post(f"{base}/phone/signin/verify", allow_redirects=False,
                                 data={"phone": ZHANG["phone"], "code": code, "csrf": csrf(base)})
             assert answer.status_code == 429 and "错误次数太多" in answer.text
+
+
+def test_parallel_guesses_at_one_number_are_each_counted():
+    """Twelve wrong codes for one number at the same instant, each on its own
+    connection as twelve server processes would send them: five are told the code is
+    wrong, the other seven are throttled. Counting and recording are two statements;
+    without the per-key hold they would all count the same zero and all get a guess."""
+    import threading
+
+    from sync.server import db, migrations
+    from sync.server.phone import signin
+    from sync.server.phone.errors import Throttled, WrongCode
+
+    policy = Policy()
+    with postgresql_database() as url:
+        engine = db.create(url, pool_size=12)
+        try:
+            migrations.upgrade(engine)
+            with engine.begin() as conn:
+                signin.send_code(conn, ZHANG["phone"], "10.0.0.1", policy)
+            start = threading.Barrier(12)
+            results: list[object] = []
+
+            def guess(n: int) -> None:
+                with engine.connect() as conn:
+                    start.wait(10)
+                    with conn.begin():
+                        results.append(signin.verify_code(conn, ZHANG["phone"], "000000", f"10.0.1.{n}", policy))
+
+            threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+        finally:
+            engine.dispose()
+    kinds = sorted(type(r).__name__ for r in results)
+    assert kinds.count(WrongCode.__name__) == policy.wrong_per_phone.count, kinds
+    assert kinds.count(Throttled.__name__) == 12 - policy.wrong_per_phone.count, kinds

@@ -83,6 +83,26 @@ def test_sending_codes_is_limited_per_number(phone, seeded, engine, sms_log):
     assert len(sent) == Policy().sends_per_phone.count
 
 
+def test_sending_codes_is_limited_per_ip_across_numbers(phone, seeded, engine, sms_log):
+    """One address asking codes for many numbers (an SMS-bombing script) is stopped
+    after the per-IP limit; another address is not affected."""
+    p = phone(ip="10.6.6.6")
+    p.scan(seeded["locker"])
+    limit = Policy().sends_per_ip.count
+    for n in range(limit):
+        assert p.ask_code(f"1370000{n:04d}").status_code == 200
+    answer = p.ask_code("13799999999")
+    assert answer.status_code == 429 and "发送太频繁" in answer.text
+    other = phone(ip="10.6.6.7")
+    other.scan(seeded["locker"])
+    assert other.ask_code("13799999999").status_code == 200
+    sent = []
+    while len(sent) < limit + 1 and (batch := [m for m in deliver(engine, sms_log) if m["kind"] == "signin_code"]) \
+            != sent:  # the Notifier sends a batch at a time
+        sent = batch
+    assert len(sent) == limit + 1 and [m["phone"] for m in sent].count("13799999999") == 1
+
+
 def test_only_the_newest_code_works(engine, seeded):
     policy = Policy()
     with engine.begin() as conn:
