@@ -31,10 +31,12 @@ import os
 import socket
 import sys
 
+from sqlalchemy.engine import make_url
+
 from appliance import systemd
 from appliance.keys import DEVICE_ID
 from appliance.privacy import setup_logging
-from sync.server import db, migrations
+from sync.server import db, keys, migrations
 
 ENV_DATABASE = "SYNC_DATABASE_URL"
 
@@ -57,8 +59,17 @@ def serve(args: argparse.Namespace) -> int:
     from sync.server.notify.errors import NotifyConfigError
 
     setup_logging(args.log_level)
-    try:
-        app = create_app(_database(args), server_key_id=_key_id(args))
+    url = _database(args)
+    workers = args.workers
+    if workers < 1:
+        print(f"--workers {workers}: at least 1", file=sys.stderr)
+        return 2
+    if workers > 1 and make_url(db.normalise_url(url)).get_backend_name() == "sqlite":
+        print(f"--workers {workers} needs PostgreSQL (--database postgresql://…): SQLite has one writer, "
+              f"so run one process on it", file=sys.stderr)
+        return 2
+    try:  # migrates the database and makes the signing key once, before any worker starts
+        app = create_app(url, server_key_id=_key_id(args))
     except (ServerKeyError, NotifyConfigError) as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -68,15 +79,55 @@ def serve(args: argparse.Namespace) -> int:
     sock.listen(2048)
     host, port = sock.getsockname()[:2]
     print(f"listening on http://{host}:{port}", flush=True)
-    watchdog = systemd.Watchdog(status=f"listening on http://{host}:{port}")  # READY=1 at uvicorn's first tick
-    config = uvicorn.Config(app, log_level=args.log_level.lower(), access_log=args.access_log,
-                            timeout_graceful_shutdown=5, **systemd.uvicorn_options(watchdog))
+    watchdog = systemd.Watchdog(status=f"listening on http://{host}:{port}")  # READY=1 once it serves
+    # log_config=None: uvicorn's own loggers (uvicorn.error, uvicorn.access) propagate to
+    # the root handler of setup_logging (journald or stderr, ID numbers masked)
+    options = {"log_level": args.log_level.lower(), "access_log": args.access_log, "log_config": None,
+               "timeout_graceful_shutdown": 5}
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        if workers == 1:
+            config = uvicorn.Config(app, **options, **systemd.uvicorn_options(watchdog))
+            uvicorn.Server(config).run(sockets=[sock])
+        else:
+            app.state.engine.dispose()  # each worker process makes its own app and engine
+            os.environ[ENV_DATABASE] = url
+            os.environ[keys.ENV_KEY_ID] = _key_id(args)
+            os.environ[ENV_LOG_LEVEL] = args.log_level
+            config = uvicorn.Config("sync.server.__main__:worker_app", factory=True, workers=workers, **options)
+            _supervisor(config, [sock], watchdog).run()
     finally:
         watchdog.stop()
         sock.close()
     return 0
+
+
+ENV_LOG_LEVEL = "SYNC_LOG_LEVEL"  # set for the worker processes of --workers N
+
+
+def worker_app():
+    """One worker process's app (``--workers N``: uvicorn's factory, in each process): the
+    database is already migrated and the signing key made by the parent."""
+    from sync.server.app import create_app
+
+    setup_logging(os.environ.get(ENV_LOG_LEVEL, "INFO"))  # a spawned process starts with no handlers
+    return create_app(os.environ[ENV_DATABASE], migrate=False, server_key_id=os.environ[keys.ENV_KEY_ID])
+
+
+def _supervisor(config, sockets: list[socket.socket], watchdog: systemd.Watchdog):
+    """uvicorn's supervisor of the worker processes (it replaces one that dies or stops
+    answering), telling systemd READY=1 once every worker serves and WATCHDOG=1 while
+    they all answer its pings: with NotifyAccess=main only this process may."""
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    class Workers(Multiprocess):
+        def keep_subprocess_alive(self) -> None:
+            super().keep_subprocess_alive()  # every 0.5 s: pings each worker, replaces a dead one
+            if self.should_exit.is_set() or len(self.processes) < self.processes_num:
+                return
+            if all(p.is_ready(timeout=self.config.timeout_worker_healthcheck) for p in self.processes):
+                watchdog.beat()  # the first beat is READY=1
+
+    return Workers(config, sockets)
 
 
 def migrate(args: argparse.Namespace) -> int:
@@ -218,6 +269,8 @@ def parser() -> argparse.ArgumentParser:
     main.add_argument("--port", type=int, default=8000, help="0 takes a free port")
     main.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     main.add_argument("--access-log", action="store_true", help="log every request")
+    main.add_argument("--workers", type=int, default=1, metavar="N",
+                      help="serve from N processes (PostgreSQL only; default 1)")
     main.set_defaults(run=serve)
     commands = main.add_subparsers(metavar="{migrate,enrol-code,revoke,worker-code,booking-code,account,notify,department}")
     commands.add_parser("migrate", parents=[common], help="bring the database schema up to date"

@@ -3,6 +3,8 @@
 on its own pooled connection, and keep nothing between requests."""
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -10,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, select
 
 from sync.server import accounts, admin, attachments, db, keys, migrations, notify, phone, video, web, worker
@@ -106,9 +108,12 @@ def create_app(database_url: str = db.DEFAULT_URL, *, migrate: bool = True,
     app.add_exception_handler(RequestValidationError, malformed)
 
     @app.get(f"{API}/health")
-    def health() -> dict[str, str]:
+    def health(response: Response) -> dict[str, str]:
+        """For a proxy's or a monitor's health check: 200 once the database answers; the
+        ``X-Served-By`` header names the machine and the worker process that answered."""
         with engine.connect() as conn:
             conn.execute(select(1))
+        response.headers["X-Served-By"] = f"{socket.gethostname()}:{os.getpid()}"
         return {"status": "ok", "database": engine.dialect.name}
 
     @app.post(f"{API}/enrol", status_code=201, response_model=EnrolResponse,
