@@ -8,9 +8,12 @@ A simulator is any object with::
     control(request: dict) -> dict    # optional: the control channel (close a door, pull a card)
 
 :class:`PtyServer` runs one on the master side of a pty in a thread and exposes the
-slave path. Its control channel is a Unix socket speaking one JSON object per line.
-``serve_main`` is the shared CLI of every ``python -m drivers.X.sim``: it prints the
-pty path on the first line of stdout and the control socket on the second.
+slave path. :class:`TcpServer` serves it on a TCP port instead, as a serial-to-Ethernet
+converter in front of the device would (the driver opens ``socket://HOST:PORT``). The
+control channel is a Unix socket speaking one JSON object per line. ``serve_main`` is
+the shared CLI of every ``python -m drivers.X.sim``: it prints the pty path (with
+``--tcp``, the ``socket://`` URL) on the first line of stdout and the control socket on
+the second.
 """
 from __future__ import annotations
 
@@ -82,6 +85,9 @@ class PtyServer:
             self._control_sock = None
             if self.control_path and os.path.exists(self.control_path):
                 os.unlink(self.control_path)
+        self._close_wire()
+
+    def _close_wire(self) -> None:
         for fd in (self.master, self.slave):
             if fd >= 0:
                 try:
@@ -171,6 +177,80 @@ class PtyServer:
         return {"ok": True, **(reply or {})}
 
 
+class TcpServer(PtyServer):
+    """The simulator on a TCP port: what a serial-to-Ethernet converter (TCP server
+    mode) in front of the device looks like. ``path`` is the ``socket://HOST:PORT`` URL
+    the driver opens. One client at a time, as such converters allow: a new connection
+    replaces the old one. Bytes due while no client is connected are lost, as they are
+    on the wire. ``vanish`` closes the port and the connection."""
+
+    def __init__(self, sim: Any, *, host: str = "127.0.0.1", port: int = 0, control: str | None = None,
+                 tick: float = 0.002) -> None:
+        super().__init__(sim, control=control, tick=tick)
+        self.host, self.port = host, port
+        self._listener: socket.socket | None = None
+        self._client: socket.socket | None = None
+
+    def start(self) -> "TcpServer":
+        self._listener = socket.create_server((self.host, self.port))
+        self.port = self._listener.getsockname()[1]
+        self.path = f"socket://{self.host}:{self.port}"
+        self._thread = threading.Thread(target=self._serve, name=f"sim:{self.path}", daemon=True)
+        self._thread.start()
+        if self.control_path:
+            self._start_control()
+        return self
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _serve(self) -> None:
+        poll = getattr(self.sim, "poll", None)
+        listener = self._listener
+        assert listener is not None
+        while not self._stop.is_set():
+            client = self._client
+            try:
+                ready, _, _ = select.select([listener] + ([client] if client else []), [], [], self._tick)
+            except (OSError, ValueError):
+                return
+            out = b""
+            if listener in ready:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._drop_client()
+                self._client = conn
+            if client is not None and client in ready:
+                try:
+                    data = client.recv(4096)
+                except OSError:
+                    data = b""
+                if not data:  # the driver closed the port
+                    self._drop_client()
+                else:
+                    with self._lock:
+                        out += self.sim.receive(data) or b""
+            if poll is not None:
+                with self._lock:
+                    out += poll(time.monotonic()) or b""
+            if out and self._client is not None:
+                try:
+                    self._client.sendall(out)
+                except OSError:
+                    self._drop_client()
+
+    def _close_wire(self) -> None:
+        self._drop_client()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+
 def control_request(path: str, request: dict, *, timeout: float = 2.0) -> dict:
     """Send one request to a simulator's control socket and return its reply."""
     return jsonline.request(path, request, timeout=timeout, peer="the simulator")
@@ -178,6 +258,9 @@ def control_request(path: str, request: dict, *, timeout: float = 2.0) -> dict:
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--link", help="also make this symlink to the pty (a stable name for configs)")
+    parser.add_argument("--tcp", metavar="[HOST:]PORT",
+                        help="serve on TCP instead of a pty, as a serial-to-Ethernet converter would "
+                             "(line 1 is then socket://HOST:PORT; port 0 picks a free one)")
     parser.add_argument("--control", help="control socket path (default: a temp file, printed on line 2)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every frame")
 
@@ -189,9 +272,13 @@ def serve_main(build: Callable[[argparse.Namespace], Any], parser: argparse.Argu
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    tcp = _tcp_address(parser, args.tcp) if args.tcp else None
+    if tcp and args.link:
+        parser.error("--link names a pty; with --tcp the driver opens the socket:// URL printed on line 1")
     sim = build(args)
     control = args.control or os.path.join(tempfile.mkdtemp(prefix="sim-"), "control.sock")
-    server = PtyServer(sim, link=args.link, control=control)
+    server = TcpServer(sim, host=tcp[0], port=tcp[1], control=control) if tcp else \
+        PtyServer(sim, link=args.link, control=control)
     server.start()
     print(server.path, flush=True)
     print(control, flush=True)
@@ -202,6 +289,13 @@ def serve_main(build: Callable[[argparse.Namespace], Any], parser: argparse.Argu
         done.wait(0.2)
     server.stop()
     return 0
+
+
+def _tcp_address(parser: argparse.ArgumentParser, value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        parser.error(f"--tcp {value}: give [HOST:]PORT, e.g. 127.0.0.1:7001 (0: a free port)")
+    return host or "127.0.0.1", int(port)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,9 @@ and tests run the same driver code and only the URL differs:
 ``serial:///dev/ttyUSB0?baud=9600``  a serial port (also a bare path: ``/dev/pts/3``)
 ``socket://127.0.0.1:7001``         pyserial's raw TCP transport
 ``loop://``                         pyserial's loopback (what you write comes back)
-``spy://PORT?file=trace.txt``       pyserial's tracer: hex dump of every byte
+``spy://PORT?file=trace.txt``       pyserial's tracer: hex dump of every byte (to stderr
+                                    without ``file=``; the file is line-buffered, so
+                                    ``tail -f`` follows it, and closed with the port)
 ``sim://NAME?opt=value``            the simulator ``drivers.NAME.sim`` started in this
                                     process on a pseudo-terminal; the driver still does
                                     real serial I/O
@@ -22,9 +24,11 @@ from __future__ import annotations
 import errno
 import importlib
 from dataclasses import dataclass, field
+from typing import IO
 from urllib.parse import parse_qsl, urlsplit
 
 import serial
+from serial.urlhandler import protocol_spy
 
 from drivers.errors import ConfigError, PortUnavailable
 
@@ -98,6 +102,8 @@ def open_transport(url: str, *, baudrate: int | None = None, timeout: float = 0.
         if parsed.scheme == "serial":
             return serial.Serial(parsed.target, baudrate=baud, timeout=timeout,
                                  write_timeout=max(1.0, timeout), exclusive=True)
+        if parsed.scheme == "spy":
+            return _open_traced(parsed, baud, timeout)
         return serial.serial_for_url(parsed.target, baudrate=baud, timeout=timeout)
     except (serial.SerialException, OSError, ValueError) as exc:
         raise PortUnavailable(f"cannot open {parsed.target}: {_reason(exc)}",
@@ -127,6 +133,41 @@ def _hint(target: str, exc: BaseException) -> str:
     if reason == "port busy":
         return "another program holds the port; only one process may own a device (is a second daemon running?)"
     return "check the device URL in the config"
+
+
+class _TracedSerial(protocol_spy.Serial):
+    """pyserial's ``spy://`` tracer, whose ``file=`` pyserial opens block-buffered and
+    never closes: here the trace file is line-buffered and closed with the port."""
+
+    trace: IO[str] | None = None
+
+    def close(self) -> None:  # noqa: D401 - pyserial API
+        super().close()
+        if self.trace is not None:
+            self.trace.close()
+            self.trace = None
+
+
+def _open_traced(parsed: TransportURL, baud: int, timeout: float) -> serial.SerialBase:
+    parts = urlsplit(parsed.target)
+    options = parse_qsl(parts.query, keep_blank_values=True)
+    files = [value for key, value in options if key == "file"]
+    rest = "&".join(f"{k}={v}" for k, v in options if k != "file")
+    port = _TracedSerial(None, baudrate=baud, timeout=timeout)
+    port.port = f"spy://{parts.netloc}{parts.path}" + (f"?{rest}" if rest else "")
+    if files:
+        try:
+            port.trace = open(files[-1], "a", buffering=1, encoding="ascii", errors="replace")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the trace file {files[-1]}: {exc.strerror}",
+                              hint="give spy:// a file= in a writable folder", port=parsed.raw) from exc
+        port.formatter.output = port.trace
+    try:
+        port.open()
+    except BaseException:
+        port.close()
+        raise
+    return port
 
 
 class _SimulatedSerial(serial.Serial):

@@ -12,11 +12,20 @@ from drivers.errors import ConfigError
 from drivers.health import DEGRADED, DOWN, OK, Health
 from drivers.printer.codec import PrinterState, PrinterStatus
 from drivers.printer.errors import CupsUnreachable, NoSuchQueue, PrinterError
+from drivers.printer.sim import PDF_QUEUE
 
 if TYPE_CHECKING:
     from drivers.printer.device import Printer
 
 DEVICE = "printer"
+
+# The shipped configuration's printer, cups://kiosk on the system's cupsd, is the PDF
+# queue of the private cupsd `make run` starts (drivers.printer.sim, which rewrites the
+# URL to its socket): on a checkout without that cupsd, doctor says so and how to get it.
+DEMO_FIX = ("[printer] url = cups://kiosk is the shipped (simulated) printer: `make run` starts a private "
+            "cupsd with that queue and points the kiosk at it (type `doctor` at its prompt); to check it alone, "
+            "`python -m drivers.printer.sim` prints its socket: set url = \"cups://kiosk?server=SOCKET\"; "
+            "on an appliance with a real printer, create the queue: `lpadmin -p kiosk -v DEVICE-URI -E`")
 
 
 def health(url: str) -> Health:
@@ -32,16 +41,19 @@ def health(url: str) -> Health:
 
 def printer_health(printer: "Printer") -> Health:
     url = printer.url.raw
+    # The system's cupsd asked for the simulator's queue name: the shipped default.
+    shipped = printer.url.server is None and printer.url.queue == PDF_QUEUE
     try:
         status = printer.status()
     except CupsUnreachable as exc:
-        return Health(DEVICE, url, DOWN, exc.message, exc.hint,
-                      {"server": exc.port, "error": "cupsd-unreachable"})
+        return Health(DEVICE, url, DOWN, exc.message, DEMO_FIX if shipped else exc.hint,
+                      {"server": exc.port, "error": "cupsd-unreachable", "shipped_default": shipped})
     except NoSuchQueue as exc:
         return Health(DEVICE, url, DOWN, exc.message,
+                      DEMO_FIX if shipped else
                       f"create it: `lpadmin{printer.server_option()} -p QUEUE -v DEVICE-URI -E`, "
                       f"or set [printer] url to an existing queue",
-                      {"server": exc.port, "error": "no-such-queue"})
+                      {"server": exc.port, "error": "no-such-queue", "shipped_default": shipped})
     except PrinterError as exc:
         return Health(DEVICE, url, DOWN, exc.message, exc.hint,
                       {"server": exc.port, "error": "cups-error"})

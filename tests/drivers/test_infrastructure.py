@@ -120,3 +120,63 @@ def test_frames_after_the_accepted_one_are_kept_for_the_next_read():
             assert first == [b"<a>\n"]
             rest = link.read_frames(time.monotonic() + 0.3, silence=0.05)
             assert rest == [b"<b>\n", b"<c>\n"]
+
+
+# -- socket:// and spy:// through a real device class ---------------------------------------
+def test_a_lock_bus_over_socket_url_against_a_simulator_serving_tcp():
+    """A serial-to-Ethernet converter in front of the boards: the simulator on a TCP port
+    (``--tcp``), the driver on ``socket://``; the converter reboots, the bus comes back."""
+    from drivers.lockboard.device import BoardSpec, LockBus
+    from drivers.lockboard.errors import LockBusGone, LockBusUnavailable
+    from tests.support import SimProcess
+
+    args = ["--protocol", "kerong", "--boards", "2", "--doors", "8"]
+    with SimProcess("drivers.lockboard.sim", *args, "--tcp", "127.0.0.1:0") as sim:
+        url = sim.path
+        assert url.startswith("socket://127.0.0.1:")
+        bus = LockBus(url, "kerong", [BoardSpec(0, 8), BoardSpec(1, 8)], timeout=0.5, name="tcp")
+        try:
+            result = bus.unlock(1, 3)
+            assert result.opened, result.reason
+            assert bus.door_status(1, 3).state == "open" and bus.door_status(0, 3).state == "closed"
+            assert bus.scan(range(0, 4)).found == (0, 1)
+            sim.request(cmd="vanish")  # the converter loses power
+            with pytest.raises((LockBusGone, LockBusUnavailable)) as gone:
+                for _ in range(20):
+                    bus.board_status(0)
+                    time.sleep(0.05)
+            assert url.split("://", 1)[1] in str(gone.value)
+        finally:
+            bus.close()
+    with SimProcess("drivers.lockboard.sim", *args, "--tcp", url.split("://", 1)[1]):  # back on the same port
+        try:
+            assert bus.board_status(0).online
+        finally:
+            bus.close()
+
+
+def test_spy_url_traces_every_byte_of_a_lock_bus(tmp_path):
+    from drivers.lockboard.codec import KERONG
+    from drivers.lockboard.device import BoardSpec, LockBus
+    from tests.support import SimProcess
+
+    trace = tmp_path / "bus0.trace"
+    with SimProcess("drivers.lockboard.sim", "--protocol", "kerong", "--boards", "1", "--doors", "8") as sim:
+        bus = LockBus(f"spy://{sim.path}?file={trace}", "kerong", [BoardSpec(0, 8)], timeout=0.5, name="traced")
+        try:
+            assert bus.unlock(0, 2).opened
+            written = trace.read_text()  # line-buffered: readable while the port is open
+        finally:
+            bus.close()
+    request = KERONG.encode("unlock", 0, 2).hex(" ").upper()
+    tx = [line for line in written.splitlines() if line.split()[1:2] == ["TX"]]
+    rx = " ".join(line.split(None, 2)[2] for line in written.splitlines() if line.split()[1:2] == ["RX"])
+    assert tx and request in tx[0]
+    assert "02 01 35 FD FF 00 00 03" in rx  # board 0's reply (lock nibble 1), door 2 open: byte for byte
+    assert trace.read_text().startswith(written)  # closed with the port, nothing lost
+
+
+def test_spy_url_with_a_missing_port_is_port_unavailable(tmp_path):
+    with pytest.raises(PortUnavailable) as info:
+        open_transport(f"spy:///dev/ttyNOPE9?file={tmp_path / 't.trace'}")
+    assert "/dev/ttyNOPE9" in str(info.value)

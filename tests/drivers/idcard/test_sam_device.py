@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from drivers.errors import DeviceGone, DeviceTimeout
+from drivers.errors import DeviceGone, DeviceTimeout, PortUnavailable
 from drivers.health import DOWN, OK
 from drivers.idcard.device import IdCardReader
 from drivers.idcard.errors import CardMoved, DecoderUnavailable, InvalidIdNumber, NoCard, SamError
@@ -176,15 +176,23 @@ def test_the_trace_never_holds_personal_data(reader, caplog):
     assert record.photo[:16].hex(" ") not in text and record.masked_id in text
 
 
-def test_vanished_port_is_device_gone_naming_it(tmp_path):
+def test_vanished_port_is_device_gone_naming_it_then_reconnects(tmp_path):
     link = str(tmp_path / "kiosk-idreader")
-    with SimProcess("drivers.idcard.sim", "--link", link) as sim:
-        reader = IdCardReader(link, timeout=2.0, find_window=0.2)
-        try:
+    reader = IdCardReader(link, timeout=2.0, find_window=0.2)
+    try:
+        with SimProcess("drivers.idcard.sim", "--link", link) as sim:
             assert reader.read().name == "张晓明"
             sim.kill()
             with pytest.raises(DeviceGone) as info:
                 reader.read()
-            assert link in str(info.value)
-        finally:
-            reader.close()
+            assert link in str(info.value) and info.value.hint
+        with pytest.raises(PortUnavailable) as missing:  # still unplugged: cannot reopen
+            reader.read()
+        assert link in str(missing.value)
+        assert reader.health().state == DOWN
+        with SimProcess("drivers.idcard.sim", "--link", link, "--card", "1"):  # plugged back in, new pty
+            record = reader.read()  # the same reader object: it reopens the port by itself
+            assert record.id_number == "11010519491231002X"
+            assert reader.health().state == OK
+    finally:
+        reader.close()
