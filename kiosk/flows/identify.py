@@ -4,12 +4,19 @@ reference photo: staff-assisted where the config allows). Plain Python, no Qt.
 
 ::
 
-    flow = Identification(config.identity, staff_assisted=True, camera=True)
+    flow = Identification(config.identity, staff_assisted=True, camera=True, staff_pin="2468",
+                          staff_cards=["04A1B2C3"], fallback="staff")
     flow.card_read(record)                              # Step.CHECKING
     decision = flow.check(engine, feed, reader=reader, household=households,
                           on_prompt=show)               # blocking: a worker thread
     flow.checked(decision)                              # Step.WELCOME / FAILED / STAFF
     flow.resident                                       # kiosk.session.Resident
+
+What a resident is offered when the check cannot be passed (no reference photo,
+or the attempts used up) is ``[identity] fallback``: ``staff`` (a staff member
+confirms with the PIN or by placing a staff card, where ``[kiosk] staff_assisted``
+allows), ``video`` (a video consultation) or ``none``. No camera at all is staff
+assisted whenever ``staff_assisted`` allows.
 
 The flow keeps the card record only until the session ends (:meth:`forget`); the
 reference photo and frames never leave :mod:`kiosk.identity`.
@@ -54,11 +61,14 @@ class IdentifyError(Exception):
 
 class Identification:
     def __init__(self, settings: Any, *, staff_assisted: bool, camera: bool, staff_pin: str = "",
+                 staff_cards: Any = (), fallback: str | None = None,
                  today: Callable[[], date] = date.today) -> None:
         self.settings = settings
         self.staff_assisted = staff_assisted
         self.camera = camera
         self.staff_pin = staff_pin
+        self.staff_cards = {c.upper() for c in staff_cards}
+        self.fallback = fallback or getattr(settings, "fallback", "staff")
         self.today = today
         self.step = Step.WAITING
         self.record: Any = None
@@ -80,7 +90,18 @@ class Identification:
 
     @property
     def staff_possible(self) -> bool:
-        return self.staff_assisted and bool(self.staff_pin)
+        """A staff member can confirm the resident here (a PIN or a staff card is set)."""
+        return self.staff_assisted and (bool(self.staff_pin) or bool(self.staff_cards))
+
+    @property
+    def offers(self) -> tuple[str, ...]:
+        """What a resident who cannot pass the check is offered (``[identity] fallback``):
+        ``("staff",)``, ``("video",)`` or ``()``."""
+        if self.fallback == "staff":
+            return ("staff",) if self.staff_possible else ()
+        if self.fallback == "video":
+            return ("video",)
+        return ()
 
     # -- the card ------------------------------------------------------------------------
     def card_read(self, record: Any) -> Step:
@@ -123,7 +144,7 @@ class Identification:
             self.set_step(Step.WELCOME)
         elif decision.verdict is Verdict.NO_REFERENCE:
             self.why_staff = "no_reference"
-            self.set_step(Step.STAFF)
+            self.set_step(Step.STAFF if "staff" in self.offers else Step.FAILED)
         else:
             self.why_staff = "failed"
             self.set_step(Step.FAILED)
@@ -145,11 +166,24 @@ class Identification:
         if not self.staff_possible or self.record is None:
             return False
         import hmac
-        if not hmac.compare_digest(pin.encode(), self.staff_pin.encode()):
+        if not self.staff_pin or not hmac.compare_digest(pin.encode(), self.staff_pin.encode()):
             log.warning("identify: wrong staff PIN")
             return False
+        return self._confirmed("PIN")
+
+    def staff_card(self, uid: str) -> bool:
+        """A staff member confirms the resident by placing a staff card (``[kiosk]
+        admin_cards``) on the PC/SC reader, while the flow waits for staff."""
+        if self.step is not Step.STAFF or not self.staff_possible or self.record is None:
+            return False
+        if uid.upper() not in self.staff_cards:
+            log.warning("identify: a card that is no staff card")
+            return False
+        return self._confirmed("staff card")
+
+    def _confirmed(self, how: str) -> bool:
         self.resident = self._resident("staff", None)
-        log.info("identify: %s confirmed by staff (%s)", self.resident.masked_id, self.why_staff)
+        log.info("identify: %s confirmed by staff (%s, %s)", self.resident.masked_id, how, self.why_staff)
         self.set_step(Step.WELCOME)
         return True
 

@@ -55,7 +55,8 @@ class IdentifyScreen(Screen):
     def _new_flow(self) -> Identification:
         s = self.app.settings
         return Identification(self.app.config.identity, staff_assisted=s.staff_assisted,
-                              camera=self.app.config.camera.enabled, staff_pin=s.admin_pin)
+                              camera=self.app.config.camera.enabled, staff_pin=s.admin_pin,
+                              staff_cards=s.admin_cards, fallback=self.app.config.identity.fallback)
 
     # -- lifecycle ------------------------------------------------------------------
     def enter(self, then: str | None = None, then_params: dict | None = None, record: Any = None,
@@ -172,6 +173,18 @@ class IdentifyScreen(Screen):
             self.staff_wrong = True
             self.refresh()
 
+    def staff_card(self, uid: str) -> bool:
+        """A card on the PC/SC reader while staff are asked for (the app's staff card
+        watch): a staff card confirms the resident; True if it did."""
+        if self.flow.step is not Step.STAFF:
+            return False
+        if self.flow.staff_card(uid):
+            self._welcome()
+            return True
+        self.staff_wrong = True
+        self.refresh()
+        return False
+
     # -- the look ------------------------------------------------------------------------
     def render(self) -> QWidget:
         step = self.flow.step
@@ -188,7 +201,7 @@ class IdentifyScreen(Screen):
         row = QHBoxLayout()
         picture = label("", align=Qt.AlignmentFlag.AlignCenter)
         picture.setFixedSize(th.mm(86), th.mm(54))  # an ID card's size, drawn
-        picture.setText("🪪" if False else "居民身份证")
+        picture.setText(self.t("card_picture"))
         picture.setStyleSheet(f"background: #E8F0FA; border: 3px solid {th.palette.accent};"
                               f"border-radius: {th.mm(3)}px; color: {th.palette.accent};"
                               f"font-size: {th.title}px; font-weight: bold;")
@@ -243,32 +256,47 @@ class IdentifyScreen(Screen):
     def _render_expired(self, layout: QVBoxLayout) -> None:
         self._panel(layout, self.t("card_expired"), "", self.t("card_expired_next"), [])
 
+    def _why(self) -> tuple[str, str]:
+        """The title and what happened, for the reason staff or a fallback is needed."""
+        why = self.flow.why_staff
+        if why == "failed":
+            return self.t("failed_title"), self.t("failed_what", n=self.app.config.identity.attempts)
+        if why == "no_reference":
+            return self.t("no_reference_title"), self.t("no_reference_what")
+        return self.t("no_camera_title"), self.t("no_camera_what")
+
     def _render_failed(self, layout: QVBoxLayout) -> None:
-        buttons = []
-        if "call" in self.app.navigator.screens:
+        """What ``[identity] fallback`` offers: staff help, a video consultation, or the counter."""
+        offers = self.flow.offers
+        buttons, next_steps = [], self.t("no_fallback_next")
+        if "video" in offers and "call" in self.app.navigator.screens:
             buttons.append(primary(self.t("common.video_call"), lambda: self.app.go("call", topic="identify"),
                                    name="identify-video"))
-        if self.flow.staff_possible:
-            buttons.append(secondary(self.t("common.staff_help"), self._to_staff, name="identify-staff"))
-        self._panel(layout, self.t("failed_title"), self.t("failed_what", n=self.app.config.identity.attempts),
-                    self.t("failed_next") if buttons else self.t("no_fallback_next"), buttons)
+            next_steps = self.t("fallback_video_next")
+        if "staff" in offers:
+            buttons.append(primary(self.t("common.staff_help"), self._to_staff, name="identify-staff"))
+            next_steps = self.t("fallback_staff_next")
+        title, what = self._why()
+        self._panel(layout, title, what, next_steps, buttons)
 
     def _to_staff(self) -> None:
-        self.flow.set_step(Step.STAFF)
-        self.refresh()
+        if "staff" in self.flow.offers:
+            self.flow.set_step(Step.STAFF)
+            self.refresh()
 
     def _render_staff(self, layout: QVBoxLayout) -> None:
         th = self.theme
-        if self.flow.why_staff == "failed":
-            title, what = self.t("failed_title"), self.t("failed_what", n=self.app.config.identity.attempts)
-        else:
-            title, what = self.t("no_camera_title"), self.t("no_camera_what")
+        title, what = self._why()
         if not self.flow.staff_possible:
             self._panel(layout, title, what, self.t("no_fallback_next"), [])
             return
         row = QHBoxLayout()
         left = QVBoxLayout()
         left.addWidget(ErrorPanel(th, title, what, self.t("no_camera_next"), [], role="warn"))
+        if self.flow.staff_cards:
+            card_hint = label(self.t("staff_card_hint"), "title")
+            card_hint.setObjectName("identify-staff-card")
+            left.addWidget(card_hint)
         if getattr(self, "staff_wrong", False):
             wrong = label(self.t("staff_wrong"), "title")
             wrong.setStyleSheet(f"color: {th.palette.error};")
@@ -278,10 +306,11 @@ class IdentifyScreen(Screen):
         left.addWidget(secondary(self.t("common.home"), self.app.home, name="identify-home"))
         row.addLayout(left, 3)
         row.addSpacing(th.mm(10))
-        pad = QVBoxLayout()
-        pad.addWidget(label(self.t("staff_pin"), "title"))
-        pad.addWidget(Keypad(th, self.t("staff_confirm"), self.staff_pin))
-        row.addLayout(pad, 2)
+        if self.flow.staff_pin:
+            pad = QVBoxLayout()
+            pad.addWidget(label(self.t("staff_pin"), "title"))
+            pad.addWidget(Keypad(th, self.t("staff_confirm"), self.staff_pin))
+            row.addLayout(pad, 2)
         layout.addLayout(row, 1)
 
     def _render_welcome(self, layout: QVBoxLayout) -> None:

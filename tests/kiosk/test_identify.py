@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 
 import pytest
+from PySide6.QtWidgets import QAbstractButton
 
 from kiosk.flows.identify import Step
 from tests.kiosk.conftest import resident_data, wait_screen
@@ -124,3 +125,63 @@ def test_after_an_idle_timeout_mid_journey_no_resident_data_is_left(make_app, ca
     gc.collect()
     assert app.session.resident is None
     assert resident_data(app) == []
+
+
+def with_identity(config, **changes):
+    return config.model_copy(update={"identity": config.identity.model_copy(update=changes)})
+
+
+@pytest.mark.parametrize("fallback", ["staff", "video", "none"])
+def test_no_reference_photo_offers_what_the_fallback_says(make_app, card_config, idreader, qtbot, tap, fallback):
+    """Li Xiulan has no household photo and the card's photo is not a source: no reference."""
+    config = with_identity(card_config, reference_sources=["household"], fallback=fallback)
+    app = make_app(config, watch_cards=True)
+    idreader.request(cmd="insert", card=LI)
+    screen = identify_screen(app)
+    qtbot.waitUntil(lambda: screen.flow.step in (Step.FAILED, Step.STAFF, Step.WELCOME), timeout=20000)
+    assert screen.flow.why_staff == "no_reference"
+    texts = " ".join(w.text() for w in screen.findChildren(type(app.header.clock)) if w.isVisible())
+    assert "没有可以比对的照片" in texts
+    buttons = {b.objectName() for b in screen.findChildren(QAbstractButton) if b.isVisible()}
+    if fallback == "staff":
+        assert screen.flow.step is Step.STAFF and "key-ok" in buttons and "identify-video" not in buttons
+    elif fallback == "video":
+        assert screen.flow.step is Step.FAILED
+        assert "identify-video" in buttons and "identify-staff" not in buttons and "key-ok" not in buttons
+        assert "视频" in texts
+        tap(app, "identify-video")
+        wait_screen(qtbot, app, "call")
+    else:
+        assert screen.flow.step is Step.FAILED
+        assert not buttons & {"identify-video", "identify-staff", "key-ok"}
+        assert "请到服务窗口办理" in texts
+    assert app.session.resident is None
+
+
+def test_attempts_used_up_with_the_video_fallback_offer_only_video(make_app, card_config, idreader, qtbot):
+    import cv2
+
+    from kiosk.identity.sim import RehearsalFace
+    from tests.kiosk.identity.conftest import _skimage_data
+
+    app = make_app(with_identity(card_config, fallback="video", attempts=1), watch_cards=True)
+    devices = app.devices
+    stranger = cv2.cvtColor(_skimage_data().astronaut(), cv2.COLOR_RGB2BGR)
+    devices.face_feed = lambda record: RehearsalFace(devices.engine, stranger, degrees=25)
+    idreader.request(cmd="insert", card=LI)
+    screen = identify_screen(app)
+    qtbot.waitUntil(lambda: screen.flow.step in (Step.FAILED, Step.STAFF, Step.WELCOME), timeout=20000)
+    assert screen.flow.step is Step.FAILED and screen.flow.why_staff == "failed"
+    buttons = {b.objectName() for b in screen.findChildren(QAbstractButton) if b.isVisible()}
+    assert "identify-video" in buttons and "identify-staff" not in buttons  # a PIN is set, but not asked for
+
+
+def test_the_card_picture_speaks_the_screen_s_language(kiosk_app, tap, qtbot):
+    kiosk_app.go("identify")
+    screen = identify_screen(kiosk_app)
+    shown = lambda: " ".join(w.text() for w in screen.findChildren(type(kiosk_app.header.clock))  # noqa: E731
+                             if w.isVisible())
+    assert "居民身份证" in shown()
+    tap(kiosk_app, "header-language")
+    qtbot.waitUntil(lambda: "ID card" in shown())
+    assert "居民身份证" not in shown()
