@@ -1,5 +1,6 @@
 """What the worker console shows: her lockers and what waits in them, a case with
-its timeline, and who may see what (a worker sees only her grid).
+its timeline, and who may see what (a worker sees only her grid, department staff
+only their department's cases: :mod:`sync.server.worker.scope`).
 
 A case is in a grid when a locker of that grid (``locker_grids``) holds or held its
 paper, or when its household record names that grid.
@@ -17,6 +18,7 @@ from sync import lifecycle
 from sync.server.content import aware, now
 from sync.server.models import Case, EventRow
 from sync.server.notify import outbox, residents
+from sync.server.worker import materials, scope
 from sync.server.worker.models import LockerGrid, Rating
 
 EVENTS = EventRow.__table__
@@ -149,9 +151,16 @@ def grid_lockers(conn: Connection, case_id: str) -> set[str]:
 
 def may_see(conn: Connection, account: Any, case_id: str, mine: set[str] | None = None) -> bool:
     """An admin: any case of her community; a worker: a case of her grid (``mine``:
-    her lockers, when the caller knows them already)."""
+    her lockers, when the caller knows them already); department staff: a case of
+    their department (:mod:`sync.server.worker.scope`). Anyone else: none."""
     case = conn.execute(select(CASES.c.community).where(CASES.c.id == case_id)).first()
-    if case is None or case.community != account.community:
+    if case is None:
+        return False
+    if account.role == "staff":
+        if not account.department or (account.community and case.community != account.community):
+            return False
+        return case_id in scope.department_cases(conn, scope.department_of(conn, account), [case_id])
+    if case.community != account.community:
         return False
     if account.role == "admin":
         return True
@@ -183,6 +192,8 @@ class TimelineEntry:
     reason: str | None
     detail: dict[str, Any]
     by_name: tuple[str, str] = ("", "")  # who, for a person: (Chinese, English)
+    seq: int = 0  # the server's arrival order
+    alarm: Any = None  # a door or board alarm concerning the case (sync.server.worker.alarms.Alarm)
 
 
 def actor_name(by: str, lockers: dict[str, str]) -> tuple[str, str]:
@@ -203,8 +214,17 @@ def timeline(conn: Connection, case_id: str) -> list[TimelineEntry]:
                                              EVENTS.c.aggregate_id == case_id).order_by(EVENTS.c.server_seq))
     return [TimelineEntry(event_time(r.created_at, r.received_at), r.event_type, r.device_id, r.status, r.reason,
                           {k: v for k, v in (r.payload or {}).items() if k not in SECRET
-                           and k not in ("resident_id", "resident_name", "phone")})
+                           and k not in ("resident_id", "resident_name", "phone")}, seq=r.server_seq)
             for r in rows]
+
+
+def with_alarms(conn: Connection, case_id: str, entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """The case's timeline with the door and board alarms that concern it, in arrival order."""
+    from sync.server.worker import alarms
+
+    found = [TimelineEntry(a.at, a.kind, a.locker, "alarm", None, a.detail, seq=a.seq, alarm=a)
+             for a in alarms.for_case(conn, case_id)]
+    return sorted(entries + found, key=lambda e: e.seq)
 
 
 @dataclass
@@ -256,6 +276,8 @@ class CaseView:
     actions: list[str]
     kind: str | None = None  # "report": a resident's 报事
     report: dict[str, Any] = field(default_factory=dict)  # its place and text
+    materials: list[Any] = field(default_factory=list)  # uploaded attachments (sync.server.worker.materials)
+    callback_phone: str = ""  # a call-back case's number, in full, for its department's staff to ring
 
 
 def case_view(conn: Connection, case_id: str) -> CaseView | None:
@@ -266,7 +288,7 @@ def case_view(conn: Connection, case_id: str) -> CaseView | None:
         return None
     where = placements(conn, [case_id]).get(case_id)
     rating = conn.execute(select(RATINGS).where(RATINGS.c.case_id == case_id)).first()
-    entries = timeline(conn, case_id)
+    entries = with_alarms(conn, case_id, timeline(conn, case_id))
     names = {r.device_id: r.name for r in conn.execute(select(GRIDS.c.device_id, GRIDS.c.name).where(
         GRIDS.c.device_id.in_({e.by for e in entries})))}
     for entry in entries:
@@ -277,4 +299,5 @@ def case_view(conn: Connection, case_id: str) -> CaseView | None:
     return CaseView(case.id, case.state, case.community, residents.of_case(conn, case_id), entries,
                     shown_notifications(outbox.for_case(conn, case_id)), rating, locker,
                     (where.payload or {}).get("door") if where else None, available(case.state, kind), kind,
-                    {"place": created.get("place", ""), "text": created.get("report", "")} if kind else {})
+                    {"place": created.get("place", ""), "text": created.get("report", "")} if kind else {},
+                    materials.of_case(conn, case_id))

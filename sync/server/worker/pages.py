@@ -1,11 +1,13 @@
 """The worker console's pages (role worker, mobile first), the statistics page
-(workers and admins), and the public pages: rate a service, check a certificate."""
+(workers and admins; department staff have theirs under /staff, :mod:`.department_pages`),
+a case's materials behind an access check, and the public pages: rate a service,
+check a certificate."""
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Engine, select
 
 from sync.errors import TransitionRefused
@@ -14,7 +16,7 @@ from sync.server.accounts import Account, list_accounts, signed_in
 from sync.server.codes import WORKER_MINUTES, issue_worker_code
 from sync.server.models import Device as DeviceRow
 from sync.server.notify import notices, outbox
-from sync.server.worker import actions, cases, certificates, photos, rating, stats
+from sync.server.worker import actions, alarms, cases, certificates, materials, photos, rating, stats
 from sync.server.worker.qrsvg import qr_svg
 
 router = APIRouter(include_in_schema=False)
@@ -30,6 +32,12 @@ STATE_NAMES = {
     "expired": ("逾期未领", "not picked up in time"), "quarantined": ("待管理员处理", "quarantined"),
     "pickup_code_issued": ("取件码已发出", "pickup code issued"),
     "resident_contacted": ("已联系居民", "resident contacted"),
+    "pickup_held": ("取件待核实（柜门可能无人看管时打开）", "pickup held: the door may have opened unwatched"),
+    "no_other_door": ("柜门卡住且没有可换的空门", "door jammed, no other free door"),
+    "case_moved": ("材料已换门", "moved to another door"), "retrieved": ("网格员已取回", "taken back by the worker"),
+    "held_pickup_looked_at": ("网格员已查看柜门", "the worker looked into the door"),
+    "pickup_not_made": ("居民未取走，已换新取件码", "not picked up: a new code follows"),
+    "dropoff_empty": ("投递柜门关上时是空的", "the drop-off door shut empty"),
 }
 ACTION_NAMES = {"collect": ("确认已取件", "Mark collected"), "review": ("开始审核", "Start review"),
                 "approve": ("审核通过", "Approve"), "return": ("退回并说明原因", "Return with reasons"),
@@ -77,7 +85,24 @@ def home(request: Request, account: Worker) -> Response:
         reports = open_reports(conn, account)
         shown = {r["id"] for r in reports}
         mine = [c for c in cases.my_cases(conn, account) if c.id not in shown]
-    return _render(request, "worker/home.html", lockers=lockers, mine=mine, reports=reports)
+        ringing = alarms.open_alarms(conn, [locker.device_id for locker in lockers])
+    return _render(request, "worker/home.html", lockers=lockers, mine=mine, reports=reports, alarms=ringing)
+
+
+@router.post("/worker/alarms/{alarm_id}/handled")
+def alarm_handled(request: Request, alarm_id: str, account: Worker, note: Annotated[str, Form()] = "") -> Response:
+    """She dealt with an alarm of a locker of her grid (any other: 404)."""
+    lang = web.language(request)
+    try:
+        with _engine(request).begin() as conn:
+            mine = {locker.device_id for locker in cases.lockers_in(conn, account.community or "", account.grid or "")}
+            marked = alarms.handle(conn, alarm_id, mine, username=account.username, note=note)
+    except alarms.AlarmNotFound:
+        return web.render(request, "error.html", 404, title=("找不到这条告警", "Alarm not found"),
+                          message=("这条告警不存在，或不是您网格的云柜的。", "No such alarm at a locker of your grid."),
+                          back="/worker")
+    return web.redirect("/worker#alarms", _say(lang, "已标记为处理完毕。" if marked else "这条告警已有人处理过了。",
+                                               "Marked handled." if marked else "Someone handled it already."))
 
 
 @router.get("/worker/lockers/{device_id}/qr")
@@ -167,15 +192,45 @@ def contact(request: Request, case_id: str, account: Worker, message: Annotated[
                                                                 "The message is queued for the resident."))
 
 
+@router.get("/worker/cases/{case_id}/materials/{attachment_id}")
+def material(request: Request, case_id: str, attachment_id: str, account: Viewer) -> Response:
+    return material_response(request, account, case_id, attachment_id)
+
+
+def material_response(request: Request, account: Account, case_id: str, attachment_id: str) -> Response:
+    """An attachment of a case the account may see (else 404, as for none): an image
+    inline, anything else as a download; never cached, never sniffed, never scripted."""
+    engine = _engine(request)
+    with engine.connect() as conn:
+        found = materials.one(conn, case_id, attachment_id) if cases.may_see(conn, account, case_id) else None
+    if found is None:
+        return Response("找不到这份材料 · no such material", status_code=404, media_type="text/plain; charset=utf-8",
+                        headers={"Cache-Control": "no-store"})
+    from urllib.parse import quote
+
+    disposition = "inline" if found.inline else "attachment"
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": "default-src 'none'; sandbox", "Content-Length": str(found.size),
+               "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(found.filename, safe='')}"}
+    return StreamingResponse(materials.content(engine, found.id), headers=headers,
+                             media_type=found.content_type if found.inline else "application/octet-stream")
+
+
 # -- statistics (workers and admins) ---------------------------------------------------------
-@router.get("/worker/stats")
-def statistics(request: Request, account: Viewer) -> Response:
+def statistics_page(request: Request, account: Account) -> Response:
+    """The figures the account may see (:func:`sync.server.worker.stats.for_account`)."""
     with _engine(request).connect() as conn:
-        figures = stats.compute(conn, account.community or "")
-        names = {r.account.username: r.account.name for r in list_accounts(conn, account.community)}
+        only = stats.for_account(conn, account)
+        figures = stats.compute(conn, only.community, only)
+        names = {r.account.username: r.account.name for r in list_accounts(conn, only.community)}
     for worker in figures.workers:
         worker.name = names.get(worker.name, worker.name)
-    return _render(request, "worker/stats.html", stats=figures)
+    return _render(request, "worker/stats.html", stats=figures, scope=only)
+
+
+@router.get("/worker/stats")
+def statistics(request: Request, account: Viewer) -> Response:
+    return statistics_page(request, account)
 
 
 # -- notifications (admins) -------------------------------------------------------------------

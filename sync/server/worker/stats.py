@@ -1,10 +1,15 @@
 """Service statistics per department and per grid worker: cases, time from the
 result's deposit to its pickup, ratings. Computed from the events and ratings of a
-community (times as the appliances' clocks said)."""
+community, or of the cases a console may see (times as the appliances' clocks said).
+
+Who sees which figures (:func:`for_account`): an admin her community's; a grid worker
+her grid's cases, and among the workers only herself; department staff their
+department's cases (:mod:`sync.server.worker.scope`), all under the department's name."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from statistics import median
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -58,8 +63,38 @@ def _worker_of(payload: dict, device_id: str) -> str | None:
     return device_id.split(":", 1)[1] if device_id.startswith("console:") else None
 
 
-def compute(conn: Connection, community: str) -> Statistics:
-    case_ids = [r.id for r in conn.execute(select(CASES.c.id).where(CASES.c.community == community))]
+@dataclass
+class Scope:
+    """Which cases and workers a set of figures covers, and how the page names it."""
+
+    community: str | None  # None: every community (department staff without one)
+    cases: set[str] | None = None  # None: every case of the community
+    workers: set[str] | None = None  # None: every worker
+    department: str | None = None  # the one name every case is counted under
+    label: tuple[str, str] = ("", "")
+
+
+def for_account(conn: Connection, account: Any) -> Scope:
+    """What ``account`` may see: an admin her community; a worker her grid and
+    herself; department staff their department."""
+    from sync.server.worker import scope
+
+    if account.role == "admin":
+        return Scope(account.community or "", label=(f"社区：{account.community}", f"community: {account.community}"))
+    if account.role == "worker":
+        return Scope(account.community or "", scope.grid_cases(conn, account.community or "", account.grid or ""),
+                     {account.username}, label=(f"网格：{account.grid}", f"grid: {account.grid}"))
+    if account.role == "staff":
+        department = scope.department_of(conn, account)
+        zh, en = department.label
+        return Scope(department.community, scope.department_cases(conn, department) if account.department else set(),
+                     department=zh, label=(f"科室：{zh}", f"department: {en}"))
+    return Scope(account.community or "", set(), set())
+
+
+def compute(conn: Connection, community: str | None, only: Scope | None = None) -> Statistics:
+    """The figures of ``community``'s cases (``only``: of those it allows)."""
+    case_ids = sorted(scope_cases(conn, community, only))
     department: dict[str, str] = {}
     item_of: dict[str, str] = {}
     worker: dict[str, str] = {}
@@ -91,15 +126,19 @@ def compute(conn: Connection, community: str) -> Statistics:
                 guide[item_id] = department_of_item(conn, item_id)
             if guide[item_id]:
                 department[case_id] = guide[item_id]
-    scores = {r.case_id: r.score for r in conn.execute(select(RATINGS.c.case_id, RATINGS.c.score)
-                                                          .where(RATINGS.c.community == community))}
+    scores: dict[str, int] = {}
+    for start in range(0, len(case_ids), 500):
+        scores.update({r.case_id: r.score for r in conn.execute(select(RATINGS.c.case_id, RATINGS.c.score).where(
+            RATINGS.c.case_id.in_(case_ids[start:start + 500])))})
+    if only is not None and only.department:
+        department = {case_id: only.department for case_id in case_ids}
     by_department: dict[str, Figures] = {}
     by_worker: dict[str, Figures] = {}
     total = Figures("")
     for case_id in case_ids:
         groups = [total, by_department.setdefault(department.get(case_id, UNKNOWN),
                                                   Figures(department.get(case_id, UNKNOWN)))]
-        if case_id in worker:
+        if case_id in worker and (only is None or only.workers is None or worker[case_id] in only.workers):
             groups.append(by_worker.setdefault(worker[case_id], Figures(worker[case_id])))
         for figures in groups:
             figures.cases += 1
@@ -113,4 +152,12 @@ def compute(conn: Connection, community: str) -> Statistics:
     return Statistics(sorted(by_department.values(), key=order), sorted(by_worker.values(), key=order), total)
 
 
-__all__ = ["FIELDS", "Figures", "Statistics", "compute"]
+def scope_cases(conn: Connection, community: str | None, only: Scope | None) -> set[str]:
+    query = select(CASES.c.id)
+    if community is not None:
+        query = query.where(CASES.c.community == community)
+    found = {r.id for r in conn.execute(query)}
+    return found if only is None or only.cases is None else found & only.cases
+
+
+__all__ = ["FIELDS", "Figures", "Scope", "Statistics", "compute", "for_account"]

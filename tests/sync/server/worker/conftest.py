@@ -62,15 +62,53 @@ class Locker:
     def device_id(self) -> str:
         return self.signed.key.device_id
 
-    def push(self, case_id: str, event_type: str, at: str | None = None, **payload) -> dict:
-        """Push one case event (``at``: the appliance's clock, ISO 8601)."""
+    def push(self, case_id: str, event_type: str, at: str | None = None, *, aggregate_type: str = "case",
+             **payload) -> dict:
+        """Push one event, a case's unless ``aggregate_type`` says otherwise (``door``,
+        ``opening``, ``board``: ``case_id`` is then that aggregate's id); ``at``: the
+        appliance's clock, ISO 8601."""
         self.seq += 1
-        pushed = event(case_id, event_type, self.seq, payload=payload)
+        pushed = event(case_id, event_type, self.seq, aggregate_type=aggregate_type,
+                       payload={"locker": self.device_id, **payload} if aggregate_type != "case" else payload)
         if at:
             pushed["created_at"] = at
         answer = self.signed("POST", "/events", {"events": [pushed]})
         assert answer.status_code == 200, answer.text
-        return answer.json()["results"][0]
+        result = answer.json()["results"][0]
+        result["id"] = pushed["id"]
+        return result
+
+    def upload(self, case_id: str, data: bytes, content_type: str, name: str = "", chunk: int = 64 * 1024) -> str:
+        """Upload a file for a case in resumable chunks, as the sync agent does; its id."""
+        return upload(self.signed, case_id, data, content_type, name, chunk)
+
+
+def upload(signed: Signed, case_id: str, data: bytes, content_type: str, name: str = "", chunk: int = 64 * 1024,
+           finish: bool = True) -> str:
+    """Create, send in chunks and finish an upload through the signed attachment API."""
+    import hashlib
+
+    from sync.wire import API
+    from tests.sync.server.support import signature_headers
+
+    upload_id = str(uuid.uuid4())
+    created = signed("POST", "/attachments", {"id": upload_id, "case_id": case_id, "content_type": content_type,
+                                              "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                                              "name": name})
+    assert created.status_code == 201, created.text
+    for offset in range(0, len(data), chunk):
+        path = f"{API}/attachments/{upload_id}/chunks/{offset}"
+        part = data[offset:offset + chunk]
+        headers = {**signature_headers(signed.key, "PUT", path, part), "Content-Type": "application/octet-stream"}
+        if signed.base_url:
+            answer = signed.client.put(signed.base_url + path, data=part, headers=headers, timeout=30)
+        else:
+            answer = signed.client.put(path, content=part, headers=headers)
+        assert answer.status_code == 200, answer.text
+    if finish:
+        done = signed("POST", f"/attachments/{upload_id}/finish")
+        assert done.status_code == 200 and done.json()["complete"], done.text
+    return upload_id
 
 
 @pytest.fixture
@@ -93,13 +131,16 @@ def household(engine) -> str:
 
 @pytest.fixture
 def staff(app, engine):
-    """staff(username, role="worker", grid=GRID) -> a TestClient signed in as that account."""
+    """staff(username, role="worker", grid=GRID, department=None) -> a TestClient signed in as
+    that account (role "staff" with a ``department``)."""
     clients = []
 
-    def make(username: str, role: str = "worker", grid: str | None = GRID, name: str = "王芳") -> TestClient:
+    def make(username: str, role: str = "worker", grid: str | None = GRID, name: str = "王芳",
+             department: str | None = None, community: str | None = COMMUNITY) -> TestClient:
         with engine.begin() as conn:
             create_account(conn, username=username, password="pass-" + username + "-1", name=name, role=role,
-                           community=COMMUNITY, grid=grid if role == "worker" else None)
+                           community=community, grid=grid if role == "worker" else None,
+                           department=department if role == "staff" else None)
         client = TestClient(app)
         clients.append(client)
         return login(client, username, "pass-" + username + "-1")
