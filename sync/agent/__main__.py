@@ -2,6 +2,8 @@
 
 It opens the appliance store (``[store] path``) itself, so it runs only where no
 daemon owns that store (see :mod:`sync.agent`: daemons run the Agent as a thread).
+Its heartbeat carries what it owns or shares (:mod:`sync.agent.health`: the store and
+its outbox, the printer as cupsd sees it), never a device another daemon owns.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from appliance.errors import ApplianceError
 from appliance.keys import DeviceKey
 from appliance.privacy import setup_logging
 from sync.agent.agent import Agent
+from sync.agent.health import standalone_health
 from sync.errors import AgentError, SyncError
 from sync.store import Store
 
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     try:
-        with Agent.from_config(store, config, key=key) as agent:
+        with Agent.from_config(store, config, key=key, health=standalone_health(store, config)) as agent:
             if args.once:
                 try:
                     done = agent.run_once()
