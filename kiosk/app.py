@@ -38,6 +38,8 @@ log = logging.getLogger("kiosk.app")
 HOME = "home"
 IDENTIFY = "identify"
 ERROR = "error"
+# the call screen's steps while a call is being placed, queued or talked in (kiosk.call.CallState)
+CALL_HOLDS = frozenset({"placing", "queued", "connecting", "in_call", "reconnecting"})
 
 
 class KioskApp(QMainWindow):
@@ -259,11 +261,27 @@ class KioskApp(QMainWindow):
         self.jobs.run(memory.trim, name="memory trim", keep=True)
 
     def _idle_armed(self) -> bool:
-        # Not while the kiosk itself works (a face check, a print): the resident waits for it.
-        if self.jobs.running:
+        # Not while the kiosk itself works (a face check, a print, a door opening): the
+        # resident waits for it. A watch (the locker's scanner while the pickup keypad
+        # waits) and the app's own jobs (the sync agent, announcements) do not count.
+        if self.jobs.working or self.holds_session():
             return False
         current = self.navigator.current
         return self.session.active or (current is not None and current.name != HOME)
+
+    def holds_session(self) -> bool:
+        """The current screen holds the session, so the idle countdown waits: a screen
+        says so with a ``holds_session()`` method (a video call queued or live is not
+        ended because nobody touches the screen while talking)."""
+        current = self.navigator.current
+        if current is None:
+            return False
+        holds = getattr(current, "holds_session", None)
+        if callable(holds):
+            return bool(holds())
+        if current.name == "call":  # kiosk/screens/call.py's step, read until it says so itself
+            return current.data.get("step") in CALL_HOLDS  # type: ignore[attr-defined]
+        return False
 
     def _countdown(self, seconds: int) -> None:
         self.countdown.set_seconds(seconds)

@@ -11,6 +11,11 @@
   what to do next: :meth:`kiosk.app.KioskApp.show_error`).
 - ``busy``: a text for the progress indicator, shown while the job runs (None: no
   indicator, for quiet background polls).
+- ``watch=True``: a watch that follows a device for as long as a screen waits (the
+  locker's scanner while the pickup keypad waits); a function named ``watch_…`` is
+  one by default. Any other job running is the kiosk at work for the resident and
+  holds the idle countdown (:attr:`Jobs.working`); a watch does not: a resident who
+  walks away from a waiting keypad is timed out, and the watch ends with the session.
 - ``progress=True`` passes ``report`` to ``fn`` as a keyword: the worker calls
   ``report(value)`` (a fraction, a text, a prompt…) and ``on_progress(value)`` runs
   on the UI thread.
@@ -45,6 +50,7 @@ class Job:
     on_done: Callable[[Any], None] | None
     on_error: Callable[[BaseException], None] | None
     on_progress: Callable[[Any], None] | None
+    watch: bool = False  # follows a device while a screen waits: does not hold the idle countdown
     future: Future | None = field(default=None, repr=False)
 
     def done(self) -> bool:
@@ -74,11 +80,13 @@ class Jobs(QObject):
     def run(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None, busy: str | None = None,
             progress: bool = False, on_progress: Callable[[Any], None] | None = None,
-            name: str | None = None, keep: bool = False, **kwargs: Any) -> Job:
+            name: str | None = None, keep: bool = False, watch: bool | None = None, **kwargs: Any) -> Job:
+        if watch is None:
+            watch = getattr(fn, "__name__", "").startswith("watch_")
         with self._lock:
             self._numbers += 1
             job = Job(self._numbers, name or getattr(fn, "__qualname__", repr(fn)),
-                      -1 if keep else self.generation, busy, on_done, on_error, on_progress)
+                      -1 if keep else self.generation, busy, on_done, on_error, on_progress, watch)
         self.running[job.number] = job
         if progress:
             kwargs["report"] = lambda value: self._progress.emit(job, value)
@@ -113,6 +121,12 @@ class Jobs(QObject):
     @property
     def busy(self) -> bool:
         return any(job.busy for job in self.running.values())
+
+    @property
+    def working(self) -> bool:
+        """A job of this session runs that the resident waits for (a face check, a
+        print, a door opening): not a watch, not the app's own (``keep``) jobs."""
+        return any(not job.watch and job.generation != -1 for job in self.running.values())
 
     def shutdown(self) -> None:
         self.forget()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QAbstractButton
 from kiosk.session import EndReason
 from kiosk.screenshots import DEMO_RESIDENT
 from tests.kiosk.conftest import resident_data, wait_screen, with_kiosk
+from tests.kiosk.journeys import bus, locker, running_bus, server_key  # noqa: F401
 
 
 def test_the_app_starts_at_home_with_the_community_and_a_cjk_font(kiosk_app):
@@ -140,3 +141,45 @@ def test_the_strip_shows_the_synced_announcements_of_this_community(make_app, ki
     assert app.strip.isVisible()
     tap(app, "header-language")
     qtbot.waitUntil(lambda: app.strip.items == ["No water on Friday afternoon"], timeout=5000)
+
+
+def test_idle_on_the_pickup_keypad_with_digits_typed_goes_home_and_forgets_them(make_app, tmp_path, qtbot, tap,
+                                                                                 locker):
+    """The pickup screen watches the locker's scanner for as long as its keypad waits
+    (a job): the watch does not hold the idle countdown; the session's end stops it."""
+    from PySide6.QtWidgets import QLabel
+
+    from tests.kiosk.journeys import kiosk_config_on
+
+    app = make_app(with_kiosk(kiosk_config_on(tmp_path, locker), idle_seconds=1, countdown_seconds=1))
+    tap(app, "tile-pickup")
+    wait_screen(qtbot, app, "pickup")
+    for digit in "3725":
+        tap(app, f"pickup-key-{digit}")
+    assert app.session.scratch["pickup"].digits == "3725"
+    assert any(job.watch for job in app.jobs.running.values()), "the scanner watch runs"
+    qtbot.waitUntil(app.countdown.isVisible, timeout=5000)
+    qtbot.waitUntil(lambda: app.navigator.current.name == "home", timeout=5000)
+    assert "pickup" not in app.session.scratch
+    assert not [job for job in app.jobs.running.values() if job.watch]
+    digits = [w.text() for w in app.findChildren(QLabel) if w.objectName().startswith("code-digit")]
+    assert not any(digits), digits
+
+
+def test_idle_waits_while_a_video_call_is_queued_or_live(make_app, kiosk_config, qtbot):
+    app = make_app(with_kiosk(kiosk_config, idle_seconds=1, countdown_seconds=1))
+    screen = app.navigator.screens["call"]
+    states = {state.name: state for state in type(screen).states()}
+    app.session.identify(DEMO_RESIDENT)
+    app.navigator.go("call")
+    for step in ("queued", "in_call"):
+        states[step].setup(screen)
+        assert app.holds_session()
+        qtbot.wait(3500)  # past the idle time and the countdown
+        assert not app.countdown.isVisible() and app.navigator.current.name == "call", step
+        assert app.session.resident is DEMO_RESIDENT
+    states["ended"].setup(screen)  # the call is over: nobody touching the screen is idle again
+    assert not app.holds_session()
+    qtbot.waitUntil(app.countdown.isVisible, timeout=5000)
+    qtbot.waitUntil(lambda: app.navigator.current.name == "home", timeout=5000)
+    assert app.session.resident is None
