@@ -1,12 +1,14 @@
 """Admin mode: the PIN (never a hidden tap), a lock-out after wrong PINs, device
 status, a test print through the private cupsd, logs with ID numbers masked, and
-leaving fullscreen only with the second factor."""
+leaving fullscreen only with the second factor; a door opened through the locker
+daemon (sync now: tests/kiosk/test_sync.py, against the real server)."""
 from __future__ import annotations
 
 import logging
 
 from kiosk.flows.admin import MAX_WRONG, AdminGate
 from tests.kiosk.conftest import wait_screen, with_kiosk, write_config
+from tests.kiosk.journeys import bus, locker, running_bus, server_key  # noqa: F401
 from tests.support import require
 
 
@@ -63,3 +65,33 @@ def test_admin_mode_with_the_pin_shows_devices_prints_a_test_page_and_logs(make_
 
     tap(app, "admin-logout")
     assert not app.admin and app.navigator.current.name == "home"
+
+
+def test_admin_opens_a_door_through_the_locker_daemon(make_app, tmp_path, qtbot, tap, locker, bus):
+    """The locker daemon (on the lock-board simulator) opens the door staff type; the
+    board sees the unlock and the door stands open; a door that does not exist is
+    refused in the locker's words, and nothing opens."""
+    from tests.kiosk.journeys import doors_of, is_open, kiosk_config_on
+    from tests.locker.conftest import door, wait_for
+
+    app = make_app(with_kiosk(kiosk_config_on(tmp_path, locker), admin_pin="2468"))
+    tap(app, "home-admin")
+    enter(tap, app, "2468")
+    screen = app.navigator.screens["admin"]
+    tap(app, "admin-door")
+    assert not is_open(bus, 3)
+    enter(tap, app, "3")
+    qtbot.waitUntil(lambda: isinstance(screen.result, dict), timeout=15000)
+    assert screen.result["door"] == 3
+    wait_for(lambda: is_open(bus, 3), what="door 3 to open")
+    texts = " ".join(w.text() for w in screen.findChildren(type(app.header.clock)) if w.isVisible())
+    assert "3 号门已打开" in texts
+    opening = locker.client("opening", id=screen.result["opening"]["id"])["opening"]
+    assert opening["purpose"] == "maintenance"
+    door(bus, 3, "close")
+    locker.client.wait_opening(opening["id"], "closed")
+
+    enter(tap, app, "99")
+    qtbot.waitUntil(lambda: bool(screen.message), timeout=15000)
+    assert screen.result is None and "找不到该柜门" in screen.message, screen.message
+    assert doors_of(bus) == []
