@@ -156,7 +156,7 @@ class CameraSection(Section):
 
 class ScannerSection(Section):
     enabled: bool = True
-    url: str = "sim://scanner"  # serial:///dev/ttyACM0?baud=9600, or camera: to read codes from the camera
+    url: str = "sim://scanner"  # serial:///dev/ttyACM0?baud=9600, evdev:///dev/input/by-id/…-event-kbd, or camera:
 
 
 # -- certificates ----------------------------------------------------------------
@@ -344,10 +344,14 @@ def check_urls(config: Config, text: str = "") -> None:
     from drivers.camera.url import parse_camera_url
     from drivers.errors import DriverError
     from drivers.printer.url import parse_printer_url
+    from drivers.scanner.wedge import is_wedge_url, parse_wedge_url
     from drivers.transport import parse_url
 
     def serial_url(url: str) -> None:
         parse_url(url).baudrate  # the baud option is checked when read
+
+    def scanner_url(url: str) -> None:  # a keyboard-wedge scanner's input device, else a serial one
+        parse_wedge_url(url) if is_wedge_url(url) else serial_url(url)
 
     checks: list[tuple[tuple, str, Any]] = [(("lockboard", i, "url"), bus.url, serial_url)
                                             for i, bus in enumerate(config.lockboard)]
@@ -357,7 +361,7 @@ def check_urls(config: Config, text: str = "") -> None:
     if config.camera.enabled:
         checks.append((("camera", "url"), config.camera.url, parse_camera_url))
     if config.scanner.enabled and config.scanner.url != "camera:":
-        checks.append((("scanner", "url"), config.scanner.url, serial_url))
+        checks.append((("scanner", "url"), config.scanner.url, scanner_url))
     for loc, url, parse in checks:
         try:
             parse(url)
@@ -374,7 +378,7 @@ def check_ports(config: Config, text: str = "") -> None:
     urls: list[tuple[tuple, str]] = [(("lockboard", i, "url"), bus.url) for i, bus in enumerate(config.lockboard)]
     urls += [(("idcard", "url"), config.idcard.url), (("scanner", "url"), config.scanner.url)]
     for loc, url in urls:
-        path = url if url.startswith("/") else (urlsplit(url).path if url.startswith("serial:") else "")
+        path = url if url.startswith("/") else (urlsplit(url).path if url.startswith(("serial:", "evdev:")) else "")
         if path and not os.path.exists(path):
             raise ConfigError(config.source, "no such serial port; check the cable, "
                                              "`ls /dev/ttyUSB* /dev/ttyACM* /dev/kiosk-*`, and the udev rules",

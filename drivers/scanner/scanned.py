@@ -10,7 +10,7 @@ Corners = tuple[tuple[float, float], ...]  # a code's four corners in the frame,
 @dataclass(frozen=True)
 class ScannedCode:
     text: str
-    source: str  # "serial" or "camera"
+    source: str  # "serial", "keyboard" (a keyboard-wedge scanner) or "camera"
     at: float  # time.monotonic() when read
     corners: Corners | None = None  # where it was in the picture (camera only)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)

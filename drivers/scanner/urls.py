@@ -2,11 +2,13 @@
 
 ``[scanner] url`` is either a serial transport URL (``serial:///dev/ttyACM0``,
 ``sim://scanner``, ``socket://…``; see :mod:`drivers.transport`), giving a
-:class:`SerialScanner`, or a camera URL (``camera://0``, ``file://…``,
+:class:`SerialScanner`, a keyboard-wedge scanner's input device
+(``evdev:///dev/input/by-id/…-event-kbd``; see :mod:`drivers.scanner.wedge`), giving a
+:class:`WedgeScanner`, or a camera URL (``camera://0``, ``file://…``,
 ``synthetic://…``; see :mod:`drivers.camera.url`), giving a :class:`FrameScanner`.
 A bare ``camera:`` means "the appliance's ``[camera]``": the caller passes that
 running :class:`Camera` (a V4L2 device streams to one reader) or its URL.
-Both kinds have ``read_code(timeout)``, iteration, ``close()`` and ``health()``.
+All kinds have ``read_code(timeout)``, iteration, ``close()`` and ``health()``.
 """
 from __future__ import annotations
 
@@ -21,10 +23,11 @@ from drivers.scanner.codec import LineCodec, LineFormat
 from drivers.scanner.device import SerialScanner
 from drivers.scanner.errors import ScannerConfigError
 from drivers.scanner.frames import FrameScanner
+from drivers.scanner.wedge import WedgeScanner, is_wedge_url, parse_wedge_url, probe
 
 CAMERA_SCHEMES = ("camera", "file", "synthetic")
 
-Scanner = SerialScanner | FrameScanner
+Scanner = SerialScanner | WedgeScanner | FrameScanner
 
 
 def is_camera_url(url: str) -> bool:
@@ -66,6 +69,8 @@ def open_scanner(url: str, *, camera: Camera | None = None, camera_url: str | No
     max_length, encoding) apply to serial scanners."""
     if is_camera_url(url):
         return _camera_scanner(url, camera, camera_url, hold=hold, name=name)
+    if is_wedge_url(url):
+        return WedgeScanner(url, name=name)
     return SerialScanner(url, fmt=line_format(**line_options), baudrate=baudrate,  # type: ignore[arg-type]
                          name=name)
 
@@ -88,6 +93,8 @@ def health(url: str, *, name: str = "scanner", camera_url: str | None = None, **
             return Health(name, url, DOWN, exc.message, fix=exc.hint)
         finally:
             scanner.close()
+    if is_wedge_url(url):
+        return probe(url, name=name)
     baudrate = options.get("baudrate", 9600)
     try:
         with SerialLink(url, LineCodec(), name=name, baudrate=int(baudrate)) as link:  # type: ignore[arg-type]
@@ -96,3 +103,4 @@ def health(url: str, *, name: str = "scanner", camera_url: str | None = None, **
         return Health(name, url, DOWN, exc.message, fix=exc.hint)
     return Health(name, url, OK, f"port {port} opens; a scanner only talks when it scans",
                   data={"port": port, "test": f"python -m drivers.scanner --url {url} listen --count 1"})
+
