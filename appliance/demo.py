@@ -377,7 +377,9 @@ class Demo:
         if self.kiosk is not None:
             if self.display:
                 self.out(f"  kiosk screen     display {self.display} (Xvfb): type `shot` for a PNG in "
-                         f"{rel(self.dir / 'screens')}/, or watch it live: x11vnc -display {self.display}")
+                         f"{rel(self.dir / 'screens')}/, or watch it live: {vnc_command(self.display)} "
+                         f"(it prints PORT=…; a VNC viewer on localhost:PORT, from elsewhere through "
+                         f"ssh -L PORT:localhost:PORT)")
             else:
                 self.out("  kiosk screen     offscreen (no Xvfb): python -m kiosk --screenshot DIR renders every screen")
         if self.printer_info.get("pdf_out"):
@@ -753,6 +755,12 @@ def drawn_on(data: bytes) -> bool:
     first = bytes(pixels[:4])
     step = max(4, (len(pixels) // 4096) // 4 * 4)  # ~4000 samples, on pixel boundaries
     return any(bytes(pixels[i:i + 4]) != first for i in range(0, len(pixels) - 4, step))
+
+
+def vnc_command(display: str) -> str:
+    """x11vnc serving the kiosk's Xvfb display: loopback only (no password: whoever can
+    reach it is on this machine), shared, and up for more than one viewer."""
+    return f"x11vnc -display {display} -localhost -nopw -forever -shared"
 
 
 def xwd_to_png(data: bytes, path: Path) -> None:

@@ -5,8 +5,23 @@ journald's native protocol: one datagram to ``/run/systemd/journal/socket`` hold
 64-bit little endian + the bytes + ``\\n``); a record too big for one datagram goes in
 a sealed-off memfd passed with SCM_RIGHTS. Each record carries MESSAGE, PRIORITY,
 SYSLOG_IDENTIFIER, CODE_FILE/LINE/FUNC, LOGGER, THREAD_NAME, and every ``extra={...}``
-key as ``KIOSK_<KEY>`` (``journalctl KIOSK_CASE=…`` finds a case's lines). ID numbers
-are masked in every field (:mod:`appliance.privacy`).
+key as ``KIOSK_<KEY>``. ID numbers are masked in every field (:mod:`appliance.privacy`).
+
+SYSLOG_IDENTIFIER is the program's name as its unit says it (:data:`PROGRAMS`:
+``python -m locker`` logs as ``kiosk-locker``, ``python -m kiosk`` as ``kiosk-ui``…),
+not ``__main__.py``, so ``journalctl -t kiosk-locker`` finds it.
+
+Fields without touching every call site: what a request, a journey or a round is
+about is set once, around the work, and every record logged inside it (by any
+logger, in that thread or task) carries it::
+
+    with log_context(case=case_id, door=3):
+        ...                       # every record: KIOSK_CASE=…, KIOSK_DOOR=3
+
+so ``journalctl KIOSK_CASE=SQ-2026-0042`` finds the case's lines in every service. The
+fields are :mod:`contextvars` (a thread starts without them; asyncio tasks inherit
+them); an ``extra={...}`` key of the same name wins. Outside the journal the stderr
+line ends with them (``[case=… door=3]``).
 
 :func:`handler` picks the journal when the process runs under systemd (its stderr is
 the journal: ``$JOURNAL_STREAM``) and the socket is there, else stderr.
@@ -15,6 +30,8 @@ the journal: ``$JOURNAL_STREAM``) and the socket is there, else stderr.
 from __future__ import annotations
 
 import array
+import contextlib
+import contextvars
 import logging
 import os
 import re
@@ -23,6 +40,7 @@ import struct
 import sys
 import traceback
 from pathlib import Path
+from typing import Any, Iterator
 
 from appliance.privacy import mask_text
 
@@ -30,6 +48,66 @@ SOCKET = "/run/systemd/journal/socket"
 _PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 _FIELD = re.compile(r"[^A-Z0-9_]")
+
+
+# The package a program runs as (``python -m PACKAGE``) -> its identifier: the unit's name
+PROGRAMS = {"kiosk": "kiosk-ui", "locker": "kiosk-locker", "sync.agent": "kiosk-sync-agent",
+            "sync.server": "kiosk-server", "appliance": "kiosk-appliance", "drivers": "kiosk-drivers"}
+_CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("kiosk_log_context", default={})
+
+
+def program_identifier(argv0: str | None = None, main_spec: str | None = None) -> str:
+    """This program's SYSLOG_IDENTIFIER: ``python -m locker`` -> ``kiosk-locker`` (the
+    ``__main__`` module's package, :data:`PROGRAMS`), any other ``python -m X`` -> ``X``,
+    a script -> its file name without ``.py``."""
+    if main_spec is None:
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        main_spec = getattr(spec, "name", None) or ""
+    package = main_spec[:-len(".__main__")] if main_spec.endswith(".__main__") else main_spec
+    if package:
+        return PROGRAMS.get(package, package)
+    name = Path(sys.argv[0] if argv0 is None else argv0).name
+    if name in ("", "-c", "-m", "__main__.py"):
+        return "python"
+    return name[:-3] if name.endswith(".py") else name
+
+
+@contextlib.contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Every record logged inside the block carries ``fields`` (None values are left out)."""
+    token = _CONTEXT.set({**_CONTEXT.get(), **{k: str(v) for k, v in fields.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def current_context() -> dict[str, str]:
+    return dict(_CONTEXT.get())
+
+
+class ContextFilter(logging.Filter):
+    """Puts the :func:`log_context` fields on each record (an ``extra=`` of the same name wins)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = _CONTEXT.get()
+        if fields:
+            for key, value in fields.items():
+                if key not in _STANDARD and not hasattr(record, key):
+                    setattr(record, key, value)
+            record._kiosk_context = tuple(fields)
+        return True
+
+
+class ContextFormatter(logging.Formatter):
+    """stderr: the usual line, then the context's fields (``[case=… door=3]``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        keys = getattr(record, "_kiosk_context", ())
+        if keys:
+            line += mask_text(" [" + " ".join(f"{k}={getattr(record, k, '')}" for k in keys) + "]")
+        return line
 
 
 def field_name(key: str) -> str:
@@ -51,7 +129,7 @@ def encode(fields: dict[str, str]) -> bytes:
 class JournalHandler(logging.Handler):
     def __init__(self, identifier: str | None = None, socket_path: str = SOCKET, level: int = logging.NOTSET) -> None:
         super().__init__(level)
-        self.identifier = identifier or Path(sys.argv[0]).name or "python"
+        self.identifier = identifier or program_identifier()
         self.socket_path = socket_path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
 
@@ -123,7 +201,9 @@ def handler(identifier: str | None = None) -> logging.Handler:
     choice = os.environ.get("KIOSK_LOG", "")
     socket_path = os.environ.get("KIOSK_JOURNAL_SOCKET", SOCKET)
     if choice == "journal" or (choice != "stderr" and under_journal() and os.path.exists(socket_path)):
-        return JournalHandler(identifier, socket_path)
-    stream = logging.StreamHandler()
-    stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    return stream
+        chosen: logging.Handler = JournalHandler(identifier, socket_path)
+    else:
+        chosen = logging.StreamHandler()
+        chosen.setFormatter(ContextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    chosen.addFilter(ContextFilter())
+    return chosen

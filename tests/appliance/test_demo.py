@@ -144,6 +144,42 @@ def server_events(demo_dir: Path, case: str) -> dict[str, str]:
         conn.close()
 
 
+def vnc_screen_size(command: list[str]) -> tuple[int, int]:
+    """Run the x11vnc command ``make run`` prints, connect as a VNC viewer does (RFB 3.8,
+    no authentication: it listens on loopback only) and read the screen's size."""
+    import socket
+    import struct
+
+    from tests.support import require_program
+
+    require_program("x11vnc (make run's live view of the kiosk)", "x11vnc")
+    assert "-localhost" in command  # never a password-less VNC server on the network
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while not (port := re.search(rb"(?m)^PORT=(\d+)", (out.seek(0), out.read())[1])):
+                assert proc.poll() is None and time.monotonic() < deadline, (out.seek(0), out.read())[1][-2000:]
+                time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", int(port.group(1))), timeout=30) as viewer:
+                assert viewer.recv(12) == b"RFB 003.008\n"
+                viewer.sendall(b"RFB 003.008\n")
+                count = viewer.recv(1)[0]
+                offered = viewer.recv(count)
+                assert 1 in offered, offered  # security type None
+                viewer.sendall(b"\x01")
+                assert struct.unpack(">I", viewer.recv(4)) == (0,)
+                viewer.sendall(b"\x01")  # ClientInit: shared
+                return struct.unpack(">HH", viewer.recv(4))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:  # x11vnc may take its time over a viewer that left
+                proc.kill()
+                proc.wait(10)
+
+
 @pytest.mark.timeout(400)
 def test_make_run_drop_off_reaches_the_server(session):
     url = started(session)
@@ -192,6 +228,9 @@ def test_make_run_drop_off_reaches_the_server(session):
     session.type("shot")
     home = Path(session.saw("the kiosk's screen: ").split("the kiosk's screen: ")[1])
     assert home.is_file() and home.parent == session.demo_dir / "screens" and png_colours(home) > 10
+    hint = next(line for line in session.seen if "watch it live: " in line)
+    width, height = vnc_screen_size(re.search(r"watch it live: (x11vnc [^(]+?) \(", hint).group(1).split())
+    assert (width, height) == (1920, 1080)  # the printed x11vnc command serves the kiosk's Xvfb screen
     session.type("card 1")  # 李秀兰 in assets/demo/idcards.json: the kiosk app reads her card
     deadline = time.monotonic() + 90
     while True:  # the kiosk's face check on the rehearsal resident, then her welcome

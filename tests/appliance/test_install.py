@@ -142,7 +142,12 @@ def test_units_are_hardened():
     for name in UNITS[:-1]:
         text = (ROOT / "systemd" / name).read_text()
         for line in ("Type=notify", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
-                     "PrivateTmp=yes", "CapabilityBoundingSet=\n", "DevicePolicy=closed", "Restart=always"):
+                     "PrivateTmp=yes", "CapabilityBoundingSet=\n", "DevicePolicy=closed", "Restart=always",
+                     # the UI too: tests/appliance/test_ui_sandbox.py runs cage and Qt under this filter
+                     "SystemCallFilter=@system-service\n", "RestrictNamespaces=yes\n",
+                     "SystemCallArchitectures=native\n", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+                     "LockPersonality=yes\n", "RestrictRealtime=yes\n", "RestrictSUIDSGID=yes\n",
+                     "ProtectKernelTunables=yes\n", "ProtectKernelModules=yes\n", "ProtectControlGroups=yes\n"):
             assert line in text, f"{name} lacks {line.strip()}"
         assert re.search(r"(?m)^WatchdogSec=\d+$", text), name
         assert re.search(r"(?m)^User=kiosk(-server)?$", text), name

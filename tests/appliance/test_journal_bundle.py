@@ -81,6 +81,65 @@ def test_a_child_process_logs_structured_fields_with_id_numbers_masked(journal, 
     assert ID_NUMBER not in proc.stderr  # nothing went to stderr in clear either
 
 
+def test_each_program_logs_under_its_units_name(journal, tmp_path):
+    """``python -m sync.agent`` (a real run: its first record says it made the device
+    key) logs as kiosk-sync-agent, the name of its unit, not ``__main__.py``."""
+    config = tmp_path / "appliance.toml"
+    text = (ROOT / "assets/appliance.toml").read_text(encoding="utf-8")
+    config.write_text(text.replace('data_dir = "var"', f'data_dir = "{tmp_path / "data"}"')
+                      .replace("http://127.0.0.1:8000", "http://127.0.0.1:9"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "sync.agent", "--config", str(config), "--once"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "KIOSK_LOG": "journal", "KIOSK_JOURNAL_SOCKET": journal.path})
+    assert proc.returncode == 1, proc.stderr  # the server is not there: one round fails, as it should
+    first = parse(journal.recv(65536))
+    assert first["SYSLOG_IDENTIFIER"] == "kiosk-sync-agent", first
+    for unit in ("kiosk-locker", "kiosk-server", "kiosk-sync-agent", "kiosk-ui"):  # the units name their stdout so
+        assert f"SyslogIdentifier={unit}\n" in (ROOT / "systemd" / f"{unit}.service").read_text()
+
+
+@pytest.mark.parametrize("main, argv0, expected", [
+    ("locker.__main__", "/opt/x/app/locker/__main__.py", "kiosk-locker"),
+    ("kiosk.__main__", "", "kiosk-ui"), ("sync.server.__main__", "", "kiosk-server"),
+    ("sync.agent.__main__", "", "kiosk-sync-agent"), ("bench.__main__", "", "bench"),
+    ("", "/opt/x/app/scripts/migrate_stores.py", "migrate_stores"), ("", "-c", "python"),
+])
+def test_program_identifier(main, argv0, expected):
+    from appliance.journal import program_identifier
+
+    assert program_identifier(argv0, main) == expected
+
+
+def test_a_case_set_around_the_work_reaches_the_journal_as_kiosk_case(journal):
+    """README's ``journalctl KIOSK_CASE=…``: a record logged inside ``log_context(case=…)``
+    by any logger carries KIOSK_CASE (and the door, the device); an ``extra=`` of the
+    same name wins; outside the block the fields are gone; ID numbers masked."""
+    code = ("import logging\n"
+            "from appliance.journal import log_context\n"
+            "from appliance.privacy import setup_logging\n"
+            "setup_logging('INFO')\n"
+            "with log_context(case='SQ-2026-0042', door=7, device='kiosk-0001'):\n"
+            "    logging.getLogger('locker.flows').info('door opened')\n"
+            "    with log_context(door=8, resident=%r):\n"
+            "        logging.getLogger('kiosk.dropoff').warning('shut', extra={'case': 'SQ-other'})\n"
+            "logging.getLogger('locker').info('idle')\n" % ID_NUMBER)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "KIOSK_LOG": "journal", "KIOSK_JOURNAL_SOCKET": journal.path})
+    assert proc.returncode == 0, proc.stderr
+    first, second, third = (parse(journal.recv(65536)) for _ in range(3))
+    assert (first["KIOSK_CASE"], first["KIOSK_DOOR"], first["KIOSK_DEVICE"]) == ("SQ-2026-0042", "7", "kiosk-0001")
+    assert first["MESSAGE"] == "door opened" and first["LOGGER"] == "locker.flows"
+    assert (second["KIOSK_CASE"], second["KIOSK_DOOR"], second["KIOSK_RESIDENT"]) == ("SQ-other", "8", MASKED)
+    assert third["MESSAGE"] == "idle" and not any(k in third for k in ("KIOSK_CASE", "KIOSK_DOOR", "KIOSK_DEVICE"))
+    assert not any(name.startswith("KIOSK__") for name in first), first  # the filter's own bookkeeping stays out
+
+    # outside systemd: the stderr line ends with the fields, masked too
+    env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "KIOSK_LOG")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert "door opened [case=SQ-2026-0042 door=7 device=kiosk-0001]" in proc.stderr, proc.stderr
+    assert f"resident={MASKED}" in proc.stderr and ID_NUMBER not in proc.stderr
+
+
 def test_a_record_too_big_for_a_datagram_goes_in_a_memfd(journal):
     handler = JournalHandler("test", journal.path)
     import logging
