@@ -7,11 +7,13 @@
 ``header``        :class:`Header`: community, clock, 中文/English, 长者模式, 返回首页
 ``strip``         :class:`AnnouncementStrip`: the synced announcements, one at a time
 ``overlays``      :class:`BusyOverlay` (progress), :class:`CountdownOverlay` (idle)
+``alerts``        :class:`AlertBanner`: the locker's alerts over any screen
 ``panels``        :func:`card`, :class:`ErrorPanel` (what happened, what to do next),
                   :func:`rows` (label/value pairs)
 ``camera``        :class:`CameraView`: frames as a QImage in a QLabel
 ================  ================================================================
 """
+from kiosk.widgets.alerts import AlertBanner, AlertRow
 from kiosk.widgets.buttons import choice, primary, secondary
 from kiosk.widgets.camera import CameraView
 from kiosk.widgets.header import Header
@@ -23,5 +25,5 @@ from kiosk.widgets.paper import PaperPreview
 from kiosk.widgets.strip import AnnouncementStrip
 from kiosk.widgets.tile import BigTile
 
-__all__ = ["AnnouncementStrip", "BigTile", "BusyOverlay", "CameraView", "CountdownOverlay", "ErrorPanel",
+__all__ = ["AlertBanner", "AlertRow", "AnnouncementStrip", "BigTile", "BusyOverlay", "CameraView", "CountdownOverlay", "ErrorPanel",
            "Header", "Keypad", "PaperPreview", "card", "choice", "label", "primary", "rows", "secondary"]
