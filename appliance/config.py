@@ -93,7 +93,8 @@ class LockBusSection(Section):
     protocol: Literal["kerong", "bcc"] = "kerong"
     baud: int | None = None  # default: 19200 for kerong, 9600 for bcc
     timeout_ms: Annotated[int, Field(ge=10, le=5000)] = 150
-    poll_interval_ms: Annotated[int, Field(ge=50, le=60000)] = 500
+    # at most 1000/poll_interval_ms polls a second: 400 keeps the issue's ≥ 2 a second with a margin
+    poll_interval_ms: Annotated[int, Field(ge=50, le=60000)] = 400
     board: list[BoardSection] = []
 
     @field_validator("baud")
@@ -184,6 +185,8 @@ class LockerSection(Section):
     wrong_tries: Annotated[int, Field(ge=1, le=100)] = 5  # wrong codes a minute before a scanner backs off
     backoff_seconds: Annotated[int, Field(ge=1, le=3600)] = 60  # how long it backs off (doubling while it goes on)
     receipt: bool = True  # print a drop-off receipt on [printer] (when that is enabled)
+    # the locker's speaker: a command playing a WAV from its standard input ("aplay -q"); "" = no speaker
+    speaker: Annotated[str, Field(max_length=200)] = ""
     server_key_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = "server"  # trusted-keys entry of worker and booking codes
     # who besides root may use the API's maintenance ops (open, door, move, resolve, sweep): user names, uids, @group
     admins: list[Annotated[str, Field(pattern=r"^@?[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")]] = []

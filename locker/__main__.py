@@ -2,6 +2,8 @@
 
     python -m locker [--config PATH] serve            the daemon (prints its socket path once serving)
     python -m locker status [--json]                  doors, cases and boards, from the running daemon
+    python -m locker screen [--once] [--width N]      the status screen of a locker without a kiosk
+    python -m locker voice check|record|say N         the spoken prompts: recordings, the speaker
     python -m locker audit verify                     check the audit log's hash chain (exit 1: broken)
     python -m locker audit show [--last N]            the last audit entries
     python -m locker request JSON                     one API request (see locker.api)
@@ -30,6 +32,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the daemon: reconcile with the boards, then serve the API and the scanner")
     status = sub.add_parser("status", help="doors, cases and boards, asked of the running daemon")
     status.add_argument("--json", action="store_true")
+    screen = sub.add_parser("screen", help="the status screen (doors, alerts, the scanner's refusals), "
+                                           "following the running daemon in this terminal")
+    screen.add_argument("--once", action="store_true", help="draw one screen and exit (exit 2: no daemon)")
+    screen.add_argument("--width", type=int, metavar="N", help="columns (default: the terminal's)")
+    voice = sub.add_parser("voice", help="the spoken prompts (请关好N号柜门): check or make their recordings, "
+                                         "or say one on [locker] speaker")
+    voice.add_argument("action", choices=["check", "record", "say"],
+                       help="check: list recordings missing or stale (exit 1); record: make them with espeak-ng; "
+                            "say N: play door N's prompt on the configured speaker")
+    voice.add_argument("door", nargs="?", type=int, help="say: the door's number")
     audit = sub.add_parser("audit", help="the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="check the hash chain; name the first broken entry")
@@ -71,12 +83,20 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging("DEBUG" if args.verbose else "WARNING")  # ID numbers masked; journald under systemd
     if args.command == "sign":
         return _sign(args)
+    if args.command == "voice" and args.action != "say":
+        return _voice(args)
     config = load_or_exit(args.config)
     from locker.daemon import serve, socket_path, store_path
 
     if args.command == "serve":
         logging.getLogger().setLevel(logging.DEBUG if args.verbose else config.appliance.log_level)
         return serve(config)
+    if args.command == "screen":
+        from locker.screen import main as screen_main
+
+        return screen_main(socket_path(config), once=args.once, width=args.width)
+    if args.command == "voice":
+        return _say(config, args.door)
     if args.command == "audit":
         from locker import audit
         from locker.errors import AuditBroken
@@ -129,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(answer['cases'])} cases; boards offline: {', '.join(offline) or 'none'}")
         for alert in answer.get("alerts", []):
             print(f"alert: door {alert['door']} {alert['kind']} ({alert['level']}): {alert['message']}")
+        scanner = answer.get("scanner") or {}
+        if scanner.get("refusal"):
+            print(f"scanner: refused {scanner['refusal']['reason']}: {scanner['refusal']['message']}")
+        if scanner.get("backing_off"):
+            print(f"scanner: backing off, {scanner['backing_off']:.0f} s left")
         return 0
     if not answer.get("ok") and args.command in ("door", "case"):
         print(f"{answer.get('message', answer.get('error'))} {answer.get('detail', '')}".rstrip(), file=sys.stderr)
@@ -143,6 +168,35 @@ def _json(text: str) -> dict:
     except json.JSONDecodeError as exc:
         raise SystemExit(f"not JSON: {exc}") from None
     return value
+
+
+def _voice(args: argparse.Namespace) -> int:
+    from locker import voice
+
+    if args.action == "record":
+        for piece in voice.record():
+            print(f"{voice.recording(piece).relative_to(voice.ROOT)}  {voice.PIECES[piece]}")
+        return 0
+    missing = voice.stale()
+    if missing:
+        print("missing or stale (python -m locker voice record): " + ", ".join(missing))
+        return 1
+    print(f"{len(voice.PIECES)} recordings in {voice.AUDIO_DIR.relative_to(voice.ROOT)}, all current")
+    return 0
+
+
+def _say(config, door: int | None) -> int:
+    from locker.voice import Speaker, door_prompt, text_of
+
+    if door is None or door < 1:
+        raise SystemExit("say needs the door's number, e.g. python -m locker voice say 3")
+    if not config.locker.speaker.strip():
+        print(f"{config.source}: [locker] speaker is empty: no speaker to play on (e.g. speaker = \"aplay -q\")",
+              file=sys.stderr)
+        return 2
+    ok = Speaker(config.locker.speaker).say_door(door)
+    print(f"{text_of(door_prompt(door))}: {'played' if ok else 'NOT played (see the log above)'}")
+    return 0 if ok else 1
 
 
 def _sign(args: argparse.Namespace) -> int:

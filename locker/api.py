@@ -29,8 +29,9 @@ request                                                    answer
                                                            "alerts": [{"door", "kind"
                                                            (door_left_open, forced), "level"
                                                            (prompt, worker, alarm), "opening",
-                                                           "case", "message", "voice"}]}``: what
-                                                           the screen shows and says now
+                                                           "case", "message", "voice"}], "scanner":
+                                                           SCANNER}``: what the screen shows and
+                                                           says now
 ``{"op": "scan", "code": TEXT}``                           what the scanner would do with TEXT:
                                                            booking QR → drop-off, pickup QR or 8
                                                            digits → pickup, worker QR → collect
@@ -67,9 +68,12 @@ request                                                    answer
                                                            gets a new code (the old one stays spent)
 ``{"op": "opening", "id": N}``                             ``{"ok", "opening": OPENING}``
 ``{"op": "events", "after": SEQ, "timeout": S}``           ``{"ok", "events": [{"seq", "at", "event",
-                                                           "subject", "detail"}]}``: audit entries
+                                                           "subject", "detail"}], "alerts": [...],
+                                                           "scanner": SCANNER}``: audit entries
                                                            after SEQ, waiting up to S seconds (≤ 30)
-                                                           for one (door_left_open, forced, jammed…)
+                                                           for one (door_left_open, forced, jammed,
+                                                           code_refused…), with the alerts and the
+                                                           scanner as ``state`` has them now
 ``{"op": "sweep"}``                                        ``{"ok", "expired": N}``: expire overdue
                                                            pickups now (it also runs every minute)
 =========================================================  =========================================
@@ -78,7 +82,12 @@ OPENING is ``{"id", "door", "purpose" (dropoff, collect, return, pickup, mainten
 "case", "state" (commanded, opened, closed, jammed, not_opened, closed_in_flight),
 "reply" (what the unlock's reply showed: open, closed, null), "outcome" (opened,
 unknown), "commanded_at", "opened_at", "closed_at", "left_open_level" (0, 1 prompt,
-2 worker told), "note"}``. The same table, with examples, is in README.md.
+2 worker told), "note"}``. SCANNER is what the screen beside the locker's own scanner
+shows: ``{"refusal": null | {"at" (unix time), "source", "reason" (a REASON),
+"zh", "en", "message" ("中文 · English")}, "backing_off": SECONDS (0: it may
+scan)}``; a refusal shows for 30 s, or while the scanner backs off, and a code
+accepted clears it (:mod:`locker.refusals`). The same table, with examples, is in
+README.md.
 """
 from __future__ import annotations
 
@@ -217,7 +226,9 @@ class Api:
                 if self.closing:
                     raise Refused("stopping")
                 events = self._events(after)
-        return {"ok": True, "events": events}
+        # what a screen shows now rides along: it need not ask ``state`` to redraw its alerts
+        return {"ok": True, "events": events, "alerts": self.locker.alerts(),
+                "scanner": self.locker.refusals.screen("scanner")}
 
     def _events(self, after: int, *, peek: bool = False) -> list[dict]:
         with self.locker.store.reader() as db:

@@ -3,15 +3,18 @@
 Start-up order matters: open the store (its writer lock makes a second daemon
 stop), install the configured doors, ask every board for its doors' states and
 reconcile the stored openings with them (:meth:`Daemon.reconcile`), and only then
-serve the API and read the scanner. The first line printed on stdout is the API
-socket's path, once serving (tests and ``make run`` wait for it).
+serve the API and read the scanner. An opening on a board that does not answer at
+start-up is kept as unwatched (in the store) and reconciled by the same rules when
+its board answers again (:mod:`locker.doorkeeper`). The first line printed on stdout
+is the API socket's path, once serving (tests and ``make run`` wait for it).
 
 Threads: one poller per bus (status of every board each ``poll_interval_ms``; the
 bus lets unlocks overtake it), one scanner reader, the API server's threads (one per
-connection), a receipt printer, and the sync agent pushing this store's outbox. A
-poll failing (the port vanished) makes that bus's boards offline and is retried on
-the next poll. :meth:`Daemon.stop` stops and joins every one of them before it
-closes the store.
+connection), a receipt printer, the voice (``[locker] speaker``: 请关好N号柜门 for a
+door left open, :mod:`locker.voice`), and the sync agent pushing this store's
+outbox. A poll failing (the port vanished) makes that bus's boards offline and is
+retried on the next poll. :meth:`Daemon.stop` stops and joins every one of them
+before it closes the store.
 """
 from __future__ import annotations
 
@@ -27,12 +30,13 @@ from appliance import systemd
 from appliance.config import Config
 from appliance.keys import TRUSTED_KEYS_FILE, DeviceKey, TrustedKeys
 from drivers.lockboard import LockboardError
-from locker import schema
+from locker import audit, schema
 from locker.api import Api, ApiServer
 from locker.bank import Bank
 from locker.errors import Refused
 from locker.flows import Locker
 from locker.receipt import ReceiptPrinter
+from locker.voice import Announcer, Speaker
 from sync.store import Store
 
 log = logging.getLogger("locker")
@@ -88,6 +92,10 @@ class Daemon:
         self._threads: list[threading.Thread] = []
         self._stopped = False
         self.locker.ledger.listeners.append(self._receipts.set)
+        self.speaker = Speaker(config.locker.speaker) if config.locker.speaker.strip() else None
+        self._voice = threading.Event()
+        if self.speaker is not None:
+            self.locker.ledger.listeners.append(self._voice.set)
         if agent is None and config.sync.enabled:
             # The outbox lives in this daemon's store, so its sync agent runs here, as a
             # thread (sync.agent's docstring): pickup codes leave with the next round.
@@ -116,7 +124,8 @@ class Daemon:
             try:
                 statuses = bus.open().status_all()
             except LockboardError as exc:
-                self.locker.keeper.bus_failed(name, exc.message if hasattr(exc, "message") else str(exc))
+                self.locker.keeper.bus_failed(name, exc.message if hasattr(exc, "message") else str(exc),
+                                              restarting=True)
                 continue
             self.locker.keeper.observe(name, statuses, restarting=True)
         with self.locker.ledger.atomic() as db:
@@ -142,6 +151,9 @@ class Daemon:
             self._spawn("scanner", self._scan)
         if self.print_receipt is not None:
             self._spawn("receipts", self._print_receipts)
+        if self.speaker is not None:
+            last = self.store.query("SELECT coalesce(max(seq), 0) AS seq FROM audit")[0]["seq"]
+            self._spawn("voice", self._speak, Announcer(self.speaker, self._audit_since, last))
         if self.agent is not None:
             self.agent.start()
         return path
@@ -197,6 +209,19 @@ class Daemon:
             except Exception:
                 log.exception("scanner: handling a code failed")
 
+    def _audit_since(self, after: int) -> list[dict]:
+        with self.store.reader() as db:
+            return list(audit.iter_since(db, after))
+
+    def _speak(self, announcer: Announcer) -> None:
+        """Prompts as the audit log records them (from the start on: nothing said twice)."""
+        while not self._stop.is_set():
+            self._voice.wait(5.0)
+            self._voice.clear()
+            if self._stop.is_set():
+                return
+            self._guarded("speaking a prompt", announcer.catch_up)
+
     def _print_receipts(self) -> None:
         while not self._stop.is_set():
             self._receipts.wait(5.0)
@@ -228,6 +253,9 @@ class Daemon:
         self._stopped = True
         self._stop.set()
         self._receipts.set()
+        self._voice.set()
+        if self.speaker is not None:
+            self.speaker.stop()  # a prompt being played ends now
         self.api.close()  # refuses new requests, wakes waiting ``events``
         if self.server is not None:
             self.server.stop()  # ends every connection after its request; joins their threads

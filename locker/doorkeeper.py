@@ -25,7 +25,15 @@ The rules of the road (shared/protocols/lockboard.md), as the locker keeps them:
   been watched; not done is ``not_opened`` with mode ``restart_still_inside``.
   Without a sensor, mode ``restart``: nobody knows.
 * A board that does not answer is ``board_offline`` (its doors are not "closed");
-  ``board_online`` when it answers again.
+  ``board_online`` when it answers again. An unlock in flight on it, not yet seen
+  open, went unwatched (``opening_unwatched``; the opening's ``unwatched`` column,
+  so a restart keeps it): the door may have opened and shut while nobody could see
+  it. When the board answers again and the door is shut, the opening is judged by
+  the restart rules above (the item sensor, else nobody knows), never as a jam —
+  a drop-off long gone must not get another door, a pickup's code must not be
+  given back. ``start-up``: the board was offline at the daemon's start (judged
+  at its first look as a restart would); ``offline``: it went offline after the
+  command (the door still gets ``jam_seconds`` from the command to be seen open).
 * Polls never hold up an unlock: the bus lets unlocks go first, and nothing here
   holds the bus while writing the store.
 
@@ -54,6 +62,8 @@ log = logging.getLogger("locker")
 FollowUp = Callable[[], Any]
 CRASH_ENV = "LOCKER_CRASH_AT"  # tests: SIGKILL this process at a named step …
 CRASH_ARM = "LOCKER_CRASH_ARMED"  # … once this file exists (it is removed first: one shot)
+# openings.unwatched: its board was offline at the daemon's start, or went offline after the command
+AT_START, OFFLINE = "start-up", "offline"
 
 
 def crashpoint(step: str) -> None:
@@ -79,8 +89,9 @@ class DoorKeeper:
         self.lock = threading.RLock()
         self.on_closed: Callable[[Any, dict, DoorStatus | None], FollowUp | None] = lambda db, op, st: None
         # on_failed's mode: "failed" (jammed or not opened: the door is now out of service),
-        # "restart" (found closed after a restart: nobody knows), "restart_still_inside" (found
-        # closed after a restart; the item sensor says the purpose was not done), "unsent" (the
+        # "restart" (found closed after a restart, or after its board was offline: nobody knows;
+        # the opening's ``unwatched`` says which), "restart_still_inside" (found closed so; the
+        # item sensor says the purpose was not done), "unsent" (the
         # frame never went out), "closed_in_flight" (open at the command, shut before it was seen to work)
         self.on_failed: Callable[[Any, dict, str], FollowUp | None] = lambda db, op, mode: None
         self.online: dict[tuple[str, int], bool] = {}
@@ -139,8 +150,12 @@ class DoorKeeper:
                                       detail={"door": door.number, "by": "unlock reply"})
             elif (observed == str(DoorState.CLOSED) and state is OpeningState.COMMANDED
                   and op["open_at_command"]):
-                # shut since the last poll; the unlock may still pop it open: polls decide
-                self._shut_in_flight.setdefault(opening, (result.replied_at or self.clock(), "unlock reply"))
+                # shut since the last poll; the unlock may still pop it open: polls decide. The reply
+                # is the first to show it shut, even when a poll's observation was written first
+                at = result.replied_at or self.clock()
+                known = self._shut_in_flight.get(opening)
+                if known is None or known[0] >= at:
+                    self._shut_in_flight[opening] = (at, "unlock reply")
             elif observed is None:
                 self.ledger.record(db, "unlock_unknown", "door", door.id,
                                    {"door": door.number, "opening": opening, "reason": result.reason})
@@ -179,6 +194,7 @@ class DoorKeeper:
             for board, status in statuses.items():
                 self._board(db, bus, status)
                 if not status.online:
+                    self._unwatched(db, bus, board, unfinished, restarting)
                     continue
                 for door_status in status.doors:
                     spec = self.bank.doors.get(door_id(bus, board, door_status.door))
@@ -194,10 +210,27 @@ class DoorKeeper:
             except Refused as exc:
                 log.warning("follow-up refused: %s", exc)
 
-    def bus_failed(self, bus: str, message: str) -> None:
+    def bus_failed(self, bus: str, message: str, *, restarting: bool = False) -> None:
         """The bus's port is gone or cannot be opened: every board on it is offline."""
         boards = {d.board for d in self.bank.doors.values() if d.bus == bus}
-        self.observe(bus, {b: BoardStatus(b, False, (), self.clock(), message) for b in sorted(boards)})
+        self.observe(bus, {b: BoardStatus(b, False, (), self.clock(), message) for b in sorted(boards)},
+                     restarting=restarting)
+
+    def _unwatched(self, db: Any, bus: str, board: int, unfinished: dict[str, dict], restarting: bool) -> None:
+        """Unlocks in flight on an offline board, not yet seen open: nobody can see
+        whether their door opens and shuts. Kept in the store (a restart meanwhile
+        must not forget it); judged when the board answers again."""
+        why = AT_START if restarting else OFFLINE
+        for door, op in unfinished.items():
+            spec = self.bank.doors.get(door)
+            if (spec is None or spec.bus != bus or spec.board != board or op["state"] != OpeningState.COMMANDED
+                    or op["unwatched"] == why or (op["unwatched"] and not restarting)):
+                continue
+            db.execute("UPDATE openings SET unwatched = ? WHERE id = ?", [why, op["id"]])
+            op["unwatched"] = why
+            self.ledger.record(db, "opening_unwatched", "opening", str(op["id"]),
+                               {"door": spec.number, "case": op["case_id"], "purpose": op["purpose"],
+                                "why": why}, outbox=False)
 
     def _board(self, db: Any, bus: str, status: BoardStatus) -> None:
         key = (bus, status.board)
@@ -219,7 +252,8 @@ class DoorKeeper:
                 self._forced_open[spec.id] = [self.clock(), 0]
                 last = next(db.query("SELECT state FROM openings WHERE door_id = ? ORDER BY id DESC LIMIT 1",
                                      [spec.id]), None)
-                after = {"after": last["state"]} if last and last["state"] in ("jammed", "not_opened") else {}
+                given_up = ("jammed", "not_opened", "closed_in_flight")  # no unlock of it in flight any more
+                after = {"after": last["state"]} if last and last["state"] in given_up else {}
                 self.ledger.record(db, "forced", "door", spec.id, {"door": spec.number, "alarm": True, **after})
             elif is_open:  # a forced door left standing open escalates like any other
                 since, level = self._forced_open.setdefault(spec.id, [self.clock(), 0])
@@ -234,8 +268,11 @@ class DoorKeeper:
             return None  # polled before the unlock went out
         now = self.clock()
         state = OpeningState(op["state"])
+        unwatched = op["unwatched"]
+        # judged as at a restart: its first look after one (now, or when its board answers again)
+        first_look = restarting or unwatched == AT_START
         if state is OpeningState.COMMANDED:
-            was_open = bool(op["open_at_command"]) and not restarting
+            was_open = bool(op["open_at_command"]) and not first_look
             if is_open:
                 if was_open and op["id"] not in self._shut_in_flight:
                     # open since before the command: no sign yet that the unlock did anything,
@@ -253,31 +290,37 @@ class DoorKeeper:
                     return None
                 del self._shut_in_flight[op["id"]]
                 return self._closed_in_flight(db, spec, op, by, shut_at)
-            done = self._sensor_says_done(spec, seen, op) if restarting else None
-            if done:  # the item sensor shows it happened while the daemon was down
+            if not restarting and now - op["commanded_at"] < self.jam_seconds:
+                return None  # it may still open (a slow latch)
+            unseen = restarting or unwatched is not None  # it may have opened and shut with nobody seeing
+            done = self._sensor_says_done(spec, seen, op) if unseen else None
+            while_ = "daemon down" if first_look else "board offline"
+            if done:  # the item sensor shows it happened while nobody could see
                 self.ledger.set_state(db, OPENING, op["id"], OpeningState.OPENED, event="door_opened",
-                                      detail={"door": spec.number, "by": "item sensor at restart"})
+                                      detail={"door": spec.number, "by": "item sensor at restart" if first_look
+                                              else "item sensor after its board was offline"})
                 self.ledger.set_state(db, OPENING, op["id"], OpeningState.CLOSED, event="door_closed",
                                       fields={"closed_at": seen.at or now},
-                                      detail={"door": spec.number, "while": "daemon down",
+                                      detail={"door": spec.number, "while": while_,
                                               "item": "inside" if seen.item else "empty"})
                 return self.on_closed(db, self._row(db, op["id"]), seen)
-            if restarting:
-                note = "found closed after a restart, never seen open"
+            if unseen:
+                note = ("found closed after a restart, never seen open" if first_look
+                        else "found closed after its board was offline, never seen open")
                 if done is False:
                     note += f"; the item sensor shows it {'inside' if seen.item else 'empty'}"
-            elif now - op["commanded_at"] >= self.jam_seconds:
-                note = "acknowledged, never seen open" if op["reply"] else "no reply, never seen open"
             else:
-                return None
-            jammed = op["reply"] is not None and not restarting
+                note = "acknowledged, never seen open" if op["reply"] else "no reply, never seen open"
+            jammed = op["reply"] is not None and not unseen
             new = OpeningState.JAMMED if jammed else OpeningState.NOT_OPENED
             self.ledger.set_state(db, OPENING, op["id"], new, event="jammed" if jammed else "not_opened",
-                                  fields={"note": note}, detail={"door": spec.number, "note": note})
-            if not restarting:
+                                  fields={"note": note},
+                                  detail={"door": spec.number, "note": note,
+                                          **({"unwatched": unwatched} if unwatched and not restarting else {})})
+            if not unseen:
                 self.ledger.set_state(db, DOOR, spec.id, DoorUse.OUT_OF_SERVICE, fields={"reason": note},
                                       detail={"door": spec.number, "reason": note})
-            mode = "failed" if not restarting else "restart_still_inside" if done is False else "restart"
+            mode = "failed" if not unseen else "restart_still_inside" if done is False else "restart"
             return self.on_failed(db, self._row(db, op["id"]), mode)
         # OPENED
         if not is_open:

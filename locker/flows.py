@@ -48,6 +48,7 @@ from locker.doorkeeper import DoorKeeper, FollowUp
 from locker.errors import Refused
 from locker.ledger import CASE, DOOR, Ledger
 from locker.states import CaseState, DoorUse, Purpose
+from locker.refusals import Refusals
 from locker.throttle import Throttle
 from sync.store import Store
 
@@ -68,6 +69,7 @@ class Locker:
         self.keeper.on_closed = self._closed
         self.keeper.on_failed = self._failed
         self.throttle = Throttle(settings.wrong_tries, settings.backoff_seconds)
+        self.refusals = Refusals(self.throttle, clock=clock)  # the last one per source, for the screen
         self._queues: dict[str, list[str]] = {}  # worker code nonce -> doors still to open
 
     # -- start-up --------------------------------------------------------------------
@@ -94,14 +96,17 @@ class Locker:
         """Whatever was scanned or typed: booking → drop-off, pickup QR or 8 digits →
         pickup, worker QR → collect her doors."""
         text = text.strip()
-        if codes.SHORT.match(text):
-            return self.pickup(text, source)
         kind = codes.KINDS.get(text.split(".")[1] if text.count(".") == 3 else "", "")
-        if kind == "booking":
-            return self.dropoff_booking(text, source)
-        if kind == "worker":
-            return self.collect(text, source=source)
-        return self.pickup(text, source)
+        if codes.SHORT.match(text):
+            answer = self.pickup(text, source)
+        elif kind == "booking":
+            answer = self.dropoff_booking(text, source)
+        elif kind == "worker":
+            answer = self.collect(text, source=source)
+        else:
+            answer = self.pickup(text, source)
+        self.refusals.accepted(source)
+        return answer
 
     def dropoff(self, case_id: str, size: str = "M", *, worker: str | None = None, item: str = "",
                 resident: str = "", source: str = "kiosk", code: Code | None = None,
@@ -146,7 +151,7 @@ class Locker:
     def pickup(self, text: str, source: str = "kiosk") -> dict[str, Any]:
         short = bool(codes.SHORT.match(text.strip()))
         if short:
-            self.throttle.check(source, short=True)
+            self._throttled(source, short=True)
             rows = self.store.query("SELECT * FROM pickup_codes WHERE short = ? AND state IN ('live', 'held') "
                                     "ORDER BY state = 'live' DESC", [text.strip()])
             if not rows:
@@ -292,10 +297,12 @@ class Locker:
 
     def _failed(self, db: Any, op: dict, mode: str) -> FollowUp | None:
         purpose, spec = Purpose(op["purpose"]), self.bank.doors[op["door_id"]]
+        unknown_why = ("unlock outcome unknown: its board was offline" if op.get("unwatched") == "offline"
+                       else "unlock outcome unknown across a restart")
         if purpose is P.PICKUP and mode in ("restart", "closed_in_flight"):
             # It may have opened: the code stays spent on this door (no code opens a door
             # twice) and a worker decides whether the result is still there (resolve).
-            self._hold_pickup(db, op, spec, "unlock outcome unknown across a restart" if mode == "restart"
+            self._hold_pickup(db, op, spec, unknown_why if mode == "restart"
                               else "the door was shut while its unlock was in flight")
             return None
         if purpose is P.PICKUP and mode == "restart_still_inside":
@@ -304,7 +311,9 @@ class Locker:
             case = self._case(op["case_id"], db)
             if case is not None and case["state"] == C.RESULT_DEPOSITED:
                 self.ledger.record(db, "pickup_not_made", "case", op["case_id"],
-                                   {"door": spec.number, "opening": op["id"], "by": "item sensor at restart"})
+                                   {"door": spec.number, "opening": op["id"],
+                                    "by": "item sensor after its board was offline"
+                                    if op.get("unwatched") == "offline" else "item sensor at restart"})
                 db.execute("UPDATE pickup_codes SET state = 'superseded' WHERE nonce = ?", [op["nonce"]])
                 self._issue_pickup_code(db, op["case_id"], spec, case["deadline"] or self.clock(), self.clock())
             return None
@@ -317,8 +326,7 @@ class Locker:
         if mode in ("unsent", "restart_still_inside"):  # nothing went in
             self.ledger.set_state(db, DOOR, spec.id, D.FREE, fields={"case_id": None})
         elif mode in ("restart", "closed_in_flight"):  # it may have opened and shut: someone must look
-            reason = ("unlock outcome unknown across a restart" if mode == "restart"
-                      else "the door was shut while its unlock was in flight")
+            reason = unknown_why if mode == "restart" else "the door was shut while its unlock was in flight"
             self.ledger.set_state(db, DOOR, spec.id, D.CHECK, fields={"case_id": None, "reason": reason},
                                   detail={"door": spec.number, "reason": reason})
             return None
@@ -516,7 +524,7 @@ class Locker:
 
     # -- helpers -----------------------------------------------------------------------
     def _code(self, text: str, source: str, kind: str) -> Code:
-        self.throttle.check(source)
+        self._throttled(source)
         try:
             code = codes.check(text, self.keys(), locker_id=self.locker_id,
                                server_key_id=self.settings.server_key_id,
@@ -534,10 +542,26 @@ class Locker:
 
     def _refuse(self, source: str, exc: Refused, *, short: bool = False) -> None:
         self.throttle.wrong(source, short=short)
-        with self.ledger.atomic() as db:
-            self.ledger.record(db, "code_refused", "source", source, {"reason": exc.reason, "detail": exc.detail},
-                               outbox=False)
+        self._refused(source, exc)
         raise exc
+
+    def _throttled(self, source: str, *, short: bool = False) -> None:
+        """Refuse while ``source`` backs off; that refusal is audited and shown too
+        (it is no wrong try: waiting it out is all a person can do)."""
+        try:
+            self.throttle.check(source, short=short)
+        except Refused as exc:
+            self._refused(source, exc)
+            raise
+
+    def _refused(self, source: str, exc: Refused) -> None:
+        """A refused code: its audit entry (the screen's event) and the screen's last refusal."""
+        entry = self.refusals.note(source, exc)
+        backing_off = round(self.throttle.backing_off(source), 1)
+        with self.ledger.atomic() as db:
+            self.ledger.record(db, "code_refused", "source", source,
+                               {"reason": exc.reason, "detail": exc.detail, "message": entry["message"],
+                                **({"backing_off": backing_off} if backing_off > 0 else {})}, outbox=False)
 
     @staticmethod
     def _announced_here(db: Any, case_id: str) -> bool:
@@ -593,6 +617,8 @@ class Locker:
                 "left_open_level": row["left_open_level"], "note": row["note"]}
 
     def state(self) -> dict[str, Any]:
+        # read first: whatever is recorded after it, ``events`` after this seq returns
+        seq = self.store.query("SELECT coalesce(max(seq), 0) AS seq FROM audit")[0]["seq"]
         doors = []
         for row in self.store.query("SELECT * FROM doors ORDER BY number"):
             spec = self.bank.doors.get(row["id"])
@@ -606,8 +632,8 @@ class Locker:
                                  "ORDER BY updated_at")
         boards = [{"bus": bus, "board": board, "online": online} for (bus, board), online in
                   sorted(self.keeper.online.items())]
-        return {"ok": True, "locker": self.locker_id, "doors": doors, "cases": cases, "boards": boards,
-                "alerts": self.alerts()}
+        return {"ok": True, "locker": self.locker_id, "seq": seq, "doors": doors, "cases": cases, "boards": boards,
+                "alerts": self.alerts(), "scanner": self.refusals.screen("scanner")}
 
     def alerts(self) -> list[dict[str, Any]]:
         """What the screen shows and says now: doors standing open too long (level

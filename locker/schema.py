@@ -5,7 +5,8 @@ doors          one row per configured door: where it is, its size, its use, the
                case whose paper it holds
 cases          cases as this locker knows them: state, size, door, worker, deadline
 openings       every unlock: what was commanded, what the reply showed, whether and
-               when the door was seen open and closed (commanded and observed apart)
+               when the door was seen open and closed (commanded and observed apart),
+               and whether it went unwatched (its board offline) before it was seen open
 used_codes     (code nonce, door) pairs that opened, or are opening, a door: a code
                never opens the same door twice
 pickup_codes   pickup codes this locker issued: nonce, 8-digit short form, expiry,
@@ -119,3 +120,12 @@ def _open_at_command(db: Database) -> None:
     # poll showing it open proves nothing, and one showing it shut before the unlock
     # was seen to work is ``closed_in_flight``.
     db.execute("ALTER TABLE openings ADD COLUMN open_at_command INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations.add("0003_unwatched")
+def _unwatched(db: Database) -> None:
+    # Why an unlock in flight went unwatched for a while (its board offline: at the
+    # daemon's start-up, or between the command and the door seen open); NULL: watched
+    # throughout. Such an opening, never seen open, is judged by the restart rules when
+    # its board answers again (the door may have opened and shut unseen), not as a jam.
+    db.execute("ALTER TABLE openings ADD COLUMN unwatched TEXT")

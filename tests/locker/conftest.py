@@ -119,14 +119,17 @@ receipt = false
 
 @pytest.fixture
 def make_config(tmp_path, sim, server_key):
-    def make(prompt: int = 30, alarm: int = 60, oos: str = "8", data: Path | None = None, sync: bool = False):
+    def make(prompt: int = 30, alarm: int = 60, oos: str = "8", data: Path | None = None, sync: bool = False,
+             jam: int = 1, speaker: str = ""):
         data = data or tmp_path / "data"
         data.mkdir(parents=True, exist_ok=True)
         keys = TrustedKeys().with_key("server", server_key.public_key)
         keys.save(data / "trusted-keys.json")
         path = tmp_path / "appliance.toml"
-        path.write_text(CONFIG.format(locker=LOCKER, data=data, port=sim.path, doors=DOORS, oos=oos,
-                                      prompt=prompt, alarm=alarm, sync=str(sync).lower()), encoding="utf-8")
+        text = CONFIG.format(locker=LOCKER, data=data, port=sim.path, doors=DOORS, oos=oos,
+                             prompt=prompt, alarm=alarm, sync=str(sync).lower())
+        text = text.replace("jam_seconds = 1\n", f"jam_seconds = {jam}\nspeaker = {json.dumps(speaker)}\n")
+        path.write_text(text, encoding="utf-8")
         return load(path)
     return make
 

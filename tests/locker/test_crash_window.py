@@ -7,6 +7,9 @@ door twice:
   not (the old code stays spent, the resident gets a new one);
 * without sensors nobody knows: the pickup is held (the door is ``check``, the code
   stays spent) until a worker decides (``resolve``, or ``python -m locker case``).
+
+The same holds when the door's board does not answer at the restart: the pickup
+waits, unjudged, until the board answers, and is judged then by these rules.
 """
 from __future__ import annotations
 
@@ -82,10 +85,11 @@ class Window:
         self.api.wait_opening(answer["opening"]["id"], "closed")
         return answer["door"]
 
-    def pickup_killed_after_the_frame(self, code: str, number: int, *, taken: bool) -> None:
-        self.killed_after_the_frame({"op": "pickup", "code": code}, number, taken=taken)
+    def pickup_killed_after_the_frame(self, code: str, number: int, *, taken: bool, offline: bool = False) -> None:
+        self.killed_after_the_frame({"op": "pickup", "code": code}, number, taken=taken, offline=offline)
 
-    def killed_after_the_frame(self, message: dict, number: int, *, taken: bool) -> None:
+    def killed_after_the_frame(self, message: dict, number: int, *, taken: bool, offline: bool = False) -> None:
+        """``offline``: the door's board does not answer when the daemon starts again."""
         self.arm.touch()
         with pytest.raises((ConnectionError, OSError)):
             self.api(**message)
@@ -94,6 +98,8 @@ class Window:
         if taken:
             self.bus.request(cmd="item", board=0, door=number, present=False)
         door(self.bus, number, "close")  # and shut again, before the restart
+        if offline:
+            self.bus.request(cmd="fault", spec="offline:0")
         self.api.proc.stop()
         self.api = self.start()
 
@@ -199,3 +205,29 @@ def test_a_collect_killed_in_the_window_never_opens_the_door_twice_with_one_code
     door(bus, number, "close")
     api.wait_opening(fresh["opening"]["id"], "closed")
     assert api.case("SF-W4")["state"] == "collected" and unlocks(bus) == 3
+
+
+@pytest.mark.parametrize("window", [True, False], indirect=True, ids=["sensors", "no sensors"])
+def test_a_pickup_killed_in_the_window_is_judged_by_these_rules_when_its_board_offline_at_the_restart_answers(
+        window, bus):
+    number, issued = window.result_in_a_door("SF-W5")
+    window.pickup_killed_after_the_frame(issued["short"], number, taken=True, offline=True)
+    api = window.api
+    assert api.sql("SELECT state, unwatched FROM openings WHERE purpose = 'pickup'") == [("commanded", "start-up")]
+    assert api.case("SF-W5")["state"] == "result_deposited" and api.door(number)["seen"] == "offline"
+    assert api("pickup", code=issued["short"])["ok"] is False  # its unlock is still in flight: not twice
+    bus.request(cmd="clear", name="offline")
+    sensors = window.config.lockboard[0].board[0].item_sensors
+    if sensors:  # the door is empty: she took her result while nobody could see
+        wait_for(lambda: api.case("SF-W5")["state"] == "picked_up", what="the pickup judged by the sensor")
+        closed = api.events("door_closed")[-1]
+        assert closed["while"] == "daemon down" and closed["item"] == "empty"
+        assert api.door(number)["use"] == "free"
+    else:  # nobody knows: held for a worker, its code spent on that door (not given back)
+        held = wait_for(lambda: api.events("pickup_held"), what="the pickup held")[-1]
+        assert held["door"] == number and held["reason"] == "unlock outcome unknown across a restart"
+        assert api.door(number)["use"] == "check" and api.case("SF-W5")["state"] == "result_deposited"
+        assert api.sql("SELECT count(*) FROM used_codes WHERE kind = 'pickup'") == [(1,)]
+        assert api("pickup", code=issued["short"])["error"] == "pickup_held"
+    assert api.events("jammed") == []
+    assert unlocks(bus) == 2  # the return and the one pickup

@@ -65,6 +65,33 @@ def test_a_door_standing_open_pushed_shut_as_the_unlock_goes_then_popping_open_i
     assert unlocks(sim) == 2
 
 
+def test_a_door_standing_open_the_unlock_reply_shows_shut_and_staying_shut_is_closed_in_flight_then_forced(
+        api, sim, server_key):
+    number = deposit(api, sim, "DF-C2")
+    door(sim, number, "open")  # standing open with the paper inside
+    event(api, "forced", door=number)
+    wait_for(lambda: api.door(number)["seen"] == "open", what=f"door {number} seen open")
+    # pushed shut as the unlock goes: the reply shows it shut, and the latch pops only 4 s later
+    sim.request(cmd="fault", spec=f"late:0/{number}@4")
+    answer = api("collect", code=worker_code(server_key), door=number)
+    opening = answer["opening"]
+    assert opening["reply"] == "closed" and opening["state"] == "commanded", answer
+    shut = event(api, "closed_in_flight", door=number)  # still shut jam_seconds after the reply
+    assert shut["by"] == "unlock reply" and shut["case"] == "DF-C2" and shut["purpose"] == "collect"
+    assert api.opening(opening["id"])["state"] == "closed_in_flight"
+    assert api.events("jammed") == [] and api.events("not_opened") == []
+    assert api.door(number)["use"] == "occupied" and api.case("DF-C2")["state"] == "materials_deposited"
+    # then the latch pops open: no unlock of it is in flight any more, so it is forced, after closed_in_flight
+    late = wait_for(lambda: api.events("forced")[1:], 20, "the door popping open to be forced")[0]
+    assert late == {"locker": late["locker"], "door": number, "alarm": True, "after": "closed_in_flight"}
+    assert [e["door"] for e in api.outbox("forced")] == [number, number]
+    alerts = api("state")["alerts"]
+    assert [(a["door"], a["kind"]) for a in alerts] == [(number, "forced")], alerts
+    door(sim, number, "close")
+    wait_for(lambda: api("state")["alerts"] == [], what="the alert to clear")
+    assert unlocks(sim) == 2  # the deposit's and the collect's: never resent
+
+
 def test_an_unwired_door_looks_jammed_goes_out_of_service_and_the_case_gets_another(api, sim):
     sim.request(cmd="fault", spec="unwired:0/3")
     answer = api("dropoff", case="DF-U1", size="M")
