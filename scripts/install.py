@@ -17,11 +17,13 @@ Layout (every path under ``--root``, default ``/``; the tests install into a thr
 
 An update installs into a NEW versions/ folder while the old version keeps running,
 migrates copies of the data with the new code (``scripts/migrate_stores.py
---check``; the server's SQLite database the same way), and only then stops the
-services, backs the stores up, migrates them for real, switches ``current`` (one
-atomic rename) and starts the services again. Any failure before the switch removes
-the new folder and leaves the old version running on its untouched data (restored
-from the backup when the real migration failed half-way).
+--check``; the server's SQLite database the same way; a PostgreSQL server database
+in place, in one transaction that is rolled back: see :data:`PG_CHECK`), and only
+then stops the services, backs the stores up, migrates them for real (PostgreSQL:
+Alembic's upgrade in one transaction, so a failing migration leaves nothing behind),
+switches ``current`` (one atomic rename) and starts the services again. Any failure
+before the switch removes the new folder and leaves the old version running on its
+untouched data (restored from the backup when the real migration failed half-way).
 
 Uses only the Python standard library: it runs with the system's python3 before any
 virtualenv exists.
@@ -59,6 +61,34 @@ ROLES = {  # what `install` enables by default
 EXCLUDE = {".git", ".venv", "var", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules",
            ".ci-cache"}
 KEEP_VERSIONS = 3
+CHECK_APPLICATION = "kiosk-migrate-check"  # PostgreSQL's application_name of the check (pg_stat_activity)
+# The new version's server migrations on the live PostgreSQL database, while the old
+# version serves: every pending migration in one transaction (PostgreSQL's DDL is
+# transactional) that is never committed: the dialect's commit does nothing here, and
+# the connection's return to the pool rolls it back. The revision is read again
+# afterwards from a connection of its own: unchanged, or the check fails.
+PG_CHECK = f"""
+import os, sys
+from sqlalchemy.engine import make_url
+from sync.server import db, migrations
+url = db.normalise_url(os.environ["SYNC_DATABASE_URL"])
+check = make_url(url).update_query_dict({{"application_name": "{CHECK_APPLICATION}"}})
+engine = db.create(check.render_as_string(hide_password=False))
+before = migrations.current(engine)
+engine.dialect.do_commit = lambda dbapi_connection: None
+try:
+    migrations.upgrade(engine)
+finally:
+    engine.dispose()
+again = db.create(url)
+try:
+    after = migrations.current(again)
+finally:
+    again.dispose()
+if after != before:
+    sys.exit(f"the check changed the database's revision ({{before}} -> {{after}}): migrate it by hand")
+print(f"the server's migrations apply to its database ({{before or 'empty'}} -> {{migrations.head()}}); rolled back")
+"""
 
 
 class InstallError(Exception):
@@ -262,9 +292,11 @@ class Installer:
             self.own(env, "root", "kiosk-server", 0o640)
 
     # -- migrations --------------------------------------------------------------------
-    def new_python(self, new: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def new_python(self, new: Path, *args: str, check: bool = True,
+                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return self.run(new / "venv" / "bin" / "python", *args, cwd=new / "app", check=check,
-                        env={"KIOSK_CONFIG": str(self.path(ETC) / "appliance.toml"), "PYTHONDONTWRITEBYTECODE": "1"})
+                        env={"KIOSK_CONFIG": str(self.path(ETC) / "appliance.toml"), "PYTHONDONTWRITEBYTECODE": "1",
+                             **(env or {})})
 
     def data_dir(self, new: Path) -> Path | None:
         proc = self.new_python(new, "-c", "from appliance.config import load; print(load(check_devices=False).data_dir)",
@@ -275,15 +307,28 @@ class Installer:
         path = Path(proc.stdout.strip())
         return path if path.is_dir() else None
 
-    def server_sqlite(self) -> Path | None:
+    def server_env(self) -> dict[str, str]:
+        """/etc/kiosk/server.env as the server's unit reads it (KEY=value lines, # comments)."""
         env = self.path(ETC) / "server.env"
         if not env.exists():
-            return None
+            return {}
+        found: dict[str, str] = {}
         for line in env.read_text().splitlines():
-            if line.startswith("SYNC_DATABASE_URL=sqlite:///"):
-                path = Path(line.split("sqlite:///", 1)[1].strip())
-                return path if path.exists() else None
+            key, sep, value = line.strip().partition("=")
+            if sep and key and not key.startswith("#"):
+                found[key.strip()] = value.strip().strip('"').strip("'")
+        return found
+
+    def server_sqlite(self) -> Path | None:
+        url = self.server_env().get("SYNC_DATABASE_URL", "")
+        if url.startswith("sqlite:///"):
+            path = Path(url.split("sqlite:///", 1)[1])
+            return path if path.exists() else None
         return None
+
+    def server_postgresql(self) -> str | None:
+        url = self.server_env().get("SYNC_DATABASE_URL", "")
+        return url if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")) else None
 
     def preflight(self, new: Path, old: Path | None) -> None:
         """Migrate copies with the new code; the running version is not touched."""
@@ -299,12 +344,18 @@ class Installer:
                 sqlite_copy(server, copy)
                 say(f"checking the server's migrations on a copy of {server}")
                 self.new_python(new, "-m", "sync.server", "migrate", "--database", f"sqlite:///{copy}")
+        postgresql = self.server_postgresql()
+        if postgresql is not None:
+            say(f"checking the server's migrations on {redact(postgresql)} (one transaction, rolled back)")
+            out = self.new_python(new, "-c", PG_CHECK, env=self.server_env())
+            print(out.stdout, end="")
 
     def migrate(self, new: Path, old: Path | None) -> None:
         """The real migration (services stopped): a backup first, restored on failure."""
         data = self._data  # as preflight() found it
         backup = self.path(PREFIX) / "backups" / new.name
         server = self.server_sqlite()
+        postgresql = self.server_postgresql()
         try:
             if data is not None:  # (migrate_stores.py gives the files back to data_dir's owner)
                 self.new_python(new, "scripts/migrate_stores.py", "--data-dir", str(data), "--backup", str(backup))
@@ -312,6 +363,14 @@ class Installer:
                 backup.mkdir(parents=True, exist_ok=True)
                 sqlite_copy(server, backup / "server" / server.name)
                 self.new_python(new, "-m", "sync.server", "migrate", "--database", f"sqlite:///{server}")
+            if postgresql is not None:
+                try:  # Alembic's upgrade: every pending migration in one transaction (migrations/env.py)
+                    self.new_python(new, "-m", "sync.server", "migrate", env=self.server_env())
+                except InstallError:
+                    say(f"服务器数据库迁移失败，已整体回滚 / the server's database migration failed and was rolled "
+                        f"back (one PostgreSQL transaction): {redact(postgresql)} is as it was; the old version "
+                        f"{old.name if old else ''} keeps running")
+                    raise
         except InstallError:
             if backup.exists() and data is not None:
                 restored = self.new_python(new, "scripts/migrate_stores.py", "--data-dir", str(data),
@@ -374,6 +433,11 @@ class Installer:
         for path in sorted((self.path(PREFIX) / "versions").iterdir()):
             print(f"  {'*' if path == current else ' '} {path.name}")
         return 0
+
+
+def redact(url: str) -> str:
+    """A database URL without its password."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:<removed>@", url)
 
 
 def site_packages(venv: Path) -> Path:

@@ -327,6 +327,85 @@ def test_a_failed_server_migration_keeps_the_old_version_and_database(tmp_path):
     assert _tables(database) == before and ("half_done",) not in before
 
 
+def _alembic(revision: str, upgrade: str) -> str:
+    """A test migration branching from 0004w (as BROKEN_ALEMBIC) with this upgrade's body."""
+    head = BROKEN_ALEMBIC.replace("9999broken", revision).split("def upgrade() -> None:")[0]
+    return head + "def upgrade() -> None:\n" + upgrade + "\n\n\ndef downgrade() -> None:\n    pass\n"
+
+
+# Passes the installer's check (PostgreSQL's application_name says it is the check) and
+# fails for real half-way, after its table was made and a row changed
+FAILS_FOR_REAL_ALEMBIC = _alembic("9999forreal", "\n".join([
+    '    op.create_table("half_done", sa.Column("x", sa.Integer))',
+    "    op.execute(\"UPDATE marker SET note = 'changed by a failed migration'\")",
+    '    if op.get_bind().exec_driver_sql("SHOW application_name").scalar() != "kiosk-migrate-check":',
+    '        raise RuntimeError("this migration fails on the real run (test)")']))
+GOOD_ALEMBIC = _alembic("9999good", '    op.create_table("added_in_test", sa.Column("x", sa.Integer))')
+
+
+def _pg_state(url: str) -> tuple[list, list, list]:
+    """The tables, Alembic's revisions and the marker's rows of a PostgreSQL database."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return (conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").fetchall(),
+                conn.execute("SELECT version_num FROM alembic_version ORDER BY 1").fetchall(),
+                conn.execute("SELECT note FROM marker ORDER BY 1").fetchall())
+
+
+def test_a_postgresql_server_update_is_checked_first_and_a_failed_migration_rolled_back(tmp_path):
+    """A server on PostgreSQL: the new version's migrations are tried on the live
+    database in a transaction that is rolled back while the old version serves; a
+    migration that fails there stops the update; one that fails only for real (the
+    services stopped) is rolled back with its one transaction; the old version stays
+    current and the database is as it was. A good migration is applied once."""
+    import psycopg
+
+    from tests.sync.server.support import postgresql_database
+
+    require("the base migration of the test", (ROOT / "sync/server/migrations/versions/0004w_worker_console.py").exists(),
+            "the test migrations branch from revision 0004w")
+    with postgresql_database() as url:
+        root = tmp_path / "root"
+        install(root, "install", "--version", "v1", "--role", "server")
+        (root / "etc/kiosk/server.env").write_text(f"# the central server\nSYNC_DATABASE_URL={url}\nSYNC_PORT=8000\n")
+        installed(root, "-m", "sync.server", "migrate", "--database", url)
+        with psycopg.connect(url) as conn:
+            conn.execute("CREATE TABLE marker (note text)")
+            conn.execute("INSERT INTO marker VALUES ('a resident''s case')")
+        before = _pg_state(url)
+        v1 = os.readlink(root / "opt/community-kiosk/current")
+
+        source = _copy_source(tmp_path, "v4", "")
+        (source / "sync/server/migrations/versions/9999_broken_in_test.py").write_text(BROKEN_ALEMBIC)
+        failed = install(root, "install", "--version", "v4", "--role", "server", source=source, check=False)
+        assert failed.returncode == 1 and "no_such_table" in failed.stderr, failed.stdout + failed.stderr
+        assert "one transaction, rolled back" in failed.stdout, failed.stdout  # the check found it
+        assert os.readlink(root / "opt/community-kiosk/current") == v1 and _pg_state(url) == before
+
+        source = _copy_source(tmp_path, "v5", "")
+        (source / "sync/server/migrations/versions/9999_for_real_in_test.py").write_text(FAILS_FOR_REAL_ALEMBIC)
+        failed = install(root, "install", "--version", "v5", "--role", "server", source=source, check=False)
+        assert failed.returncode == 1 and "fails on the real run" in failed.stderr, failed.stdout + failed.stderr
+        assert "9999forreal); rolled back" in failed.stdout, failed.stdout  # the check passed
+        said = [line for line in failed.stdout.splitlines() if "migration failed and was rolled back" in line]
+        assert len(said) == 1 and "postgresql://root@127.0.0.1:5432/" in said[0], failed.stdout
+        assert os.readlink(root / "opt/community-kiosk/current") == v1
+        assert not any(p.name.startswith("v5") for p in (root / "opt/community-kiosk/versions").iterdir())
+        assert _pg_state(url) == before, "a failed migration left something behind"
+
+        source = _copy_source(tmp_path, "v6", "")
+        (source / "sync/server/migrations/versions/9999_good_in_test.py").write_text(GOOD_ALEMBIC)
+        install(root, "install", "--version", "v6", "--role", "server", source=source)
+        assert os.readlink(root / "opt/community-kiosk/current").startswith("versions/v6-")
+        tables, revisions, marker = _pg_state(url)
+        assert ("added_in_test",) in tables and ("half_done",) not in tables and marker == before[2]
+        assert revisions == sorted(before[1] + [("9999good",)])
+        again = install(root, "install", "--version", "v6b", "--role", "server", source=tmp_path / "v6")
+        assert "rolled back" in again.stdout  # the check ran, with nothing to do
+        assert _pg_state(url) == (tables, revisions, marker), "a migration ran twice"
+
+
 def test_make_install_and_uninstall_targets(tmp_path):
     require_program("make", "make")
     root = tmp_path / "root"
