@@ -65,6 +65,7 @@ class KioskApp(QMainWindow):
         from kiosk.logbook import recent_logs
         recent_logs()
         self.card_watch = None
+        self.staff_watch = None  # the staff card reader ([pcsc]): kiosk.cardwatch.StaffCardWatch
         self.sync = sync  # run the sync agent on the kiosk's store ([sync] enabled): python -m kiosk does
         self._announcements: list = []  # what the strip shows (kiosk.store.announcements.Announcement)
         self.devices.synced.append(self._synced)
@@ -117,6 +118,7 @@ class KioskApp(QMainWindow):
         gc.freeze()
         self.ready = True
         self.start_card_watch()
+        self.start_staff_watch()
         self.start_locker_watch()
         if self.sync:
             self.start_sync()
@@ -400,6 +402,26 @@ class KioskApp(QMainWindow):
             self._dismissed.add(("refusal", alerts.refusal.at))
         self._show_alerts()
 
+    # -- the staff card reader -----------------------------------------------------------
+    def start_staff_watch(self) -> None:
+        """Watch the PC/SC reader ([pcsc] enabled) for staff cards: one opens admin mode
+        from any screen, or confirms the resident while identify asks for staff."""
+        if not self.config.pcsc.enabled or self.staff_watch is not None:
+            return
+        from kiosk.cardwatch import StaffCardWatch
+        self.staff_watch = StaffCardWatch(self.config.pcsc.reader, post=self.jobs.call_soon,
+                                          on_card=self._staff_card,
+                                          on_fault=lambda exc: log.warning("staff card reader: %s", exc)).start()
+
+    def _staff_card(self, uid: str) -> None:
+        self.idle.touch()
+        current = self.navigator.current
+        if current is not None and current.name == IDENTIFY and current.staff_card(uid):  # type: ignore[attr-defined]
+            return
+        admin = self.navigator.screens.get("admin")
+        if admin is not None and admin.card(uid):  # type: ignore[attr-defined]
+            self._retranslate_chrome()
+
     def leave_fullscreen(self) -> None:
         """Admin mode, after the second factor: a normal window."""
         log.warning("leaving fullscreen (admin)")
@@ -413,6 +435,9 @@ class KioskApp(QMainWindow):
             self.devices.synced.remove(self._synced)
         if self.card_watch is not None:
             self.card_watch.stop()
+        if self.staff_watch is not None:
+            self.staff_watch.stop()
+            self.staff_watch = None
         if self.locker_watch is not None:
             self.locker_watch.stop()
             self.locker_watch = None

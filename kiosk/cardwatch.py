@@ -1,5 +1,7 @@
-"""Watching the ID card reader on a thread of its own: a card placed is read once,
-a card taken away is noticed, and both are reported on the UI thread (``post``).
+"""Watching the card readers on threads of their own, reporting on the UI thread
+(``post``): :class:`CardWatch` the resident's ID card reader (the SAM), a card placed
+read once and a card taken away noticed; :class:`StaffCardWatch` the staff card
+reader (PC/SC), each card placed reported by its UID.
 
 With no card it keeps reading with a short find window; after a read it asks
 "still there?" (one find) every ``poll`` seconds, and two misses in a row mean the
@@ -94,3 +96,79 @@ class CardWatch:
             except Exception as exc:  # never let the watch die silently
                 log.exception("card watch: %s", exc)
                 self._stop.wait(3.0)
+
+
+class StaffCardWatch:
+    """The staff card reader (``[pcsc]``, PC/SC through pcscd) on a thread of its own:
+    each card placed is reported once, by its UID in upper-case hex (``on_card``, on
+    the UI thread through ``post``); it must be taken away before it counts again.
+    Whether it is a staff card is the app's to decide (``[kiosk] admin_cards``).
+
+    pcscd away or no reader: said once (``on_fault``), tried again every few seconds.
+    A card that gives no UID (a contact card) is said in the log and ignored."""
+
+    def __init__(self, reader: str, *, post: Callable[[Callable[[], None]], None],
+                 on_card: Callable[[str], None], on_fault: Callable[[BaseException], None],
+                 wait: float = 1.0, retry: float = 3.0) -> None:
+        self.wanted = reader
+        self.post, self.on_card, self.on_fault = post, on_card, on_fault
+        self.wait, self.retry = wait, retry
+        self._reader = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kiosk-staffcard", daemon=True)
+
+    def start(self) -> "StaffCardWatch":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self._stop.set()
+        reader = self._reader
+        if reader is not None:
+            try:
+                reader.cancel()  # a wait in progress ends now
+            except Exception as exc:  # the context is already gone: the wait ends by its timeout
+                log.debug("staff card reader cancel: %s", exc)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        from drivers.errors import DriverError
+        from drivers.idcard import pcsc_errors as E
+        from drivers.idcard.pcsc import PcscReader
+
+        self._reader = reader = PcscReader(self.wanted)
+        faulted = False
+        try:
+            while not self._stop.is_set():
+                try:
+                    seen = reader.wait_for_card(self.wait)
+                    try:
+                        uid = reader.uid().hex().upper()
+                    except (E.ApduError, E.NoCard, E.CardRemoved) as exc:
+                        log.info("a card with no UID on the staff card reader: %s", getattr(exc, "message", exc))
+                    else:
+                        log.info("staff card reader: a card (…%s)", uid[-4:])
+                        self.post(lambda uid=uid: self.on_card(uid))
+                    faulted = False
+                    while not self._stop.is_set():  # the same card counts once: wait for it to go
+                        try:
+                            reader.wait_for_removal(self.wait, seen.reader)
+                            break
+                        except E.CardTimeout:
+                            continue
+                except E.CardTimeout:
+                    continue
+                except DriverError as exc:
+                    if self._stop.is_set():
+                        break
+                    if not faulted:
+                        faulted = True
+                        self.post(lambda exc=exc: self.on_fault(exc))
+                    self._stop.wait(self.retry)
+                except Exception as exc:  # never let the watch die silently
+                    log.exception("staff card watch: %s", exc)
+                    self._stop.wait(self.retry)
+        finally:
+            self._reader = None
+            reader.close()

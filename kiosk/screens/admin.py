@@ -48,6 +48,17 @@ class AdminScreen(Screen):
             self.message = self.t("locked") if self.gate.locked else self.t("wrong_pin")
             self.refresh()
 
+    def card(self, uid: str) -> bool:
+        """A card on the staff card reader (the app's staff card watch): a staff card
+        listed in ``[kiosk] admin_cards`` opens admin mode from any screen (a resident's
+        session ends first); True if it did."""
+        if not self.gate.by_card(uid):
+            return False
+        self.app.admin = True
+        self.app.navigator.go(self.name)
+        self.show("status")
+        return True
+
     def leave(self) -> None:
         pass
 

@@ -181,7 +181,7 @@ class IdentifyScreen(Screen):
         if self.flow.staff_card(uid):
             self._welcome()
             return True
-        self.staff_wrong = True
+        self.staff_wrong = "card"
         self.refresh()
         return False
 
@@ -298,7 +298,8 @@ class IdentifyScreen(Screen):
             card_hint.setObjectName("identify-staff-card")
             left.addWidget(card_hint)
         if getattr(self, "staff_wrong", False):
-            wrong = label(self.t("staff_wrong"), "title")
+            wrong = label(self.t("staff_card_wrong" if self.staff_wrong == "card" else "staff_wrong"), "title")
+            wrong.setObjectName("identify-staff-wrong")
             wrong.setStyleSheet(f"color: {th.palette.error};")
             left.addWidget(wrong)
             self.staff_wrong = False

@@ -138,7 +138,7 @@ def test_no_reference_photo_offers_what_the_fallback_says(make_app, card_config,
     app = make_app(config, watch_cards=True)
     idreader.request(cmd="insert", card=LI)
     screen = identify_screen(app)
-    qtbot.waitUntil(lambda: screen.flow.step in (Step.FAILED, Step.STAFF, Step.WELCOME), timeout=20000)
+    qtbot.waitUntil(lambda: screen.flow.step in (Step.FAILED, Step.STAFF, Step.WELCOME), timeout=45000)
     assert screen.flow.why_staff == "no_reference"
     texts = " ".join(w.text() for w in screen.findChildren(type(app.header.clock)) if w.isVisible())
     assert "没有可以比对的照片" in texts
@@ -170,7 +170,7 @@ def test_attempts_used_up_with_the_video_fallback_offer_only_video(make_app, car
     devices.face_feed = lambda record: RehearsalFace(devices.engine, stranger, degrees=25)
     idreader.request(cmd="insert", card=LI)
     screen = identify_screen(app)
-    qtbot.waitUntil(lambda: screen.flow.step in (Step.FAILED, Step.STAFF, Step.WELCOME), timeout=20000)
+    qtbot.waitUntil(lambda: screen.flow.step in (Step.FAILED, Step.STAFF, Step.WELCOME), timeout=45000)
     assert screen.flow.step is Step.FAILED and screen.flow.why_staff == "failed"
     buttons = {b.objectName() for b in screen.findChildren(QAbstractButton) if b.isVisible()}
     assert "identify-video" in buttons and "identify-staff" not in buttons  # a PIN is set, but not asked for
