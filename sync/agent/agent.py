@@ -24,8 +24,8 @@ One *round* (:meth:`Agent.run_once`) is:
    damaged on this disk is held back with the reason until the agent restarts;
 4. pull changes after the cursor until there are no more, each page applied with its
    cursor in one transaction of the agent's own file; device keys and the server's
-   own key (``server``: worker and booking codes) are merged into
-   ``DATA_DIR/trusted-keys.json`` for offline checks (:mod:`appliance.keys`);
+   own key (``server``: worker and booking codes), and the community's worker keys,
+   are merged into ``DATA_DIR/trusted-keys.json`` for offline checks (:mod:`appliance.keys`);
    ``case`` changes (a case's state at the server) go into the appliance's store
    (:mod:`sync.store.server_cases`); a kind this release does not know is skipped
    with a log line, never fatal (a newer server may add kinds);
@@ -84,6 +84,7 @@ from sync.wire import (MAX_CHUNK_BYTES, AttachmentCreate, AttachmentStatus, Chan
                        known)
 
 log = logging.getLogger(__name__)
+TRUSTED_KINDS = ("device_key", "worker_key")  # the change kinds that rewrite trusted-keys.json
 HealthProbe = Callable[[], dict[str, PeripheralHealth]]
 
 
@@ -429,7 +430,7 @@ class Agent:
             self._apply_cases([c for c in changes if c.kind == "case"])  # before the cursor moves past them
             state.apply_changes(self.state, [c for c in changes if c.kind != "case"], page.cursor)
             done.pulled += len(changes)
-            keys_changed |= any(c.kind == "device_key" for c in page.changes)
+            keys_changed |= any(c.kind in TRUSTED_KINDS for c in page.changes)
             cursor = page.cursor
             if not page.more:
                 break
@@ -460,9 +461,11 @@ class Agent:
                     log.debug("case change %s for %s not newer than what is kept", change.seq, change.key)
 
     def write_trusted_keys(self) -> None:
-        """Merge the keys pulled (the fleet's devices and the server's own, ``server``)
-        into ``DATA_DIR/trusted-keys.json``: what the server published wins, entries it
-        does not know are kept, this appliance's own key is added if missing. Written
+        """Merge the keys pulled (the fleet's devices and the server's own, ``server``;
+        then the community's worker keys, which lockers accept worker and booking codes
+        from when their ``[locker] server_key_id`` names one: a device key of the same id
+        wins) into ``DATA_DIR/trusted-keys.json``: what the server published wins, entries
+        it does not know are kept, this appliance's own key is added if missing. Written
         atomically (a temporary file renamed over it): a reader sees the old or the new."""
         path = self.data_dir / TRUSTED_KEYS_FILE
         try:
@@ -471,15 +474,16 @@ class Agent:
             log.warning("%s; rewriting it from the keys the server published", exc)
             current = TrustedKeys(source=str(path))
         pulled: dict[str, TrustedKey] = {}
-        for device_id, data in state.records(self.state, "device_key").items():
-            try:
-                raw = base64.b64decode(str(data.get("public_key")), validate=True)
-            except ValueError:
-                raw = b""
-            if len(raw) != 32 or not DEVICE_ID.match(device_id):
-                log.warning("the server published an unusable key for %r: left out", device_id)
-                continue
-            pulled[device_id] = TrustedKey(device_id, raw, bool(data.get("revoked")))
+        for kind in ("worker_key", "device_key"):  # the later wins an id both have
+            for key_id, data in state.records(self.state, kind).items():
+                try:
+                    raw = base64.b64decode(str(data.get("public_key")), validate=True)
+                except ValueError:
+                    raw = b""
+                if len(raw) != 32 or not DEVICE_ID.match(key_id):
+                    log.warning("the server published an unusable %s for %r: left out", kind.replace("_", " "), key_id)
+                    continue
+                pulled[key_id] = TrustedKey(key_id, raw, bool(data.get("revoked")))
         keys = current.merged(pulled)
         if self.key.device_id not in keys:
             keys = keys.with_key(self.key.device_id, self.key.public_key)

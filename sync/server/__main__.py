@@ -1,7 +1,7 @@
 """``python -m sync.server``: run the central server, migrate its database, make
 enrolment codes, revoke devices, sign worker and booking codes.
 
-    python -m sync.server [--host H] [--port P] [--database URL]       serve (migrates first)
+    python -m sync.server [--host H] [--port P] [--database URL] [--workers N]   serve (migrates first)
     python -m sync.server migrate [--database URL]
     python -m sync.server enrol-code --community C --device-id D [--database URL]
     python -m sync.server revoke --device-id D [--database URL]
@@ -15,6 +15,9 @@ enrolment codes, revoke devices, sign worker and booking codes.
     python -m sync.server notify [--once] [--database URL]          deliver residents' notifications
     python -m sync.server department add --key K --name N [--name-en E] [--answer-timeout S] [--recording]
     python -m sync.server department list|demo                      departments residents can video-call
+    python -m sync.server revoke-certificate --serial S (--reason R | --withdraw)
+    python -m sync.server config set|remove|list --community C [--device-id D] [--file F.toml]
+    python -m sync.server worker-key add|revoke|list [--community C] [--key-id ID] [--public-key B64]
 
 The server's signing key (worker and booking codes) is in the database, created at
 first start under ``--server-key-id`` (default ``$SYNC_SERVER_KEY_ID`` or ``server``,
@@ -57,6 +60,7 @@ def serve(args: argparse.Namespace) -> int:
     from sync.server.app import create_app
     from sync.server.keys import ServerKeyError
     from sync.server.notify.errors import NotifyConfigError
+    from sync.server.video.errors import RecordingConfigError
 
     setup_logging(args.log_level)
     url = _database(args)
@@ -70,7 +74,7 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     try:  # migrates the database and makes the signing key once, before any worker starts
         app = create_app(url, server_key_id=_key_id(args))
-    except (ServerKeyError, NotifyConfigError) as exc:
+    except (ServerKeyError, NotifyConfigError, RecordingConfigError) as exc:
         print(exc, file=sys.stderr)
         return 2
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
@@ -146,10 +150,16 @@ def enrol_code(args: argparse.Namespace) -> int:
     if not DEVICE_ID.match(args.device_id):
         print(f"device id {args.device_id!r}: lower-case letters, digits and '-'", file=sys.stderr)
         return 2
+    from sync.server.admin.trust import is_worker_key_id
+
     engine = db.create(_database(args))
     try:
         migrations.upgrade(engine)
         with engine.begin() as conn:
+            if is_worker_key_id(conn, args.device_id):
+                print(f"{args.device_id} is a lockers' worker key id (python -m sync.server worker-key list): "
+                      f"enrol the device under another id", file=sys.stderr)
+                return 2
             code = create_code(conn, args.community, args.device_id)
     finally:
         engine.dispose()
@@ -203,6 +213,93 @@ def booking_code(args: argparse.Namespace) -> int:
 
     return _sign_code(args, lambda conn: issue_booking_code(conn, args.case, args.size, args.locker,
                                                             days=args.days, key_id=_key_id(args)))
+
+
+def _published(args: argparse.Namespace, change) -> int:
+    """Run ``change(conn)`` in one transaction of the database; print what it returns.
+    A record the admin console would refuse is refused the same way (exit 2)."""
+    from sync.server.admin.catalogue import Invalid
+
+    engine = db.create(_database(args))
+    try:
+        migrations.upgrade(engine)
+        with engine.begin() as conn:
+            said = change(conn)
+    except Invalid as exc:
+        for zh, en in exc.problems:
+            print(f"{zh} / {en}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    if said is None:
+        return 1
+    print(said)
+    return 0
+
+
+def revoke_certificate(args: argparse.Namespace) -> int:
+    from sync.server.admin import trust
+
+    if not args.withdraw and not args.reason.strip():
+        print("give the reason: --reason TEXT (published with the revocation: nothing personal)", file=sys.stderr)
+        return 2
+
+    def change(conn):
+        if args.withdraw:
+            return (f"revocation of {args.serial} withdrawn: valid again" if
+                    trust.withdraw_revocation(conn, args.serial, community=None) else _none(f"{args.serial} is not revoked"))
+        serial = trust.revoke_certificate(conn, args.serial, args.reason, args.by, community=None)
+        return f"certificate {serial} revoked: the verify page says so from now on"
+    return _published(args, change)
+
+
+def _none(message: str) -> None:
+    print(message, file=sys.stderr)
+    return None
+
+
+def appliance_config(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sync.server.admin import appliance_config as records
+
+    device_id = getattr(args, "device_id", "")
+
+    def change(conn):
+        target = f"device {device_id}" if device_id else f"community {args.community}"
+        if args.action == "list":
+            found = records.records(conn, args.community)
+            return "\n".join(f"# {r['key']} ({r['updated_by']}, {r['updated_at']})\n{r['toml'].rstrip()}"
+                              for r in found) or f"no configuration published for {args.community}"
+        if args.action == "remove":
+            return (f"configuration of {target} removed" if records.remove(conn, args.community, device_id)
+                    else _none(f"no configuration published for {target}"))
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return _none(f"{args.file}: cannot read it ({exc})")
+        key = records.save(conn, args.community, text, args.by, device_id)
+        return f"published {key} for {target}: it arrives at the next sync"
+    return _published(args, change)
+
+
+def worker_key(args: argparse.Namespace) -> int:
+    from sync.server.admin import trust
+
+    def change(conn):
+        if args.action == "list":
+            found = trust.worker_keys(conn, args.community)
+            return "\n".join(f"{k['key_id']}\t{k['community']}\t{k['fingerprint']}\t"
+                              f"{'revoked' if k.get('revoked') else 'trusted'}\t{k.get('note') or ''}"
+                              for k in found) or "no worker keys published"
+        if args.action == "revoke":
+            return (f"worker key {args.key_id} revoked: lockers refuse its codes after their next sync"
+                    if trust.revoke_worker_key(conn, args.key_id, args.by, community=None)
+                    else _none(f"no trusted worker key {args.key_id}"))
+        new = trust.publish_worker_key(conn, args.community, args.key_id, args.public_key, args.by, args.note)
+        return (f"worker key {args.key_id} published for {args.community}" if new
+                else f"worker key {args.key_id} was published already")
+    return _published(args, change)
 
 
 def _new_password(args: argparse.Namespace) -> str:
@@ -272,7 +369,8 @@ def parser() -> argparse.ArgumentParser:
     main.add_argument("--workers", type=int, default=1, metavar="N",
                       help="serve from N processes (PostgreSQL only; default 1)")
     main.set_defaults(run=serve)
-    commands = main.add_subparsers(metavar="{migrate,enrol-code,revoke,worker-code,booking-code,account,notify,department}")
+    commands = main.add_subparsers(metavar="{migrate,enrol-code,revoke,worker-code,booking-code,account,notify,"
+                                           "department,revoke-certificate,config,worker-key}")
     commands.add_parser("migrate", parents=[common], help="bring the database schema up to date"
                         ).set_defaults(run=migrate)
     code = commands.add_parser("enrol-code", parents=[common], help="print a one-time enrolment code")
@@ -298,10 +396,54 @@ def parser() -> argparse.ArgumentParser:
     booking.set_defaults(run=booking_code)
     _account_parser(commands, common)
     _notify_parser(commands, common)
+    _trust_parsers(commands, common)
     from sync.server.video.cli import department_parser
 
     department_parser(commands, common)
     return main
+
+
+def _trust_parsers(commands, common: argparse.ArgumentParser) -> None:
+    """What the admin console's revocations, configuration and lockers' keys pages do."""
+    cert = commands.add_parser("revoke-certificate", parents=[common],
+                               help="revoke a certificate by its serial: the verify page says 已作废 / revoked")
+    cert.add_argument("--serial", required=True, help="DEVICE-NNNNNN as printed, or the QR's text")
+    cert.add_argument("--reason", default="", help="why (published with the revocation: nothing personal)")
+    cert.add_argument("--withdraw", action="store_true", help="take the revocation back: valid again")
+    cert.add_argument("--by", default="cli", help="who (kept with the revocation; default cli)")
+    cert.set_defaults(run=revoke_certificate)
+
+    config = commands.add_parser("config", parents=[common],
+                                 help="appliance configuration published to a community or one of its devices")
+    actions = config.add_subparsers(dest="action", required=True, metavar="{set,remove,list}")
+    for action, text in (("set", "publish a TOML fragment of appliance.toml, checked by the appliance's rules"),
+                         ("remove", "remove the community's (or the device's) record"),
+                         ("list", "the community's records")):
+        one = actions.add_parser(action, parents=[common], help=text)
+        one.add_argument("--community", required=True)
+        if action != "list":
+            one.add_argument("--device-id", default="", help="one device of the community (default: all of them)")
+        if action == "set":
+            one.add_argument("--file", required=True, help="the TOML fragment, e.g. [kiosk] idle_seconds = 90")
+            one.add_argument("--by", default="cli", help="who (default cli)")
+    config.set_defaults(run=appliance_config)
+
+    keys_ = commands.add_parser("worker-key", parents=[common],
+                                help="keys lockers accept worker and booking codes from: add, revoke, list")
+    actions = keys_.add_subparsers(dest="action", required=True, metavar="{add,revoke,list}")
+    add = actions.add_parser("add", parents=[common], help="publish a key for a community's lockers")
+    add.add_argument("--community", required=True)
+    add.add_argument("--key-id", default="", help="as the lockers' [locker] server_key_id (or in the pasted entry)")
+    add.add_argument("--public-key", required=True,
+                     help="base64 of the 32-byte Ed25519 key, or the entry python -m locker sign server-key prints")
+    add.add_argument("--note", default="")
+    add.add_argument("--by", default="cli", help="who (default cli)")
+    revoke_ = actions.add_parser("revoke", parents=[common], help="lockers refuse the key's codes from their next sync")
+    revoke_.add_argument("--key-id", required=True)
+    revoke_.add_argument("--by", default="cli", help="who (default cli)")
+    listing = actions.add_parser("list", parents=[common], help="every worker key (tab-separated)")
+    listing.add_argument("--community", default=None)
+    keys_.set_defaults(run=worker_key)
 
 
 def _account_parser(commands, common: argparse.ArgumentParser) -> None:

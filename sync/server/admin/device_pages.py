@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from appliance.keys import DEVICE_ID
 from sync.server.admin.fleet import is_online, problems
 from sync.server.admin.pages import Admin, engine_of
+from sync.server.admin.trust import is_worker_key_id
 from sync.server.content import aware, now
 from sync.server.devices import create_code, revoke
 from sync.server.models import Device, EnrolmentCode
@@ -57,14 +58,16 @@ def new_code(request: Request, account: Admin, device_id: Annotated[str, Form()]
                               "and -, e.g. kiosk-01"))
     with engine_of(request).begin() as conn:
         other = conn.execute(select(DEVICES.c.community).where(DEVICES.c.device_id == device_id)).scalar_one_or_none()
+        if is_worker_key_id(conn, device_id):
+            other = ""  # a lockers' key of that id: a device key under it would stand in for it
         if other is not None and other != account.community:
             code = None
         else:
             code = create_code(conn, account.community, device_id)
     if code is None:
         return _page(request, account, status=422, device_id=device_id,
-                     problem=("这个终端编号已被其他社区使用，请换一个", "That device id belongs to another community: "
-                              "choose another"))
+                     problem=("这个终端编号已被其他社区的终端或云柜密钥使用，请换一个", "That id belongs to another "
+                              "community's device or to a lockers' key: choose another"))
     # the code is shown on this page only, never stored (only its hash) nor put in a URL
     return _page(request, account, new_code=(device_id, code))
 

@@ -43,7 +43,8 @@ def dashboard(request: Request, account: Admin) -> HTMLResponse:
 
 
 def section_routers() -> list[APIRouter]:
-    from sync.server.admin import content_pages, device_pages, household_pages, quarantine_pages, staff_pages
+    from sync.server.admin import (config_pages, content_pages, device_pages, household_pages, quarantine_pages,
+                                   staff_pages, trust_pages)
 
     return [router, household_pages.router, content_pages.router, staff_pages.router, device_pages.router,
-            quarantine_pages.router]
+            quarantine_pages.router, config_pages.router, trust_pages.router]
