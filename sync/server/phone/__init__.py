@@ -17,18 +17,13 @@ expired sessions) hourly in the background unless ``SYNC_PHONE_PURGE=0``;
 """
 from __future__ import annotations
 
-import logging
 import os
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from sync.server.phone import models  # noqa: F401  (the tables, for Base.metadata)
 
-log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600.0
 
 
@@ -39,16 +34,6 @@ def purge_once(engine) -> dict[str, int]:
         return purge(conn)
 
 
-def _purge_loop(engine, stop: threading.Event) -> None:
-    while not stop.wait(PURGE_EVERY_S):
-        try:
-            gone = purge_once(engine)
-            if any(gone.values()):
-                log.info("phone pages purge: %s", gone)
-        except Exception:  # noqa: BLE001  (the loop must outlive one bad round; logged)
-            log.exception("phone pages purge failed; trying again in an hour")
-
-
 def install(app: FastAPI) -> None:
     from sync.server import web
     from sync.server.phone.pages import router
@@ -57,19 +42,7 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     if os.environ.get("SYNC_PHONE_PURGE", "1").strip() in ("0", "false", "no", "off"):
         return
-    inner = app.router.lifespan_context
+    from sync.server.housekeeping import every
 
-    @asynccontextmanager
-    async def lifespan(application: FastAPI) -> AsyncIterator[object]:
-        async with inner(application) as state:
-            stop = threading.Event()
-            thread = threading.Thread(target=_purge_loop, name="phone-purge", daemon=True,
-                                      args=(application.state.engine, stop))
-            thread.start()
-            try:
-                yield state
-            finally:
-                stop.set()
-                thread.join(timeout=5)
-
-    app.router.lifespan_context = lifespan
+    every(app, "phone pages purge", PURGE_EVERY_S,
+          lambda engine: {k: v for k, v in purge_once(engine).items() if v})

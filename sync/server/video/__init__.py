@@ -11,6 +11,7 @@
 ``tokens``     the signed tokens of kiosk signaling sockets
 ``signaling``  the WebSockets of kiosks and staff consoles
 ``routes``     the kiosk's signed API, the staff console page and its notes
+``recordings`` recorded calls (departments set to record), kept for SYNC_RECORDING_DAYS
 ``errors``     the error tree
 =============  ===================================================================
 """
@@ -38,3 +39,12 @@ def install(app: FastAPI) -> None:
     app.include_router(pages)
     app.include_router(sockets)
     app.mount("/video/static", StaticFiles(directory=HERE / "static"), name="video-static")
+    from sync.server.housekeeping import every
+    from sync.server.video import recordings
+
+    recordings.retention()  # a wrong SYNC_RECORDING_DAYS stops the server now, not in an hour
+
+    def purge(engine) -> int:
+        with engine.begin() as conn:
+            return recordings.purge(conn)
+    every(app, "recordings purge", 3600.0, purge)

@@ -175,8 +175,11 @@ class Hub:
                 log.exception("video signaling: sweep failed; trying again in a second")
 
     def _seen(self) -> None:
-        with self.engine.begin() as conn:
-            presence.seen(conn, [a for a, n in self.consoles.items() if n > 0])
-            calls.side_seen(conn, [c for c, n in self.kiosks.items() if n > 0], "kiosk")
-            calls.side_seen(conn, [c for c, n in self.staff_calls.items() if n > 0], "staff")
-            conn.execute(delete(SIGNALS).where(SIGNALS.c.created_at < now() - KEEP_SIGNALS))
+        def chore(tx: calls.Tx) -> None:
+            revived = presence.seen(tx.conn, [a for a, n in self.consoles.items() if n > 0])
+            for department in revived:  # back online: their consoles read the queue again, and ring
+                tx.send(f"dept:{department}", {"type": "refresh"})
+            calls.side_seen(tx.conn, [c for c, n in self.kiosks.items() if n > 0], "kiosk")
+            calls.side_seen(tx.conn, [c for c, n in self.staff_calls.items() if n > 0], "staff")
+            tx.conn.execute(delete(SIGNALS).where(SIGNALS.c.created_at < now() - KEEP_SIGNALS))
+        self.run(chore)

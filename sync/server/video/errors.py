@@ -6,7 +6,12 @@
     ├── CallNotFound          no such call, or not this kiosk's / department's
     ├── CallStateError        the call is not in a state that allows this (already taken, ended …)
     ├── BadPhoneNumber        a call-back number that is no phone number
-    └── BadToken              a signaling token that is malformed, forged, expired or for another call
+    ├── BadToken              a signaling token that is malformed, forged, expired or for another call
+    ├── NotRecorded           a recording for a call that is not recorded (its department does not
+    │                         record, it was never answered, or it ended too long ago)
+    ├── BadRecording          a recording's piece that is empty, too large, not WebM, or
+    │                         different from the piece already received under its number
+    └── RecordingConfigError  SYNC_RECORDING_DAYS is not a whole number of days (the server stops)
 """
 from __future__ import annotations
 
@@ -41,3 +46,15 @@ class BadPhoneNumber(VideoError):
 
 class BadToken(VideoError):
     status = 401
+
+
+class NotRecorded(VideoError):
+    status = 409
+
+
+class BadRecording(VideoError):
+    status = 422
+
+
+class RecordingConfigError(VideoError):
+    status = 500

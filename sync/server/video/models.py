@@ -8,6 +8,8 @@ declines, and the signals that carry messages between server processes.
 - ``video_calls``: one row per call, its state (:mod:`sync.server.video.calls`), the
   kiosk's latest offer and the staff's answer (SDP), who took it, its clocks.
 - ``video_call_declines``: a staff member who declined a call is not rung again.
+- ``video_recording_chunks``: a recorded call (only a department set to record), in
+  pieces as the staff console uploads them (migration 0006v).
 - ``video_signals``: each message for a kiosk, a staff console or a department, as
   a row; on PostgreSQL a NOTIFY carries its id to every server process.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sync.server.models import Base, BigId
@@ -81,3 +83,15 @@ class Signal(Base):
     target: Mapped[str] = mapped_column(String(80))
     body: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RecordingChunk(Base):
+    """A piece of a recorded call (WebM from the staff console's MediaRecorder), in
+    order by ``seq``; the recording is the chunks joined. In the database, so every
+    server process (and machine) serves it; deleted after its retention."""
+    __tablename__ = "video_recording_chunks"
+    call_id: Mapped[str] = mapped_column(String(36), ForeignKey("video_calls.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(index=True)

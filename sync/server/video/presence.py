@@ -30,10 +30,20 @@ def set_status(conn: Connection, account_id: int, status: str, *, seen: bool = T
                  .on_conflict_do_update(index_elements=[PRESENCE.c.account_id], set_=values))
 
 
-def seen(conn: Connection, account_ids: list[int]) -> None:
-    """Consoles of these staff are connected (the holding process says so every few seconds)."""
-    if account_ids:
-        conn.execute(update(PRESENCE).where(PRESENCE.c.account_id.in_(account_ids)).values(seen_at=now()))
+def seen(conn: Connection, account_ids: list[int]) -> list[str]:
+    """Consoles of these staff are connected (the holding process says so every few
+    seconds). Returns the departments of those who were offline until now (a console
+    closed elsewhere, a reload that overtook its own close): their consoles must be
+    told, or a call already waiting would not ring them."""
+    if not account_ids:
+        return []
+    at = now()
+    revived = conn.execute(
+        select(ACCOUNTS.c.department).select_from(ACCOUNTS.join(PRESENCE, PRESENCE.c.account_id == ACCOUNTS.c.id))
+        .where(PRESENCE.c.account_id.in_(account_ids),
+               (PRESENCE.c.seen_at.is_(None)) | (PRESENCE.c.seen_at <= at - STALE))).scalars().all()
+    conn.execute(update(PRESENCE).where(PRESENCE.c.account_id.in_(account_ids)).values(seen_at=at))
+    return sorted({d for d in revived if d})
 
 
 def gone(conn: Connection, account_id: int) -> None:

@@ -11,7 +11,11 @@ Kiosk (signed like every /api/v1 call, sync.wire):
   resident would rather not wait): a call-back case for the department.
 
 Staff (session cookie, role staff): ``GET /staff`` the console; ``POST
-/staff/calls/{id}/note`` {note, follow_up} after a call (CSRF header).
+/staff/calls/{id}/note`` {note, follow_up} after a call (CSRF header); ``POST
+/staff/calls/{id}/recording/{seq}`` a piece of the call's recording (WebM bytes, CSRF
+header; only calls of a department that records, :mod:`.recordings`). Staff and
+admins: ``GET /staff/recordings`` the recorded calls they may play, ``GET
+/staff/calls/{id}/recording`` one of them (WebM, never cached).
 """
 from __future__ import annotations
 
@@ -19,13 +23,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sync.server.accounts import Account, signed_in
 from sync.server.auth import authenticate, body_of, path_of
 from sync.server.ingest import Device
-from sync.server.video import calls, departments, presence
+from sync.server.video import calls, departments, presence, recordings
 from sync.server.video.errors import VideoError
 from sync.server.video.signaling import _server_key, hub_of
 from sync.server.video.tokens import KIOSK_TTL_S, issue
@@ -114,3 +119,42 @@ async def save_note(request: Request, call_id: str, body: NoteRequest,
     except VideoError as exc:
         raise _refused(exc) from None
     return {"saved": True, "case_id": case_id}
+
+
+@router.post("/staff/calls/{call_id}/recording/{seq}", status_code=201)
+async def upload_recording(request: Request, call_id: str, seq: int,
+                           account: Annotated[Account, Depends(signed_in("staff"))]) -> dict:
+    data = await request.body()
+    staff = calls.Staff(account.id, account.name, account.department)
+
+    def keep() -> bool:
+        with request.app.state.engine.begin() as conn:
+            return recordings.store(conn, call_id, staff, seq, data)
+    try:
+        new = await run_in_threadpool(keep)
+    except VideoError as exc:
+        raise _refused(exc) from None
+    return {"stored": new, "seq": seq, "bytes": len(data)}
+
+
+@router.get("/staff/calls/{call_id}/recording")
+def download_recording(request: Request, call_id: str,
+                       account: Annotated[Account, Depends(signed_in("staff", "admin"))]) -> Response:
+    with request.app.state.engine.connect() as conn:
+        try:
+            data = recordings.joined(conn, account, call_id)
+        except VideoError as exc:
+            raise _refused(exc) from None
+    return Response(data, media_type="video/webm", headers={
+        "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="call-{call_id}.webm"'})
+
+
+@router.get("/staff/recordings")
+def list_recordings(request: Request, account: Annotated[Account, Depends(signed_in("staff", "admin"))]):
+    from sync.server.web import render
+
+    with request.app.state.engine.connect() as conn:
+        found = recordings.recordings(conn, account)
+        names = {d.key: d for d in departments.all_departments(conn)}
+    return render(request, "video/recordings.html", recordings=found, departments=names,
+                  days=recordings.retention().days)

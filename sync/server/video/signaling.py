@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
@@ -225,7 +226,7 @@ async def staff_socket(ws: WebSocket) -> None:
         hub.consoles[staff.id] -= 1
         if hub.consoles[staff.id] <= 0:
             del hub.consoles[staff.id]
-            await hub.call(_console_closed, staff.id)
+            await hub.call(_console_closed, staff.id, lambda: hub.consoles.get(staff.id, 0) > 0)
         if "id" in active:
             call_id = active["id"]
             _leave(call_id)
@@ -275,7 +276,12 @@ def _console_opened(tx: calls.Tx, account_id: int) -> None:
     _refresh_department(tx, account_id)
 
 
-def _console_closed(tx: calls.Tx, account_id: int) -> None:
+def _console_closed(tx: calls.Tx, account_id: int, reopened: Callable[[], bool]) -> None:
+    """The last console of ``account_id`` here closed: offline, unless one opened again
+    meanwhile (a reload: the new page's socket can register before the old one's close
+    is written, and marking her gone then would leave her unrung)."""
+    if reopened():
+        return
     presence.gone(tx.conn, account_id)
     _refresh_department(tx, account_id)
 
