@@ -208,7 +208,8 @@ def concerned_cases(conn: Connection, alarm: Alarm) -> list[str]:
     if alarm.aggregate_type == "board":
         doors = [r.aggregate_id for r in conn.execute(select(EVENTS.c.aggregate_id).where(
             EVENTS.c.device_id == alarm.locker, EVENTS.c.aggregate_type == "door",
-            EVENTS.c.aggregate_id.startswith(f"{alarm.aggregate_id}/", autoescape=True), EVENTS.c.server_seq < alarm.seq).distinct())]
+            EVENTS.c.aggregate_id.startswith(f"{alarm.aggregate_id}/", autoescape=True),
+            EVENTS.c.server_seq < alarm.seq).distinct())]
         return sorted({c for c in (_occupant(conn, alarm.locker, d, alarm.seq) for d in doors) if c})
     return []
 
@@ -230,10 +231,30 @@ def for_case(conn: Connection, case_id: str) -> list[Alarm]:
     devices = sorted({r.device_id for r in conn.execute(select(EVENTS.c.device_id).where(
         EVENTS.c.aggregate_type == lifecycle.CASE, EVENTS.c.aggregate_id == case_id).distinct())
         if not r.device_id.startswith(CONSOLE)})
+    rows = [row for row in _alarm_rows(conn, devices) if row.aggregate_type != lifecycle.CASE]
+    if not rows:
+        return []
+    # the doors that ever held its paper and the openings made for it: only alarms there may concern it
+    named = EVENTS.c.payload["case"].as_string() == case_id
+    held = {(r.device_id, r.aggregate_id) for r in conn.execute(select(EVENTS.c.device_id, EVENTS.c.aggregate_id).where(
+        EVENTS.c.device_id.in_(devices), EVENTS.c.aggregate_type == "door", EVENTS.c.event_type.in_(HOLDING), named))}
+    openings = {(r.device_id, r.aggregate_id) for r in conn.execute(select(EVENTS.c.device_id, EVENTS.c.aggregate_id)
+                                                                     .where(EVENTS.c.device_id.in_(devices),
+                                                                            EVENTS.c.aggregate_type == "opening",
+                                                                            EVENTS.c.event_type == "unlock_commanded",
+                                                                            named))}
     names = _locker_names(conn, set(devices))
     found = []
-    for row in _alarm_rows(conn, devices):
-        if row.aggregate_type == lifecycle.CASE:
+    for row in rows:
+        payload = row.payload if isinstance(row.payload, dict) else {}
+        where = (row.device_id, row.aggregate_id)
+        on_board = row.aggregate_type == "board" and any(
+            device == row.device_id and door.startswith(f"{row.aggregate_id}/") for device, door in held)
+        maybe = (str(payload.get("case") or "") == case_id or on_board
+                 or (row.aggregate_type == "opening" and where in openings)
+                 or (row.aggregate_type == "door" and (where in held or (row.device_id, str(payload.get("opening")))
+                                                       in openings)))
+        if not maybe:
             continue
         alarm = _alarm(row, names)
         alarm.cases = concerned_cases(conn, alarm)

@@ -293,10 +293,19 @@ def case_view(conn: Connection, case_id: str) -> CaseView | None:
         GRIDS.c.device_id.in_({e.by for e in entries})))}
     for entry in entries:
         entry.by_name = actor_name(entry.by, names)
+        if entry.by.startswith("console:") and entry.detail.get("staff"):  # department staff, not a worker
+            entry.by_name = f"科室工作人员 {entry.by[8:]}", f"department staff {entry.by[8:]}"
+        elif entry.detail.get("call_id") and entry.by not in names and ":" not in entry.by:
+            entry.by_name = "视频咨询", "video consultation"  # the server, for a call (a call-back, a follow-up)
     locker = names.get(where.device_id, where.device_id) if where else None
     kind = kind_of(conn, case_id)
     created = next((e.detail for e in entries if e.event_type == S.CREATED.value and e.status == "applied"), {})
-    return CaseView(case.id, case.state, case.community, residents.of_case(conn, case_id), entries,
+    resident = residents.of_case(conn, case_id)
+    resident.department = scope.department_names(conn).get(resident.department, resident.department)
+    if not resident.item:  # a call-back or a follow-up from a video call: what it is about
+        context = created.get("context") if isinstance(created.get("context"), dict) else {}
+        resident.item = str(created.get("request") or context.get("topic") or "")
+    return CaseView(case.id, case.state, case.community, resident, entries,
                     shown_notifications(outbox.for_case(conn, case_id)), rating, locker,
                     (where.payload or {}).get("door") if where else None, available(case.state, kind), kind,
                     {"place": created.get("place", ""), "text": created.get("report", "")} if kind else {},

@@ -132,6 +132,15 @@ class Department:
         return self.name or self.key, self.name_en or self.name or self.key
 
 
+def department_names(conn: Connection) -> dict[str, str]:
+    """Each department's key -> its Chinese name (a case naming a department by its key
+    is shown by its name)."""
+    from sync.server.video.models import Department as DepartmentRow
+
+    table = DepartmentRow.__table__
+    return {r.key: r.name for r in conn.execute(select(table.c.key, table.c.name))}
+
+
 def department_of(conn: Connection, account: Any) -> Department:
     from sync.server.video.models import Department as DepartmentRow
 
@@ -188,4 +197,5 @@ def department_cases(conn: Connection, department: Department, case_ids: Iterabl
     return existing
 
 
-__all__ = ["Department", "community_cases", "department_cases", "department_of", "facts", "grid_cases"]
+__all__ = ["Department", "community_cases", "department_cases", "department_names", "department_of", "facts",
+           "grid_cases"]

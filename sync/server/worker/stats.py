@@ -94,7 +94,7 @@ def for_account(conn: Connection, account: Any) -> Scope:
 
 def compute(conn: Connection, community: str | None, only: Scope | None = None) -> Statistics:
     """The figures of ``community``'s cases (``only``: of those it allows)."""
-    case_ids = sorted(scope_cases(conn, community, only))
+    case_ids = scope_cases(conn, community, only)
     department: dict[str, str] = {}
     item_of: dict[str, str] = {}
     worker: dict[str, str] = {}
@@ -132,6 +132,11 @@ def compute(conn: Connection, community: str | None, only: Scope | None = None) 
             RATINGS.c.case_id.in_(case_ids[start:start + 500])))})
     if only is not None and only.department:
         department = {case_id: only.department for case_id in case_ids}
+    else:  # a department named by its key (a video call's cases) counts under its name
+        from sync.server.worker.scope import department_names
+
+        names = department_names(conn)
+        department = {case_id: names.get(named, named) for case_id, named in department.items()}
     by_department: dict[str, Figures] = {}
     by_worker: dict[str, Figures] = {}
     total = Figures("")
@@ -152,12 +157,12 @@ def compute(conn: Connection, community: str | None, only: Scope | None = None) 
     return Statistics(sorted(by_department.values(), key=order), sorted(by_worker.values(), key=order), total)
 
 
-def scope_cases(conn: Connection, community: str | None, only: Scope | None) -> set[str]:
+def scope_cases(conn: Connection, community: str | None, only: Scope | None) -> list[str]:
     query = select(CASES.c.id)
     if community is not None:
         query = query.where(CASES.c.community == community)
-    found = {r.id for r in conn.execute(query)}
-    return found if only is None or only.cases is None else found & only.cases
+    found = [r.id for r in conn.execute(query)]
+    return found if only is None or only.cases is None else [c for c in found if c in only.cases]
 
 
 __all__ = ["FIELDS", "Figures", "Scope", "Statistics", "compute", "for_account"]

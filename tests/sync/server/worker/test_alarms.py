@@ -46,6 +46,9 @@ def test_a_forced_door_is_on_her_list_with_what_to_do_and_on_the_cases_timeline(
     assert "2026-11-22 10:15" in section  # since when, in China's time
     assert "没有人扫码开门" in section and "查看柜内材料是否缺少" in section  # what to do, in plain words
     assert f'href="/worker/cases/{case_id}"' in section
+    english = alarms_section(wang.get("/worker?lang=en").text)
+    assert "Door opened without a command" in english and "Mark handled" in english
+    wang.get("/worker?lang=zh")
     timeline = wang.get(f"/worker/cases/{case_id}").text.split('id="timeline-h"', 1)[1]
     assert "告警：柜门被异常打开" in timeline and "待处理" in timeline
 

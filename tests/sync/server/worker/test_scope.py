@@ -19,7 +19,7 @@ from sync.server.video import departments
 from sync.server.worker import scope
 from sync.server.worker.cases import may_see, set_locker_grid
 from tests.sync.server.support import COMMUNITY, Signed, new_code, new_key
-from tests.sync.server.worker.conftest import RESIDENT_ID, Locker, csrf_of, deposit_case
+from tests.sync.server.worker.conftest import RESIDENT_ID, Locker, csrf_of
 
 CASES = Case.__table__
 CALLER = "13912345678"
@@ -86,6 +86,8 @@ def test_department_staff_see_their_departments_cases_only(world, staff, engine)
     assert page.status_code == 200 and "民政" in page.text
     assert listed(page.text) == {world["by_item"], world["callback"], world["far"]}  # no community: every one
     assert listed(social.get("/staff/cases").text) == {world["by_key"], world["by_item_en"], world["moved"]}
+    english = social.get("/staff/cases?lang=en").text
+    assert "Our cases" in english and "Social security" in english
 
     shown = civil.get(f"/staff/cases/{world['by_item']}")
     assert shown.status_code == 200 and "高龄补贴申请" in shown.text and "1101**********0033" in shown.text
