@@ -89,6 +89,9 @@ class KioskApp(QMainWindow):
         self.jobs.busy_changed.connect(lambda _text: self.alerts.raise_() if self.alerts.rows else None)
         self.alerts = AlertBanner(central, self.theme, on_dismiss=self._dismiss_alert,
                                   top=lambda: self.navigator.geometry().top())
+        from kiosk.widgets.keyboard import KeyboardHook, OnScreenKeyboard
+        self.keyboard = OnScreenKeyboard(central, self.theme, self.i18n.t)  # a text box tapped brings it up
+        self.keyboard_hook = KeyboardHook(self, self.keyboard)
         self.locker_watch = None
         self.locker_alerts = None  # the last kiosk.lockerwatch.LockerAlerts
         self._alerts_said: set = set()  # door alerts and refusals already spoken
@@ -198,6 +201,7 @@ class KioskApp(QMainWindow):
             self.navigator.current.refresh()
         self.alerts.theme = self.theme
         self._show_alerts()
+        self.keyboard.restyle(self.theme)
         self._retranslate_chrome()
 
     def _retranslate_chrome(self) -> None:
@@ -260,6 +264,7 @@ class KioskApp(QMainWindow):
         if reason is not EndReason.ADMIN:
             self.admin = False  # idle or home also ends admin mode
         self.jobs.forget()
+        self.keyboard.detach()  # with what was being spelled
         self.countdown.hide()
         self.navigator.clear_all()
         self.voice.stop()
@@ -442,6 +447,7 @@ class KioskApp(QMainWindow):
             self.locker_watch.stop()
             self.locker_watch = None
         self.idle.stop()
+        self.keyboard_hook.stop()
         self.jobs.shutdown()
         self.voice.stop()
         self.devices.close()
