@@ -40,6 +40,15 @@ def _not_found(request: Request, case_id: str) -> Response:
                                f"Case {case_id} does not exist or is not your department's."), back="/staff/cases")
 
 
+def _records(request: Request, account: Account) -> bool:
+    """Whether the department records its calls (the nav then links its recordings)."""
+    from sync.server.video.models import Department
+
+    table = Department.__table__
+    with request.app.state.engine.connect() as conn:
+        return bool(conn.execute(select(table.c.recording).where(table.c.key == (account.department or ""))).scalar())
+
+
 def _kind(conn, case_id: str) -> str:
     payload = conn.execute(select(cases.EVENTS.c.payload).where(
         cases.EVENTS.c.aggregate_type == lifecycle.CASE, cases.EVENTS.c.aggregate_id == case_id,
@@ -58,9 +67,9 @@ def case_list(request: Request, account: Staff) -> Response:
     with request.app.state.engine.connect() as conn:
         department = scope.department_of(conn, account)
         ids = scope.department_cases(conn, department)
-        rows = []
-        for start in range(0, len(ids), 500):
-            chunk = sorted(ids)[start:start + 500]
+        rows, ordered = [], sorted(ids)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start:start + 500]
             rows += conn.execute(select(cases.CASES).where(cases.CASES.c.id.in_(chunk))).all()
         said = scope.facts(conn, ids, ("item", "kind", "request", "department"))
     rows.sort(key=lambda r: aware(r.updated_at), reverse=True)
@@ -68,6 +77,7 @@ def case_list(request: Request, account: Staff) -> Response:
                "item": str(said.get(r.id, {}).get("item") or said.get(r.id, {}).get("request") or ""),
                "kind": KIND_NAMES.get(str(said.get(r.id, {}).get("kind") or ""))} for r in rows]
     return _render(request, "worker/department_cases.html", department=department,
+                   staff_records=_records(request, account),
                    open_cases=[c for c in listed if c["state"] not in DONE],
                    done_cases=[c for c in listed if c["state"] in DONE][:100], done_total=sum(
                        1 for c in listed if c["state"] in DONE))
@@ -81,7 +91,7 @@ def case_page(request: Request, case_id: str, account: Staff) -> Response:
             _for_staff(conn, view)
     if view is None:
         return _not_found(request, case_id)
-    return _render(request, "worker/case.html", case=view, refused=None)
+    return _render(request, "worker/case.html", case=view, refused=None, staff_records=_records(request, account))
 
 
 def _for_staff(conn, view: cases.CaseView) -> None:
@@ -116,7 +126,8 @@ def act(request: Request, case_id: str, account: Staff, action: Annotated[str, F
         with engine.connect() as conn:
             view = cases.case_view(conn, case_id)
             _for_staff(conn, view)
-        return _render(request, "worker/case.html", 409, case=view, refused=exc)
+        return _render(request, "worker/case.html", 409, case=view, refused=exc,
+                       staff_records=_records(request, account))
     return web.redirect(f"/staff/cases/{case_id}", "Closed: call-back made." if lang == "en" else "已回电，案件已办结。")
 
 
@@ -127,4 +138,4 @@ def material(request: Request, case_id: str, attachment_id: str, account: Staff)
 
 @router.get("/staff/stats")
 def statistics(request: Request, account: Staff) -> Response:
-    return statistics_page(request, account)
+    return statistics_page(request, account, staff_records=_records(request, account))

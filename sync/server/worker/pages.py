@@ -217,7 +217,7 @@ def material_response(request: Request, account: Account, case_id: str, attachme
 
 
 # -- statistics (workers and admins) ---------------------------------------------------------
-def statistics_page(request: Request, account: Account) -> Response:
+def statistics_page(request: Request, account: Account, **context) -> Response:
     """The figures the account may see (:func:`sync.server.worker.stats.for_account`)."""
     with _engine(request).connect() as conn:
         only = stats.for_account(conn, account)
@@ -225,7 +225,7 @@ def statistics_page(request: Request, account: Account) -> Response:
         names = {r.account.username: r.account.name for r in list_accounts(conn, only.community)}
     for worker in figures.workers:
         worker.name = names.get(worker.name, worker.name)
-    return _render(request, "worker/stats.html", stats=figures, scope=only)
+    return _render(request, "worker/stats.html", stats=figures, scope=only, **context)
 
 
 @router.get("/worker/stats")

@@ -140,7 +140,7 @@ def test_a_forced_door_and_a_scanned_page_reach_the_workers_phone(live_server, p
 def test_department_staff_work_their_cases(live_server, page, artifacts, appliances):
     server = live_server
     with _engine(server) as engine, engine.begin() as conn:
-        departments.add(conn, "civil_affairs", "民政", "Civil affairs")
+        departments.add(conn, "civil_affairs", "民政", "Civil affairs", recording=True)
         departments.add(conn, "social_security", "社保", "Social security")
         put(conn, "guide_item", "elderly-subsidy", {"name": "高龄补贴申请", "department": "民政"})
     locker = appliances(server)
@@ -163,6 +163,7 @@ def test_department_staff_work_their_cases(live_server, page, artifacts, applian
     page.wait_for_url("**/staff/cases")
     listing = page.locator("main").inner_text()
     assert ours in listing and callback in listing and theirs not in listing and "回电请求" in listing
+    assert page.get_by_role("link", name="通话录像").count() == 1  # the console's nav, as on /staff
     screenshot(page, artifacts, "01-our-cases")
 
     page.get_by_role("link", name=callback).click()
