@@ -16,6 +16,11 @@ again with the same token for ``reconnect_s`` (the server keeps the call that lo
 Media that stops (no remote video frame for ``stall_s``) is renegotiated with a new
 offer; the other side's console dropping is heard from the server (``peer_lost``) at
 once. A call longer than ``time_limit_s`` is hung up.
+
+The media's devices (the camera :func:`kiosk.call.media.open_media` started) are
+released as soon as the call can no longer use them: when nobody answered (the
+call-back form needs no camera), when it ended, and at the latest by :meth:`close`;
+a second call opens them afresh.
 """
 from __future__ import annotations
 
@@ -65,13 +70,15 @@ TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     S.FAILED: frozenset(),
 }
 FINAL = frozenset({S.CALLBACK_SENT, S.ENDED, S.FAILED})
+SAY_ONCE_S = 3.0  # how long a hang-up without a socket waits for one of its own
 CALLBACK_OFFERED = frozenset({S.UNANSWERED, S.DECLINED})
 
 
 class CallSession:
     def __init__(self, api: VideoApi, video, audio, *, time_limit_s: float = 1200, reconnect_s: float = 10,
-                 stall_s: float = 3.0, silent_s: float = 4.0) -> None:
+                 stall_s: float = 3.0, silent_s: float = 4.0, closers: list[Callable[[], None]] | None = None) -> None:
         self.api, self.video, self.audio = api, video, audio
+        self.closers = list(closers or [])  # what releases the devices behind the tracks (camera.stop)
         self.time_limit_s, self.reconnect_s, self.stall_s, self.silent_s = time_limit_s, reconnect_s, stall_s, silent_s
         self.state = S.IDLE
         self.call_id: str | None = None
@@ -144,7 +151,12 @@ class CallSession:
     async def hang_up(self, reason: str = "hangup") -> None:
         if self.state in FINAL:
             return
-        await self._send({"type": "hangup", "reason": reason})
+        message = {"type": "hangup", "reason": reason}
+        if not await self._send(message) and self._token:
+            # no signaling socket open (hung up while the offer was still being made, or
+            # while it reconnects): say it on a socket of its own, or the server keeps
+            # ringing the department for nobody
+            await self._say_once(message)
         await self._finish(S.ENDED if self.state not in CALLBACK_OFFERED else S.ENDED, reason)
 
     async def request_callback(self, phone: str) -> str:
@@ -159,12 +171,23 @@ class CallSession:
         if self.state not in FINAL:
             await self.hang_up()
         await self._finish(self.state, self.end_reason)
+        await self.release_media()
         signaling = [t for t in self._tasks if t.get_name() == "call-signaling" and not t.done()]
         if signaling:
             done, _ = await asyncio.wait(signaling, timeout=8)
             for task in signaling:
                 if task not in done:
                     task.cancel()
+
+    async def release_media(self) -> None:
+        """Stop the devices behind the tracks (once; each closer off the loop: stopping a
+        camera joins its grabber thread). A closer that fails is logged: the next one runs."""
+        closers, self.closers = self.closers, []
+        for closer in closers:
+            try:
+                await asyncio.to_thread(closer)
+            except Exception:
+                log.exception("call %s: releasing the media", self.call_id)
 
     @property
     def in_call_s(self) -> float:
@@ -181,6 +204,19 @@ class CallSession:
             await ws.send(json.dumps(message))
             return True
         except Exception:  # the socket is going; the signaling loop reconnects
+            return False
+
+    async def _say_once(self, message: dict) -> bool:
+        """Open the call's signaling socket just to send ``message``; False when it cannot."""
+        from websockets.asyncio.client import connect
+
+        try:
+            async with connect(self.api.socket_url(f"/video/ws/kiosk?token={self._token}"),
+                               open_timeout=SAY_ONCE_S, ping_interval=None, close_timeout=1) as ws:
+                await ws.send(json.dumps(message))
+            return True
+        except Exception as exc:  # the server is away: it ends the call itself (kiosk_lost)
+            log.info("call %s: could not say %s: %r", self.call_id, message.get("type"), exc)
             return False
 
     async def _signaling(self) -> None:
@@ -332,6 +368,8 @@ class CallSession:
         if close_media and self.pc is not None:
             pc, self.pc = self.pc, None
             await pc.close()
+        if close_media and (self.state in FINAL or self.state in CALLBACK_OFFERED):
+            await self.release_media()  # the camera is free for the next resident now
         if self.state in FINAL:
             ws, self._ws = self._ws, None
             if ws is not None:

@@ -2,7 +2,14 @@
 estimated wait), talk face to face (the staff's picture, a big hang-up button), and
 when nobody answers leave a phone number on the on-screen keypad for a call-back.
 The call itself is :class:`kiosk.call.CallSession` (plain asyncio on the qasync
-loop); this screen shows its state and forwards taps."""
+loop); this screen shows its state and forwards taps.
+
+The call carries the identified resident's context (:func:`kiosk.call.context.resident_context`:
+her record's key, her open cases, masked), so the server files it on her record and
+the console shows what she has going on. A department that records its calls is
+said so first, and the call is placed only once the resident agrees. ``[call]
+enabled = false``: :meth:`CallScreen.available` says no, and the screen, reached
+anyway, says the service is not offered here without asking the server."""
 from __future__ import annotations
 
 import asyncio
@@ -55,6 +62,12 @@ class CallScreen(Screen):
     domain = "call"
     tile = Tile("call.tile", "call.tile_hint", order=80, glyph="视")
 
+    @classmethod
+    def available(cls, app) -> bool:
+        """Whether this kiosk offers video consultations (``[call] enabled``): home
+        shows the tile only then."""
+        return bool(app.config.call.enabled)
+
     def __init__(self, app) -> None:
         super().__init__(app)
         self._frames = QTimer(self)
@@ -62,6 +75,10 @@ class CallScreen(Screen):
         self._frames.timeout.connect(self._draw)
         self._video: QLabel | None = None
         self._still: np.ndarray | None = None  # screenshots: a fictional picture
+        # the call not closed yet, held here as well as in the session's scratch: the
+        # session's end empties the scratch before clear() runs, and the call must still
+        # hang up and let go of the camera
+        self._live = None
 
     # -- state in the session's scratch (the session's end drops it) -----------------------
     @property
@@ -75,22 +92,34 @@ class CallScreen(Screen):
         return self.data["call"]
 
     def enter(self, **params) -> None:
+        self.data["call"] = None
+        self._end_call()  # "call again": the last call lets go of its camera first
+        if not self.available(self.app):
+            self.data.update(step="unavailable", problem="", phone="", case_id="")
+            self.refresh()
+            return
         self.data.update(step="loading", problem="", phone="", case_id="")
         self.refresh()
         spawn(self._load())
 
     def leave(self) -> None:
         self._frames.stop()
-        call = self.call
-        if call is not None:
-            spawn(self._close(call))
+        self._end_call()
 
     def clear(self) -> None:
         self._frames.stop()
         self._video = None
+        self._end_call()  # the session ended mid-call (idle, the card pulled): hang up
+
+    def _end_call(self) -> None:
+        call, self._live = self._live, None
+        if call is not None:
+            spawn(self._close(call))
 
     # -- the call's plumbing ---------------------------------------------------------------
     def _api(self):
+        """The signed client (blocking: it reads the device key and builds a TLS context,
+        tens of milliseconds: made off the UI thread)."""
         from appliance.keys import DeviceKey
         from kiosk.call.api import VideoApi
 
@@ -100,7 +129,7 @@ class CallScreen(Screen):
     async def _load(self) -> None:
         from kiosk.call import CallError
 
-        api = self._api()
+        api = await asyncio.to_thread(self._api)
         try:
             self.data["departments"] = await api.departments()
             self.data["step"] = "choose"
@@ -124,39 +153,61 @@ class CallScreen(Screen):
 
     async def _place(self, department: dict) -> None:
         from kiosk.call import CallError, CallSession
+        from kiosk.call.context import resident_context
         from kiosk.call.media import CameraTrack, ToneAudioTrack, open_media
 
-        config = self.app.config
+        config, devices, number = self.app.config, self.app.devices, self.session.number
+        call, closers = None, []
         try:
-            if config.call.microphone == "synthetic" and self.app.devices.camera_enabled:
-                video, audio = CameraTrack(self.app.devices.camera, config.call.fps), ToneAudioTrack()
+            # the store and the camera are files and devices: read and opened off the UI thread
+            resident = self.session.resident
+            context = await asyncio.to_thread(lambda: resident_context(devices.store, resident))
+            if config.call.microphone == "synthetic" and devices.camera_enabled:
+                camera = await asyncio.to_thread(lambda: devices.camera)  # the kiosk's own: it stays open
+                video, audio = CameraTrack(camera, config.call.fps), ToneAudioTrack()
             else:
-                video, audio, _closers = await asyncio.to_thread(open_media, config.camera.url,
-                                                                 config.call.microphone, config.call.fps)
-            call = CallSession(self._api(), video, audio, time_limit_s=config.call.time_limit_minutes * 60,
-                               reconnect_s=config.call.reconnect_seconds)
+                video, audio, closers = await asyncio.to_thread(open_media, config.camera.url,
+                                                                config.call.microphone, config.call.fps)
+            api = await asyncio.to_thread(self._api)
+            if self.session.number != number:  # the session ended meanwhile: no call for nobody
+                await api.close()
+                await self._release(None, closers)
+                return
+            call = CallSession(api, video, audio, time_limit_s=config.call.time_limit_minutes * 60,
+                               reconnect_s=config.call.reconnect_seconds, closers=closers)
+            closers = []  # the call releases them now
             call.listeners.append(lambda _call: self._changed())
-            self.data["call"] = call
-            await call.start(department["key"], self._context())
+            self.data["call"] = self._live = call
+            await call.start(department["key"], context)
+            if call is not self._live:  # the session ended while the call was placed: hang it up
+                await self._close(call)
         except CallError as exc:
-            self.data.update(step="problem", problem=exc.resident)
-            self.refresh()
+            self._problem(number, exc.resident)
+            await self._release(call, closers)
         except Exception as exc:  # a device or network fault: the resident gets plain words
             log.exception("video call could not start")
-            self.data.update(step="problem", problem=self.t("cannot_start"))
-            self.refresh()
+            self._problem(number, self.t("cannot_start"))
+            await self._release(call, closers)
             raise exc from None
 
-    def _context(self) -> dict:
-        resident = getattr(self.session, "resident", None)
-        if resident is None:
-            return {}
-        return {"name": getattr(resident, "name", ""), "id_number": getattr(resident, "id_number", "")}
+    def _problem(self, number: int, text: str) -> None:
+        if self.session.number == number:  # else the session it was for is gone, and its screen
+            self.data.update(step="problem", problem=text)
+            self.refresh()
+
+    async def _release(self, call, closers: list) -> None:
+        """A call that could not start lets go of what it opened (its camera, its client)."""
+        if call is not None:
+            if call is self._live:
+                self._live = None
+            await self._close(call)
+        for closer in closers:
+            await asyncio.to_thread(closer)
 
     def _changed(self) -> None:
         call = self.call
-        if call is None:
-            return
+        if call is None or call is not self._live:
+            return  # a call of an ended session still closing: nothing of it shows
         self.data["step"] = call.state.value
         self.refresh()
 
@@ -232,11 +283,16 @@ class CallScreen(Screen):
                                         [primary(self.t("common.home"), self.app.home, name="call-home")]))
         if step in ("ended", "failed", "problem"):
             return self._ended(step)
+        if step == "unavailable":
+            return centred(result_panel(self.theme, self.t("unavailable_title"), self.t("unavailable_text"),
+                                        [primary(self.t("common.home"), self.app.home, name="call-home")],
+                                        role="ask", name="call-unavailable"))
         if step == "recording":
             return centred(result_panel(
                 self.theme, self.t("recording_title"), self.t("recording_text"),
                 [primary(self.t("recording_agree"), self.agree_recording, name="call-agree"),
-                 secondary(self.t("common.back"), self.enter, name="call-back")], role="ask"))
+                 secondary(self.t("common.back"), self.enter, name="call-back")], role="ask",
+                name="call-recording"))
         return self._choose()
 
     def _choose(self) -> QWidget:
@@ -394,6 +450,8 @@ class CallScreen(Screen):
             screen.refresh()
 
         return [ScreenState("choose", choose),
+                ScreenState("recording", lambda s: (s.data.update(departments=depts, chosen=depts[4],
+                                                                  step="recording"), s.refresh())),
                 ScreenState("queued", lambda s: fake(s, CallState.QUEUED, position=3, wait_s=420)),
                 ScreenState("in_call", lambda s: fake(s, CallState.IN_CALL, staff_name="王老师")),
                 ScreenState("reconnecting", lambda s: fake(s, CallState.RECONNECTING, staff_name="王老师",
@@ -403,4 +461,5 @@ class CallScreen(Screen):
                 ScreenState("callback_sent", lambda s: (fake(s, CallState.CALLBACK_SENT),
                                                         s.data.update(case_id="VC-1a2b3c4d", step="callback_sent"),
                                                         s.refresh())),
-                ScreenState("ended", lambda s: fake(s, CallState.ENDED, end_reason="staff_hangup"))]
+                ScreenState("ended", lambda s: fake(s, CallState.ENDED, end_reason="staff_hangup")),
+                ScreenState("unavailable", lambda s: (s.data.update(step="unavailable"), s.refresh()))]
