@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Path as InPath
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from sync.server.accounts import Account, signed_in
@@ -34,6 +35,7 @@ from sync.server.video import calls, departments, presence, recordings
 from sync.server.video.errors import VideoError
 from sync.server.video.signaling import _server_key, hub_of
 from sync.server.video.tokens import KIOSK_TTL_S, issue
+from sync import wire
 from sync.wire import API
 
 router = APIRouter()
@@ -45,18 +47,22 @@ def _device(request: Request, body: Annotated[bytes, Depends(body_of)]) -> Devic
 
 
 SignedDevice = Annotated[Device, Depends(_device)]
+# a call's id is a UUID: anything else (a NUL, a path a database cannot store) is a 422
+CallId = Annotated[str, InPath(pattern=r"^[0-9A-Za-z-]{1,64}$", description="the call's id (a UUID)")]
 
 
-class CallRequest(BaseModel):
+# Bodies are wire requests (sync.wire.Request): text a database cannot store (NUL, an
+# unpaired surrogate) is a 422 naming the field, unknown fields are refused.
+class CallRequest(wire.Request):
     department: Annotated[str, Field(max_length=40)]
     context: dict[str, Any] = {}
 
 
-class CallbackRequest(BaseModel):
+class CallbackRequest(wire.Request):
     phone: Annotated[str, Field(max_length=40)]
 
 
-class NoteRequest(BaseModel):
+class NoteRequest(wire.Request):
     note: Annotated[str, Field(max_length=4000)] = ""
     follow_up: Annotated[str, Field(max_length=2000)] = ""
 
@@ -88,7 +94,7 @@ async def place_call(request: Request, body: CallRequest, device: SignedDevice) 
 
 
 @router.post(f"{API}/video/calls/{{call_id}}/callback", status_code=201)
-async def request_callback(request: Request, call_id: str, body: CallbackRequest, device: SignedDevice) -> dict:
+async def request_callback(request: Request, call_id: CallId, body: CallbackRequest, device: SignedDevice) -> dict:
     hub = hub_of(request.app)
     try:
         case_id = await hub.call(calls.callback, call_id, device.device_id, body.phone, request.app.state.server_key_id)
@@ -110,7 +116,7 @@ def console(request: Request, account: Annotated[Account, Depends(signed_in("sta
 
 
 @router.post("/staff/calls/{call_id}/note")
-async def save_note(request: Request, call_id: str, body: NoteRequest,
+async def save_note(request: Request, call_id: CallId, body: NoteRequest,
                     account: Annotated[Account, Depends(signed_in("staff"))]) -> dict:
     staff = calls.Staff(account.id, account.name, account.department)
     try:
@@ -122,7 +128,7 @@ async def save_note(request: Request, call_id: str, body: NoteRequest,
 
 
 @router.post("/staff/calls/{call_id}/recording/{seq}", status_code=201)
-async def upload_recording(request: Request, call_id: str, seq: int,
+async def upload_recording(request: Request, call_id: CallId, seq: int,
                            account: Annotated[Account, Depends(signed_in("staff"))]) -> dict:
     data = await request.body()
     staff = calls.Staff(account.id, account.name, account.department)
@@ -138,7 +144,7 @@ async def upload_recording(request: Request, call_id: str, seq: int,
 
 
 @router.get("/staff/calls/{call_id}/recording")
-def download_recording(request: Request, call_id: str,
+def download_recording(request: Request, call_id: CallId,
                        account: Annotated[Account, Depends(signed_in("staff", "admin"))]) -> Response:
     with request.app.state.engine.connect() as conn:
         try:
