@@ -8,6 +8,8 @@
 ``strip``         :class:`AnnouncementStrip`: the synced announcements, one at a time
 ``overlays``      :class:`BusyOverlay` (progress), :class:`CountdownOverlay` (idle)
 ``alerts``        :class:`AlertBanner`: the locker's alerts over any screen
+``keyboard``      :class:`~kiosk.widgets.keyboard.OnScreenKeyboard`: pinyin, letters
+                  and digits for a text box tapped (imported where used)
 ``panels``        :func:`card`, :class:`ErrorPanel` (what happened, what to do next),
                   :func:`rows` (label/value pairs)
 ``camera``        :class:`CameraView`: frames as a QImage in a QLabel
