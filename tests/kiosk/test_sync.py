@@ -88,3 +88,14 @@ def test_admin_sync_now_runs_a_round_and_shows_it(make_app, kiosk_config, live_s
     assert f"{screen.result.pulled}" in texts
     # the round pulled the announcement: the strip shows it without a restart
     qtbot.waitUntil(lambda: app.strip.items == ["本周五下午停水"], timeout=10000)
+
+
+def test_the_kiosk_s_agent_and_the_locker_s_never_share_a_store(kiosk_config):
+    """make run gives the kiosk app and the locker daemon one configuration: each runs
+    its agent on its own store and its own agent file (one agent a store)."""
+    from locker.daemon import store_path
+    from sync.agent.agent import state_path_for
+
+    kiosk, locker = kiosk_config.store_path, store_path(kiosk_config)
+    assert kiosk.resolve() != locker.resolve()
+    assert state_path_for(kiosk) != state_path_for(locker)
