@@ -31,7 +31,7 @@ from kiosk.screens import discover
 from kiosk.session import EndReason, Session, Timeouts
 from kiosk.theme import Theme
 from kiosk.voice import Voice
-from kiosk.widgets import AlertBanner, AlertRow, AnnouncementStrip, BusyOverlay, CountdownOverlay, Header
+from kiosk.widgets import AnnouncementStrip, BusyOverlay, CountdownOverlay, Header
 
 log = logging.getLogger("kiosk.app")
 
@@ -86,16 +86,13 @@ class KioskApp(QMainWindow):
         self.busy = BusyOverlay(central, self.theme)
         self.countdown = CountdownOverlay(central, self.theme, on_stay=lambda: self.idle.touch())
         self.jobs.busy_changed.connect(self.busy.set_text)
+        from kiosk.alerts import LockerAlertsOnScreen
+        self.locker_alerts = LockerAlertsOnScreen(self, central)
+        self.alerts = self.locker_alerts.banner  # the band over any screen
         self.jobs.busy_changed.connect(lambda _text: self.alerts.raise_() if self.alerts.rows else None)
-        self.alerts = AlertBanner(central, self.theme, on_dismiss=self._dismiss_alert,
-                                  top=lambda: self.navigator.geometry().top())
         from kiosk.widgets.keyboard import KeyboardHook, OnScreenKeyboard
         self.keyboard = OnScreenKeyboard(central, self.theme, self.i18n.t)  # a text box tapped brings it up
         self.keyboard_hook = KeyboardHook(self, self.keyboard)
-        self.locker_watch = None
-        self.locker_alerts = None  # the last kiosk.lockerwatch.LockerAlerts
-        self._alerts_said: set = set()  # door alerts and refusals already spoken
-        self._dismissed: set = set()  # refusals staff or the resident dismissed
 
         for cls in sorted(discover().values(), key=lambda c: c.name):
             self.navigator.add(cls(self))
@@ -199,8 +196,7 @@ class KioskApp(QMainWindow):
                                               self.theme.mm(6))
         if self.navigator.current is not None:
             self.navigator.current.refresh()
-        self.alerts.theme = self.theme
-        self._show_alerts()
+        self.locker_alerts.show()
         self.keyboard.restyle(self.theme)
         self._retranslate_chrome()
 
@@ -350,62 +346,10 @@ class KioskApp(QMainWindow):
         log.warning("ID card reader: %s", exc)
 
     # -- the locker's alerts ------------------------------------------------------------------
-    @property
-    def has_locker(self) -> bool:
-        return bool(self.config.lockboard) or "locker" in self.config.appliance.role
-
     def start_locker_watch(self, poll: float = 1.0) -> None:
         """Follow the locker daemon's alerts (a door left open or forced, a code refused
-        at its scanner) and show them over any screen (kiosk.lockerwatch)."""
-        if not self.has_locker or self.locker_watch is not None:
-            return
-        from kiosk.lockerwatch import LockerWatch
-        self.locker_watch = LockerWatch(self.devices.locker_socket, post=self.jobs.call_soon,
-                                        on_change=self._locker_alerts, poll=poll).start()
-
-    def _locker_alerts(self, alerts) -> None:
-        self.locker_alerts = alerts
-        self._show_alerts()
-        for alert in alerts.doors:  # said once each: a door, its kind, its level
-            if (alert.door, alert.kind, alert.level) not in self._alerts_said:
-                self._alerts_said.add((alert.door, alert.kind, alert.level))
-                self.voice.say("alerts.close_door_spoken")
-        refusal = alerts.refusal
-        if refusal is not None and ("refusal", refusal.at) not in self._alerts_said:
-            self._alerts_said.add(("refusal", refusal.at))
-            if not self.voice.say(f"doors.{refusal.reason}"):
-                self.voice.say("alerts.refused_spoken")
-        # forget what was resolved: the same door left open again is said again
-        live = {(a.door, a.kind, a.level) for a in alerts.doors}
-        live |= {("refusal", refusal.at)} if refusal is not None else set()
-        self._alerts_said &= live
-        self._dismissed &= live
-
-    def _show_alerts(self) -> None:
-        alerts, t = self.locker_alerts, self.i18n.t
-        rows: list[AlertRow] = []
-        if alerts is not None:
-            for alert in alerts.doors:
-                if alert.kind == "forced":
-                    rows.append(AlertRow(f"door:{alert.door}", t("alerts.forced", door=alert.door),
-                                         t("alerts.forced_detail"), "error"))
-                else:
-                    rows.append(AlertRow(f"door:{alert.door}", t("alerts.close_door", door=alert.door),
-                                         t("alerts.close_door_detail"),
-                                         "error" if alert.level in ("worker", "alarm") else "warn"))
-            refusal = alerts.refusal
-            if refusal is not None and ("refusal", refusal.at) not in self._dismissed:
-                key = f"doors.{refusal.reason}"
-                wait = refusal.backing_off or 60
-                words = t(key, wait=wait) if key in self.i18n.entries else refusal.message
-                rows.append(AlertRow("refusal", t("alerts.refused"), words, "error", t("alerts.dismiss")))
-        self.alerts.show_rows(rows)
-
-    def _dismiss_alert(self, key: str) -> None:
-        alerts = self.locker_alerts
-        if key == "refusal" and alerts is not None and alerts.refusal is not None:
-            self._dismissed.add(("refusal", alerts.refusal.at))
-        self._show_alerts()
+        at its scanner) and show them over any screen (:mod:`kiosk.alerts`)."""
+        self.locker_alerts.start(poll)
 
     # -- the staff card reader -----------------------------------------------------------
     def start_staff_watch(self) -> None:
@@ -443,9 +387,7 @@ class KioskApp(QMainWindow):
         if self.staff_watch is not None:
             self.staff_watch.stop()
             self.staff_watch = None
-        if self.locker_watch is not None:
-            self.locker_watch.stop()
-            self.locker_watch = None
+        self.locker_alerts.stop()
         self.idle.stop()
         self.keyboard_hook.stop()
         self.jobs.shutdown()
