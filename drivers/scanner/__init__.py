@@ -4,6 +4,8 @@ decoded from camera frames.
 
 ===============  ==============================================================
 ``codec``        the line protocol: framer and decoder (pure)
+``reader``       :class:`CodeReader`: the wait for a code and the reopening with
+                 back-off after an unplug, which both port scanners share
 ``device``       :class:`SerialScanner` over :class:`drivers.link.SerialLink`
 ``sim``          a serial scanner simulator on a pty, with faults
 ``wedge_codec``  Linux input events → codes, US layout, Enter ends a code (pure)

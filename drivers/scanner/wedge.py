@@ -20,11 +20,9 @@ group's; the ``/dev/input/by-id/`` name stays the same across replugging.
 """
 from __future__ import annotations
 
-import collections
 import errno
 import fcntl
 import logging
-import math
 import os
 import select
 import stat
@@ -32,11 +30,12 @@ import termios
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Self
 from urllib.parse import parse_qsl, urlsplit
 
 from drivers.health import DEGRADED, DOWN, OK, Health
-from drivers.scanner.errors import BadCode, ScannerConfigError, ScannerError, ScannerGone, ScannerUnavailable
+from drivers.scanner.errors import BadCode, ScannerConfigError, ScannerGone, ScannerUnavailable
+from drivers.scanner.reader import CodeReader
 from drivers.scanner.scanned import ScannedCode
 from drivers.scanner.wedge_codec import EVENT, WedgeCodec
 
@@ -45,7 +44,6 @@ log = logging.getLogger("drivers.scanner")
 SCHEME = "evdev"
 EVIOCGRAB = 0x40044590  # _IOW('E', 0x90, int)
 INPUT_MAJOR = 13  # /dev/input/event*
-READ_SLICE = 0.1  # seconds per wait: bounds how late close() and the partial-code check are
 _OPTIONS = ("grab", "line_timeout", "max_length")
 _EXAMPLE = "write e.g. evdev:///dev/input/by-id/usb-SCANNER-event-kbd"
 
@@ -88,29 +86,18 @@ def is_wedge_url(url: str) -> bool:
     return urlsplit(url).scheme == SCHEME
 
 
-class WedgeScanner:
+class WedgeScanner(CodeReader):
     def __init__(self, url: str, *, name: str = "scanner", backoff: tuple[float, float] = (0.1, 5.0)) -> None:
         self.config = parse_wedge_url(url)
-        self.url = url
-        self.name = name
+        super().__init__(url, name=name, backoff=backoff)
         self.codec = WedgeCodec(max_length=self.config.max_length, line_timeout=self.config.line_timeout)
-        self.backoff = backoff
-        self.errors: collections.Counter[str] = collections.Counter()  # dropped codes by reason
-        self.codes_read = 0
-        self.reconnects = 0
-        self.last_error: ScannerError | None = None
         self.last_code_bad = False
         self.grabbed = False
         self.input_device = False  # a real /dev/input/event* (else a simulator's stream)
         self._fd = -1
         self._lock = threading.Lock()
-        self._ready: collections.deque[ScannedCode] = collections.deque()
-        self._closed = threading.Event()
-        self._was_open = False
-        self._next_attempt = 0.0
-        self._delay = backoff[0]
 
-    # -- lifetime ----------------------------------------------------------------------
+    # -- the device --------------------------------------------------------------------
     @property
     def port_name(self) -> str:
         return self.config.path
@@ -119,24 +106,13 @@ class WedgeScanner:
     def is_open(self) -> bool:
         return self._fd >= 0
 
-    def open(self) -> "WedgeScanner":
+    def open(self) -> Self:
         """Open (and grab) the device now; otherwise the first read does. Raises ScannerUnavailable."""
-        self._closed.clear()
-        self._reopen(time.monotonic(), force=True)
-        if not self.is_open and self.last_error is not None:
-            raise self.last_error
-        return self
+        return super().open()
 
-    def close(self) -> None:
-        self._closed.set()
+    def _close_port(self) -> None:
         with self._lock:
             self._close_fd()
-
-    def __enter__(self) -> "WedgeScanner":
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _close_fd(self) -> None:
         if self._fd >= 0:
@@ -170,67 +146,13 @@ class WedgeScanner:
             raise ScannerUnavailable(f"cannot set up {path}: {_reason(exc)}", hint=_hint(path, exc), port=path) from exc
         self._fd = fd
 
-    def _reopen(self, now: float, *, force: bool = False) -> bool:
-        if not force and now < self._next_attempt:
-            return False
+    def _open_port(self) -> None:
         with self._lock:
-            try:
-                self._open_fd()
-            except ScannerUnavailable as exc:
-                if not isinstance(self.last_error, ScannerUnavailable):
-                    log.warning("%s: %s", self.name, exc)
-                self.last_error = exc
-                self._next_attempt = now + self._delay
-                self._delay = min(self._delay * 2, self.backoff[1])
-                return False
-        if self._was_open:
-            self.reconnects += 1
-            log.warning("%s: reconnected on %s", self.name, self.port_name)
-        self._was_open = True
+            self._open_fd()
         self.codec.reset()
-        self.last_error, self._delay = None, self.backoff[0]
         log.info("%s: reading %s%s", self.name, self.port_name, " (grabbed)" if self.grabbed else "")
-        return True
 
     # -- reading -------------------------------------------------------------------------
-    def read_code(self, timeout: float | None = None) -> ScannedCode | None:
-        """The next code, waiting up to ``timeout`` seconds (``None``: forever); ``None``
-        when none came. Raises :class:`ScannerGone` when the device vanishes and
-        :class:`ScannerUnavailable` when it stayed away for the whole timeout."""
-        deadline = math.inf if timeout is None else time.monotonic() + timeout
-        first = True
-        while True:
-            if self._ready:
-                return self._ready.popleft()
-            now = time.monotonic()
-            if self._closed.is_set() or (now >= deadline and not first):
-                error = self.last_error
-                if not self.is_open and error is not None and not self._closed.is_set():
-                    raise type(error)(error.message, hint=error.hint, port=error.port)
-                return None
-            first = False
-            if not self.is_open:
-                if now < self._next_attempt:
-                    self._closed.wait(max(0.0, min(deadline, self._next_attempt) - now))
-                    continue
-                if not self._reopen(now):
-                    continue
-            self._read_slice(min(deadline, now + READ_SLICE))
-
-    def __iter__(self) -> Iterator[ScannedCode]:
-        return self.codes()
-
-    def codes(self, poll: float = 0.5) -> Iterator[ScannedCode]:
-        """Yield codes until :meth:`close`, reconnecting through unplugs."""
-        while not self._closed.is_set():
-            try:
-                code = self.read_code(poll)
-            except (ScannerGone, ScannerUnavailable) as exc:
-                log.debug("%s: %s", self.name, exc)
-                continue
-            if code is not None:
-                yield code
-
     def _read_slice(self, until: float) -> None:
         fd = self._fd
         try:
@@ -252,12 +174,9 @@ class WedgeScanner:
         path = self.port_name
         with self._lock:
             self._close_fd()
-        self.last_error = ScannerGone(f"{self.name} on {path} vanished: {why}",
-                                      hint="check the scanner's USB cable; the driver reconnects when it is back",
-                                      port=path)
-        self._next_attempt = time.monotonic() + self._delay
-        log.warning("%s", self.last_error)
-        raise self.last_error
+        raise self._vanished(ScannerGone(f"{self.name} on {path} vanished: {why}",
+                                         hint="check the scanner's USB cable; the driver reconnects when it is back",
+                                         port=path))
 
     def _take(self, item: str | BadCode, now: float) -> None:
         if isinstance(item, BadCode):

@@ -4,6 +4,7 @@ process (to SIGKILL it), driven over its Unix socket API."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from appliance.config import load
 from appliance.keys import DeviceKey, TrustedKeys
 from appliance.processes import Child
+from drivers.lockboard.codec import family
 from locker import codes
 from locker.api import request
 from locker.daemon import Daemon, socket_path, store_path
@@ -35,9 +37,21 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "c
         time.sleep(0.02)
 
 
+class LockBank(SimProcess):
+    """The lock-board simulator: two boards of DOORS doors on one bus, at the first two
+    addresses of ``protocol`` (kerong 0 and 1, bcc 1 and 2)."""
+
+    def __init__(self, protocol: str = "kerong") -> None:
+        super().__init__("drivers.lockboard.sim", "--protocol", protocol, "--boards", "2", "--doors", str(DOORS))
+        self.protocol = protocol
+        self.first_board = family(protocol).boards[0]
+
+
 @pytest.fixture(scope="session")
 def running_sim():
-    sim = SimProcess("drivers.lockboard.sim", "--protocol", "kerong", "--boards", "2", "--doors", str(DOORS)).start()
+    """A kerong bank for the session. A test module overrides this fixture to run on another
+    protocol's bank (test_bcc); ``sim``, ``config``, ``daemon`` and ``api`` follow it."""
+    sim = LockBank("kerong").start()
     yield sim
     sim.stop()
 
@@ -50,15 +64,22 @@ def sim(running_sim) -> SimProcess:
     return running_sim
 
 
+def where(sim: SimProcess, number: int) -> tuple[int, int]:
+    """Bank-wide door ``number`` -> (board address, door on it)."""
+    board, n = divmod(number - 1, DOORS)
+    first = sim.first_board if isinstance(sim, LockBank) else 0  # else a module's own kerong simulator
+    return first + board, n + 1
+
+
 def door(sim: SimProcess, number: int, cmd: str) -> dict:
     """Open or close door ``number`` (bank-wide) by hand, as a person does."""
-    board, n = divmod(number - 1, DOORS)
-    return sim.request(cmd=cmd, board=board, door=n + 1)
+    board, n = where(sim, number)
+    return sim.request(cmd=cmd, board=board, door=n)
 
 
 def is_open(sim: SimProcess, number: int) -> bool:
-    board, n = divmod(number - 1, DOORS)
-    return n + 1 in sim.request(cmd="state")["boards"][str(board)]["open"]
+    board, n = where(sim, number)
+    return n in sim.request(cmd="state")["boards"][str(board)]["open"]
 
 
 def unlocks(sim: SimProcess) -> int:
@@ -129,6 +150,10 @@ def make_config(tmp_path, sim, server_key):
         text = CONFIG.format(locker=LOCKER, data=data, port=sim.path, doors=DOORS, oos=oos,
                              prompt=prompt, alarm=alarm, sync=str(sync).lower())
         text = text.replace("jam_seconds = 1\n", f"jam_seconds = {jam}\nspeaker = {json.dumps(speaker)}\n")
+        if isinstance(sim, LockBank):  # CONFIG is written for kerong boards 0 and 1
+            text = text.replace('protocol = "kerong"', f'protocol = "{sim.protocol}"')
+            text = re.sub(r"^address = (\d+)$", lambda m: f"address = {sim.first_board + int(m[1])}", text,
+                          flags=re.M)
         path.write_text(text, encoding="utf-8")
         return load(path)
     return make

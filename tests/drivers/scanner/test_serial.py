@@ -1,32 +1,13 @@
-"""The serial scanner against the simulator running as a separate process on a pty."""
-import time
-
+"""The serial scanner against the simulator running as a separate process on a pty.
+Unplugging it is in test_reader, with the keyboard-wedge scanner's."""
 import pytest
 
 from drivers.scanner import SerialScanner, line_format, open_scanner
-from drivers.scanner.errors import ScannerGone, ScannerUnavailable
+from drivers.scanner.errors import ScannerUnavailable
 from drivers.scanner.sim import ScannerSim, from_params
 from drivers.errors import ConfigError
+from tests.drivers.scanner.conftest import read_all
 from tests.support import SimProcess
-
-
-def read_all(scanner, n, timeout=3.0):
-    got, deadline = [], time.monotonic() + timeout
-    while len(got) < n and time.monotonic() < deadline:
-        code = scanner.read_code(0.2)
-        if code is not None:
-            got.append(code.text)
-    return got
-
-
-def reconnected(scanner, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not scanner.link.is_open and time.monotonic() < deadline:
-        try:
-            scanner.read_code(0.05)
-        except ScannerUnavailable:
-            pass
-    assert scanner.link.is_open, "the scanner did not reconnect"
 
 
 @pytest.fixture
@@ -81,46 +62,6 @@ def test_prefix_and_suffix_are_stripped(tmp_path):
         with open_scanner(sim.path, prefix="\x02", suffix="\x03") as scanner:
             sim.request(cmd="scan", code="K1.abc")
             assert read_all(scanner, 1) == ["K1.abc"]
-
-
-def test_vanished_port_is_gone_then_reconnects(sim, tmp_path):
-    link = str(tmp_path / "scanner0")
-    scanner = SerialScanner(link, backoff=(0.05, 0.2)).open()
-    try:
-        sim.request(cmd="scan", code="ONE")
-        assert read_all(scanner, 1) == ["ONE"]
-        sim.request(cmd="vanish")
-        with pytest.raises(ScannerGone) as gone:
-            scanner.read_code(2.0)
-        assert link in str(gone.value) and gone.value.hint
-        assert scanner.health().state == "down"
-        sim.stop()
-        with pytest.raises(ScannerUnavailable) as missing:  # still unplugged for the whole timeout
-            scanner.read_code(0.3)
-        assert link in str(missing.value)
-        with SimProcess("drivers.scanner.sim", "--link", link) as again:  # plugged back in
-            reconnected(scanner)  # what a scanner sends before the port is open is lost
-            again.request(cmd="scan", code="TWO")
-            assert read_all(scanner, 1) == ["TWO"]
-            assert scanner.reconnects == 1 and scanner.health().state == "ok"
-    finally:
-        scanner.close()
-
-
-def test_iterating_rides_over_an_unplug(sim, tmp_path):
-    link = str(tmp_path / "scanner0")
-    scanner = SerialScanner(link, backoff=(0.05, 0.2)).open()
-    codes = iter(scanner)
-    try:
-        sim.request(cmd="scan", code="ONE")
-        assert next(codes).text == "ONE"
-        sim.request(cmd="vanish")
-        time.sleep(0.3)
-        sim.stop()
-        with SimProcess("drivers.scanner.sim", "--link", link, "--codes", "TWO", "--delay", "1.0"):
-            assert next(codes).text == "TWO"
-    finally:
-        scanner.close()
 
 
 def test_missing_port_names_it():

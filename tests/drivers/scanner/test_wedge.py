@@ -1,6 +1,7 @@
 """The keyboard-wedge scanner against its simulator running as a separate process,
 writing real input_event records on a pty; and, where /dev/uinput works, against a
-real virtual keyboard of the kernel."""
+real virtual keyboard of the kernel. Unplugging it is in test_reader, with the serial
+scanner's."""
 from __future__ import annotations
 
 import fcntl
@@ -16,20 +17,12 @@ import pytest
 
 from appliance.config import ConfigError as ApplianceConfigError, load
 from drivers.scanner import open_scanner
-from drivers.scanner.errors import ScannerConfigError, ScannerGone, ScannerUnavailable
+from drivers.scanner.errors import ScannerConfigError, ScannerUnavailable
 from drivers.scanner.urls import health
 from drivers.scanner.wedge import WedgeScanner, parse_wedge_url
 from drivers.scanner.wedge_codec import EVENT, EV_KEY, EV_SYN, KEY_ENTER, KEY_LEFTSHIFT, SYN_REPORT, US_LAYOUT
+from tests.drivers.scanner.conftest import read_all
 from tests.support import ROOT, SimProcess
-
-
-def read_all(scanner, n, timeout=5.0):
-    got, deadline = [], time.monotonic() + timeout
-    while len(got) < n and time.monotonic() < deadline:
-        code = scanner.read_code(0.2)
-        if code is not None:
-            got.append(code.text)
-    return got
 
 
 @pytest.fixture
@@ -86,49 +79,6 @@ def test_an_unterminated_code_is_dropped_then_the_next_reads(sim, link):
         assert scanner.errors["unterminated"] == 1 and scanner.health().state == "degraded"
         sim.request(cmd="scan", code="WHOLE")
         assert read_all(scanner, 1) == ["WHOLE"] and scanner.health().state == "ok"
-
-
-def test_vanished_device_is_gone_naming_it_then_reconnects(sim, link):
-    scanner = WedgeScanner(f"evdev://{link}", backoff=(0.05, 0.2)).open()
-    try:
-        sim.request(cmd="scan", code="ONE")
-        assert read_all(scanner, 1) == ["ONE"]
-        sim.request(cmd="vanish")  # USB pulled
-        with pytest.raises(ScannerGone) as gone:
-            scanner.read_code(2.0)
-        assert link in str(gone.value) and gone.value.hint
-        assert scanner.health().state == "down"
-        sim.stop()
-        with pytest.raises(ScannerUnavailable) as missing:  # still unplugged for the whole timeout
-            scanner.read_code(0.3)
-        assert link in str(missing.value) and "by-id" in missing.value.hint
-        with SimProcess("drivers.scanner.wedge_sim", "--link", link) as again:  # plugged back in
-            deadline = time.monotonic() + 5
-            while not scanner.is_open and time.monotonic() < deadline:
-                try:
-                    scanner.read_code(0.05)
-                except ScannerUnavailable:
-                    pass
-            again.request(cmd="scan", code="TWO")
-            assert read_all(scanner, 1) == ["TWO"]
-            assert scanner.reconnects == 1 and scanner.health().state == "ok"
-    finally:
-        scanner.close()
-
-
-def test_iterating_rides_over_an_unplug(sim, link):
-    scanner = WedgeScanner(f"evdev://{link}", backoff=(0.05, 0.2)).open()
-    codes = iter(scanner)
-    try:
-        sim.request(cmd="scan", code="ONE")
-        assert next(codes).text == "ONE"
-        sim.request(cmd="vanish")
-        time.sleep(0.3)
-        sim.stop()
-        with SimProcess("drivers.scanner.wedge_sim", "--link", link, "--codes", "TWO", "--delay", "1.0"):
-            assert next(codes).text == "TWO"
-    finally:
-        scanner.close()
 
 
 def test_the_cli_listens_on_an_evdev_url(sim, link):
