@@ -9,6 +9,7 @@ locker, follow every case, rate after pickup, report a problem (报事).
                     ``phone_confirmed`` event)
 - :mod:`.guide`     the service guide as residents read it
 - :mod:`.cases`     applications, bookings, reports, photos; what a resident sees
+- :mod:`.kiosk`     the kiosk's signed look-up of a booking by its short code
 - :mod:`.models`    the tables (migration 0005p)
 
 :func:`install` also runs the purge loop (photos past their retention, old attempts,
@@ -36,10 +37,12 @@ def purge_once(engine) -> dict[str, int]:
 
 def install(app: FastAPI) -> None:
     from sync.server import web
+    from sync.server.phone.kiosk import router as kiosk_router
     from sync.server.phone.pages import router
 
     web.add_templates(Path(__file__).resolve().parent / "templates")
     app.include_router(router)
+    app.include_router(kiosk_router)  # a booking's short code typed at the kiosk
     if os.environ.get("SYNC_PHONE_PURGE", "1").strip() in ("0", "false", "no", "off"):
         return
     from sync.server.housekeeping import every

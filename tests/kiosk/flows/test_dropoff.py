@@ -206,3 +206,94 @@ def test_a_door_shut_with_nothing_inside_is_opened_again(sensing_locker, kiosk_s
     assert dropoff.wait_deposited() is Step.DEPOSITED
     assert locker.client.case(case_id)["state"] == "materials_deposited"
     assert [e.event_type for e in pending(kiosk_store, 100) if e.aggregate_id == case_id] == ["created"]
+
+
+# -- the booking's short code on the keypad, and the locker's own scanner -----------------------
+def test_the_keypad_takes_only_the_booking_alphabet_and_says_when_no_server_can_be_asked(locker, bus, kiosk_store,
+                                                                                         guide):
+    dropoff = flow(locker, kiosk_store, guide)  # no desk: [sync] has no server
+    assert dropoff.type_code() is Step.CODE
+    for key in ("0", "1", "I", "l", "O", "7", "k", "Q", "3", "back", "3", "P", "9", "X", "M", "Z", "Z"):
+        dropoff.press(key)
+    assert dropoff.typed == "7KQ3P9XM" and dropoff.code_complete  # no 0 1 I L O; capitals; eight at most
+    assert dropoff.submit_code() is Step.CODE
+    assert dropoff.refusal.reason == "booking_unreachable" and "扫码窗口" in dropoff.refusal.advice.zh
+    assert dropoff.typed == "7KQ3P9XM"  # not the resident's fault: what she typed stays
+    assert doors_open(bus) == [] and pending(kiosk_store, 10) == []
+    assert dropoff.back_to_choice() is Step.CHOOSE and dropoff.typed == ""
+
+
+def test_a_keypad_backing_off_asks_nobody(locker, bus, kiosk_store, guide):
+    from kiosk.flows.bookings import BookingDesk
+    from locker.throttle import Throttle
+
+    throttle = Throttle(tries=5, backoff=60)
+    for _ in range(5):
+        throttle.wrong("keypad", short=True)  # the last resident's guesses
+    desk = BookingDesk("http://127.0.0.1:9", locker_key())  # nothing listens there: were it asked, it would say so
+    dropoff = DropOffFlow(locker.doors, kiosk_store, guide, resident=RESIDENT, desk=desk, throttle=throttle)
+    dropoff.type_code()
+    for key in "7KQ3P9XM":
+        dropoff.press(key)
+    assert dropoff.submit_code() is Step.CODE
+    assert dropoff.refusal.reason == "backing_off" and 55 < dropoff.wait_seconds() <= 60
+    assert "60 秒" in dropoff.refusal.advice.zh or "59 秒" in dropoff.refusal.advice.zh
+    desk.close()
+
+
+def locker_key():
+    from appliance.keys import DeviceKey
+    return DeviceKey.from_seed("kiosk-test", bytes(range(1, 33)))
+
+
+def doors_open(bus) -> list[int]:
+    return [n for n in range(1, 9) if is_open(bus, n)]
+
+
+def test_a_booking_qr_at_the_lockers_scanner_is_followed(locker, bus, kiosk_store, guide, server_key):
+    dropoff = flow(locker, kiosk_store, guide)
+    booking = codes.booking_code(server_key, "SQ-SCANNED-1", "M")
+    answers: list = []
+    stop = {"now": False}
+    import threading
+
+    watch = threading.Thread(target=lambda: answers.append(dropoff.watch_scanner(lambda: stop["now"], interval=0.05)))
+    watch.start()
+    wait_for(lambda: True, what="the watch's first look")
+    import time
+    time.sleep(0.3)
+    scanned = locker.client("scan", code=booking, source="scanner")  # what the locker's scanner does
+    watch.join(10)
+    assert answers == [(scanned["door"], "SQ-SCANNED-1", "M")]
+    assert dropoff.scanned(*answers[0]) is Step.OPEN and dropoff.door == scanned["door"]
+    locker.client.wait_opening(scanned["opening"]["id"], "opened")
+    door(bus, dropoff.door, "close")
+    assert dropoff.wait_deposited() is Step.DEPOSITED
+    mine = cases.get(kiosk_store, "SQ-SCANNED-1")
+    assert mine.state.value == "materials_deposited" and mine.resident_key == RESIDENT.key
+    assert events(kiosk_store, "created") == []  # the server made it; the locker announced the deposit
+    assert dropoff.print_receipt() is Step.DONE and dropoff.receipt_data()["case_number"] == "SQ-SCANNED-1"
+
+
+def test_the_watch_ignores_doors_open_before_it_began_and_stops_when_told(locker, bus, kiosk_store, guide,
+                                                                       server_key):
+    earlier = locker.client("scan", code=codes.booking_code(server_key, "SQ-EARLIER-1", "M"), source="scanner")
+    locker.client.wait_opening(earlier["opening"]["id"], "opened")
+    dropoff = flow(locker, kiosk_store, guide)
+    looks = {"n": 0}
+
+    def stop() -> bool:
+        looks["n"] += 1
+        return looks["n"] > 5
+    assert dropoff.watch_scanner(stop, interval=0.02) is None  # that door was someone else's
+    assert dropoff.step is Step.CHOOSE
+
+
+def test_a_door_the_scanner_opened_and_shut_empty_is_said_plainly(sensing_locker, kiosk_store, guide, server_key):
+    locker, sim = sensing_locker
+    dropoff = flow(locker, kiosk_store, guide)
+    scanned = locker.client("scan", code=codes.booking_code(server_key, "SQ-EMPTY-1", "S"), source="scanner")
+    locker.client.wait_opening(scanned["opening"]["id"], "opened")
+    assert dropoff.scanned(scanned["door"], "SQ-EMPTY-1", "S") is Step.OPEN
+    door(sim, scanned["door"], "close")  # nothing put in
+    assert dropoff.wait_deposited() is Step.EMPTY and dropoff.refusal.reason == "dropoff_empty"

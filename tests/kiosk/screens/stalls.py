@@ -110,3 +110,28 @@ class Stalls(StallMeter):
             lines.append(f"  {count} samples:")
             lines += [f"    {frame}" for frame in stack]
         return "\n".join(lines)
+
+
+def warm_up(app, qtbot, *names: str) -> None:
+    """Show every screenshot state of the screens ``names`` once, with the demo resident,
+    and the busy overlay: Qt lays out and rasterises the big Chinese glyphs and polishes
+    the styles on first use, once a process, 100–400 ms (the app's warm-up does the same
+    for its first journeys, ``KioskApp._prerender``; a kiosk runs for weeks). Ends at
+    home with the session ended."""
+    from kiosk.screenshots import DEMO_RESIDENT
+
+    for name in names:
+        screen = app.navigator.screens[name]
+        for state in screen.states():
+            app.session.identify(DEMO_RESIDENT)
+            if app.navigator.current is not screen:
+                app.navigator.current = screen
+                app.navigator.setCurrentWidget(screen)
+            state.setup(screen)
+            qtbot.wait(10)
+            app.home()
+    app.jobs.busy_changed.emit("…")
+    qtbot.wait(10)
+    app.jobs.busy_changed.emit("")
+    app.home()
+    qtbot.wait(10)
