@@ -8,16 +8,11 @@ The kiosk plays them with :mod:`kiosk.voice`; nothing is synthesised at run time
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
-import shutil
-import subprocess
 import sys
-import wave
 
-import numpy as np
 
+from appliance.speech import digest, synthesise
 from kiosk.i18n import Catalogue
 from kiosk.voice import AUDIO_DIR
 
@@ -45,32 +40,7 @@ def spoken_keys(catalogue: Catalogue | None = None) -> tuple[str, ...]:
 SPOKEN = spoken_keys()
 VOICES = {"zh": "cmn", "en": "en"}
 SPEED = {"zh": "170", "en": "150"}  # words a minute; espeak's Mandarin is slow at its default
-RATE = 11025
 MANIFEST = AUDIO_DIR / "manifest.json"  # key/lang -> SHA-256 of the text spoken
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def synthesise(text: str, voice: str, speed: str = "150") -> bytes:
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        raise SystemExit("espeak-ng is not installed: apt-get install espeak-ng")
-    raw = subprocess.run([espeak, "-v", voice, "-s", speed, "--stdout", text], capture_output=True,
-                         check=True).stdout
-    with wave.open(io.BytesIO(raw)) as source:
-        rate, frames = source.getframerate(), source.readframes(source.getnframes())
-    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32)
-    step = max(1, round(rate / RATE))
-    samples = samples[: len(samples) // step * step].reshape(-1, step).mean(axis=1)  # average, then decimate
-    out = io.BytesIO()
-    with wave.open(out, "wb") as target:
-        target.setnchannels(1)
-        target.setsampwidth(2)
-        target.setframerate(rate // step)
-        target.writeframes(samples.clip(-32768, 32767).astype("<i2").tobytes())
-    return out.getvalue()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,13 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         for lang, voice in VOICES.items():
             text = catalogue.t(key, lang)
             path = AUDIO_DIR / lang / f"{key}.wav"
-            if path.exists() and manifest.get(f"{lang}/{key}") == _digest(text + SPEED[lang]):
+            if path.exists() and manifest.get(f"{lang}/{key}") == digest(text + SPEED[lang]):
                 continue
             stale.append(f"{lang}/{key}")
             if not args.check:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(synthesise(text, voice, SPEED[lang]))
-                manifest[f"{lang}/{key}"] = _digest(text + SPEED[lang])
+                manifest[f"{lang}/{key}"] = digest(text + SPEED[lang])
                 print(f"{path.relative_to(AUDIO_DIR.parent.parent)}  {text}")
     if not args.check:
         MANIFEST.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")

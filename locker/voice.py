@@ -13,22 +13,21 @@ audit log (the prompt, then again when the worker is told), as the screen shows 
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
 import shlex
-import shutil
 import subprocess
 import wave
 from pathlib import Path
 from typing import Callable
 
+from appliance.speech import digest
+
 log = logging.getLogger("locker.voice")
 ROOT = Path(__file__).resolve().parent.parent
 AUDIO_DIR = ROOT / "assets" / "audio" / "locker" / "zh"
 MANIFEST = AUDIO_DIR.parent / "manifest.json"  # piece -> digest of the text and speed it was recorded from
-RATE = 11025
 GAP_MS = 60  # silence between the pieces
 SPEED = "170"  # words a minute (espeak's Mandarin is slow at its default)
 
@@ -164,44 +163,22 @@ class Announcer:
 
 
 # -- making the recordings (python -m locker voice record) ---------------------------------
-def _digest(text: str) -> str:
-    return hashlib.sha256((text + SPEED).encode("utf-8")).hexdigest()[:16]
-
-
 def stale() -> list[str]:
     """Pieces whose recording is missing or was made from another text."""
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8")) if MANIFEST.exists() else {}
-    return [p for p, text in PIECES.items() if not recording(p).exists() or manifest.get(p) != _digest(text)]
+    return [p for p, text in PIECES.items() if not recording(p).exists() or manifest.get(p) != digest(text + SPEED)]
 
 
 def record(pieces: list[str] | None = None) -> list[str]:
     """Record ``pieces`` (default: the stale ones) with espeak-ng's Mandarin voice."""
-    import numpy as np
+    from appliance.speech import synthesise
 
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        raise SystemExit("espeak-ng is not installed (apt-get install espeak-ng); only recording needs it")
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8")) if MANIFEST.exists() else {}
     done = []
     for piece in stale() if pieces is None else pieces:
-        raw = subprocess.run([espeak, "-v", "cmn", "-s", SPEED, "--stdout", PIECES[piece]], capture_output=True,
-                             check=True).stdout
-        with wave.open(io.BytesIO(raw)) as source:
-            rate, frames = source.getframerate(), source.readframes(source.getnframes())
-        samples = np.frombuffer(frames, dtype="<i2").astype(np.float32)
-        step = max(1, round(rate / RATE))
-        samples = samples[: len(samples) // step * step].reshape(-1, step).mean(axis=1)  # average, then decimate
-        loud = np.flatnonzero(np.abs(samples) > 300)  # trim the silence espeak puts round a phrase
-        if loud.size:
-            margin = rate // step // 50
-            samples = samples[max(0, loud[0] - margin): loud[-1] + margin]
         AUDIO_DIR.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(recording(piece)), "wb") as target:
-            target.setnchannels(1)
-            target.setsampwidth(2)
-            target.setframerate(rate // step)
-            target.writeframes(samples.clip(-32768, 32767).astype("<i2").tobytes())
-        manifest[piece] = _digest(PIECES[piece])
+        recording(piece).write_bytes(synthesise(PIECES[piece], "cmn", SPEED, trim=True))
+        manifest[piece] = digest(PIECES[piece] + SPEED)
         done.append(piece)
     MANIFEST.write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     return done
