@@ -1,6 +1,8 @@
 """My progress (我的进度): the identified resident's cases, each with where it is, how
-far along, what happens next, and stars for a finished one. The flow is
-:class:`kiosk.flows.progress.ProgressFlow`."""
+far along, what happens next, and stars for a finished one; and 绑定手机号: she types
+her mobile number on the keypad and confirms it (her ID card and face are the proof),
+so the phone pages show her cases once she signs in with it. The flows are
+:class:`kiosk.flows.progress.ProgressFlow` and :class:`kiosk.flows.phonelink.PhoneLinkFlow`."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,14 +12,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.flows.doors import LockerDoors
-from kiosk.screens._journey import LazyModule, centred, notice, result_panel, tall
+from kiosk.screens._journey import Keypad, LazyModule, centred, code_boxes, notice, result_panel, tall
 from kiosk.screens.base import Screen, ScreenState, Tile
-from kiosk.widgets import choice, label, primary, secondary
+from kiosk.widgets import card, choice, label, primary, secondary
 from sync.lifecycle import CaseState
 
 SCRATCH = "progress"
+PHONE = "progress_phone"  # the phone link's flow while its keypad shows
 progress_flow = LazyModule("kiosk.flows.progress")
+phonelink = LazyModule("kiosk.flows.phonelink")
 cases = LazyModule("kiosk.store.cases")
+PHONE_DIGITS = 11
 
 
 class ProgressScreen(Screen):
@@ -33,6 +38,7 @@ class ProgressScreen(Screen):
     def enter(self, **params: Any) -> None:
         self.session.scratch.pop(SCRATCH, None)
         self.session.scratch["progress_rating"] = None  # (case id, stars) while the stars show
+        self.session.scratch[PHONE] = None
         self.refresh()
         resident = self.session.resident
         if resident is None:
@@ -44,11 +50,43 @@ class ProgressScreen(Screen):
             doors = LockerDoors(self.app.devices.locker_socket, timeout=3)
             flow = progress_flow.ProgressFlow(self.app.devices.store, key, doors)
             flow.load()
+            phonelink.PhoneLinkFlow  # loaded here, on the worker: the keypad's tap imports nothing
             return flow
         self.app.jobs.run(load, on_done=self._loaded, busy=self.t("common.working"), name="progress-load")
 
     def _loaded(self, flow: progress_flow.ProgressFlow) -> None:
         self.session.scratch[SCRATCH] = flow
+        self.refresh()
+
+    # -- 绑定手机号: the resident's mobile number, confirmed with her ID card ----------------------
+    @property
+    def phone(self) -> phonelink.PhoneLinkFlow | None:
+        return self.session.scratch.get(PHONE)
+
+    def start_phone(self) -> None:
+        flow = self.flow
+        if flow is None:
+            return
+        self.session.scratch[PHONE] = phonelink.PhoneLinkFlow(self.app.devices.store, flow.resident_key)
+        self.refresh()
+
+    def phone_key(self, key: str) -> None:
+        self.phone.press(key)
+        self.refresh()
+
+    def confirm_phone(self) -> None:
+        link = self.phone
+        if link is None or not link.complete:
+            return
+
+        def done(linked: bool) -> None:
+            self.refresh()
+            if linked:
+                self.app.devices.sync_soon()  # the server links her number: push it now
+        self.app.jobs.run(link.confirm, on_done=done, busy=self.t("common.working"), name="progress-phone")
+
+    def close_phone(self) -> None:
+        self.session.scratch[PHONE] = None
         self.refresh()
 
     # -- rating -----------------------------------------------------------------------------------
@@ -83,13 +121,21 @@ class ProgressScreen(Screen):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(th.mm(4))
-        layout.addWidget(label(self.t("title"), "heading"))
+        top = QHBoxLayout()
+        top.addWidget(label(self.t("title"), "heading"), 1)
+        layout.addLayout(top)
         if flow is None:
             layout.addStretch(1)
+            return body
+        if self.phone is not None:
+            layout.addWidget(self._phone_panel(), 1)
             return body
         if self.rating is not None:
             layout.addWidget(self._rating_panel(), 1)
             return body
+        link = secondary(self.t("phone_link"), self.start_phone, name="progress-phone")
+        link.setMinimumWidth(th.mm(60))
+        top.addWidget(link)
         if flow.locker_unreachable:
             layout.addWidget(notice(th, self.t("locker_offline"), "", name="progress-offline"))
         if not flow.rows:
@@ -159,6 +205,36 @@ class ProgressScreen(Screen):
             outer.addWidget(rated, 0, Qt.AlignmentFlag.AlignVCenter)
         return frame
 
+    def _phone_panel(self) -> QWidget:
+        th, link = self.theme, self.phone
+        if link.linked:
+            back = primary(self.t("phone_done_back"), self.close_phone, name="progress-phone-back")
+            return centred(result_panel(th, self.t("phone_done_title"),
+                                        self.t("phone_done_text", phone=link.linked), [back],
+                                        name="progress-phone-done"))
+        body = QWidget()
+        columns = QHBoxLayout(body)
+        columns.setContentsMargins(0, 0, 0, 0)
+        columns.setSpacing(th.mm(8))
+        left = QVBoxLayout()
+        left.setSpacing(th.mm(4))
+        left.addWidget(label(self.t("phone_title"), "title"))
+        left.addWidget(label(self.t("phone_hint"), "value"))
+        left.addWidget(code_boxes(th, link.digits, PHONE_DIGITS))
+        if link.problem:
+            left.addWidget(notice(th, self.t("phone_refused"), self.t(link.problem), role="error",
+                                  name="progress-phone-problem"))
+        confirm = primary(self.t("phone_confirm"), self.confirm_phone, name="progress-phone-confirm")
+        confirm.setEnabled(link.complete)
+        tall(confirm, th, 18)
+        left.addWidget(confirm)
+        left.addWidget(secondary(self.t("phone_cancel"), self.close_phone, name="progress-phone-cancel"))
+        left.addStretch(1)
+        columns.addLayout(left, 5)
+        columns.addWidget(card(th, Keypad(th, self.phone_key, clear_text=self.t("pickup.clear"),
+                                          back_text=self.t("pickup.back"), prefix="progress-key")), 4)
+        return body
+
     def _rating_panel(self) -> QWidget:
         th = self.theme
         case_id, stars = self.rating or ("", 0)
@@ -196,8 +272,22 @@ class ProgressScreen(Screen):
             flow.locker_unreachable = offline
             screen.session.scratch[SCRATCH] = flow
             screen.session.scratch["progress_rating"] = rating
+            screen.session.scratch[PHONE] = None
             screen.refresh()
+
+        def phone(screen: "ProgressScreen", digits: str = "1390013", problem: str = "",
+                  linked: str = "") -> None:
+            demo(screen)
+            link = phonelink.PhoneLinkFlow(None, "demo")
+            link.digits, link.problem, link.linked = digits, problem, linked
+            screen.session.scratch[PHONE] = link
+            screen.refresh()
+
         return [ScreenState("cases", demo, resident=True),
+                ScreenState("phone", phone, resident=True),
+                ScreenState("phone-refused", lambda s: phone(s, "12345678901", "progress.phone_invalid"),
+                            resident=True),
+                ScreenState("phone-linked", lambda s: phone(s, "", linked="139****9000"), resident=True),
                 ScreenState("locker-offline", lambda s: demo(s, offline=True), resident=True),
                 ScreenState("rating", lambda s: demo(s, rating=("DO-261118-4HX2M", 4)), resident=True),
                 ScreenState("empty", lambda s: demo(s, rows=False), resident=True)]

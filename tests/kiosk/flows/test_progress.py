@@ -199,3 +199,31 @@ def test_a_lagging_report_does_not_undo_a_state_further_along(kiosk_store):
                          key=other.id, seq=4)
     states = {r.case.id: r.case.state.value for r in ProgressFlow(kiosk_store, ZHANG.key).load()}
     assert states == {mine.id: "collected", other.id: "evaluated"}
+
+
+def test_a_phone_confirmed_here_is_recorded_with_its_event_and_a_wrong_number_records_nothing(tmp_path):
+    from forms.register import migrations as register_migrations
+    from kiosk.flows.phonelink import PhoneLinkFlow
+    from kiosk.store import phones
+    from sync.store import Store
+
+    with Store(tmp_path / "phones.db", [register_migrations, cases.migrations, phones.migrations]) as store:
+        link = PhoneLinkFlow(store, ZHANG.key)
+        for digit in "123456789012":  # a twelfth digit is not taken
+            link.press(digit)
+        assert link.digits == "12345678901" and link.complete
+        assert link.confirm() is False and link.problem == "progress.phone_invalid"
+        assert pending(store, 10) == [] and phones.of_resident(store, ZHANG.key) == []
+        link.press("clear")
+        for digit in "13900139000":
+            link.press(digit)
+        assert link.problem == "" and link.confirm() is True
+        assert link.linked == "139****9000" and link.digits == ""  # not kept in the flow once recorded
+        [event] = pending(store, 10)
+        assert (event.aggregate_type, event.aggregate_id, event.event_type) == ("phone", "13900139000",
+                                                                                "phone_confirmed")
+        assert event.payload == {"phone": "13900139000", "resident": ZHANG.key}
+        [row] = phones.of_resident(store, ZHANG.key)
+        assert row.masked_phone == "139****9000" and row.event_id == str(event.id)
+        assert "13900139000" not in str(store.query("SELECT * FROM kiosk_phone_links"))
+        assert phones.of_resident(store, LI.key) == []
