@@ -31,6 +31,11 @@ class ProgressScreen(Screen):
     tile = Tile("progress.title", "progress.tile_hint", order=60, glyph="进")
     needs_identity = True
 
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self._typed: tuple[QVBoxLayout, QWidget] | None = None  # the phone keypad's column and boxes
+        self._confirm: QWidget | None = None
+
     @property
     def flow(self) -> progress_flow.ProgressFlow | None:
         return self.session.scratch.get(SCRATCH)
@@ -71,8 +76,19 @@ class ProgressScreen(Screen):
         self.refresh()
 
     def phone_key(self, key: str) -> None:
-        self.phone.press(key)
-        self.refresh()
+        link = self.phone
+        noticed = bool(link.problem)
+        link.press(key)
+        if self._typed is None or noticed != bool(link.problem):
+            self.refresh()
+            return
+        column, old = self._typed  # one key: the boxes and the button change, not the keypad
+        new = code_boxes(self.theme, link.digits, PHONE_DIGITS)
+        column.replaceWidget(old, new)
+        old.hide()
+        old.deleteLater()
+        self._typed = (column, new)
+        self._confirm.setEnabled(link.complete)
 
     def confirm_phone(self) -> None:
         link = self.phone
@@ -117,6 +133,7 @@ class ProgressScreen(Screen):
     # -- the look ------------------------------------------------------------------------------------
     def render(self) -> QWidget:
         th, flow = self.theme, self.flow
+        self._typed = self._confirm = None  # the phone keypad's live parts (set by _phone_panel)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -220,7 +237,9 @@ class ProgressScreen(Screen):
         left.setSpacing(th.mm(4))
         left.addWidget(label(self.t("phone_title"), "title"))
         left.addWidget(label(self.t("phone_hint"), "value"))
-        left.addWidget(code_boxes(th, link.digits, PHONE_DIGITS))
+        boxes = code_boxes(th, link.digits, PHONE_DIGITS)
+        left.addWidget(boxes)
+        self._typed = (left, boxes)
         if link.problem:
             left.addWidget(notice(th, self.t("phone_refused"), self.t(link.problem), role="error",
                                   name="progress-phone-problem"))
@@ -228,6 +247,7 @@ class ProgressScreen(Screen):
         confirm.setEnabled(link.complete)
         tall(confirm, th, 18)
         left.addWidget(confirm)
+        self._confirm = confirm
         left.addWidget(secondary(self.t("phone_cancel"), self.close_phone, name="progress-phone-cancel"))
         left.addStretch(1)
         columns.addLayout(left, 5)

@@ -24,13 +24,11 @@ from sync.store import Store
 from tests.locker.conftest import CONFIG, DOORS, LOCKER, Client, door, is_open, wait_for
 from tests.support import SimProcess
 
-# The longest UI-thread stall a journey test accepts: well under the time any device call
-# takes when it blocks (an unlock and the door seen open ~0.3 s, a print ~0.5 s, a door left
-# open until a test shuts it: seconds), well over what rendering a screen costs on a loaded
-# shared machine. The 100 ms target is measured by a benchmark, not asserted in a test.
-NO_BLOCKING_MS = 300
+# The journey tests keep the UI thread's longest stall under issue #7's 100 ms with
+# tests/kiosk/screens/stalls.py (Stalls, LIMIT_MS): it tells a stall of the kiosk's own from
+# the shared machine not scheduling the process, and names the code that held the thread.
 
-__all__ = ["NO_BLOCKING_MS", "bus", "locker", "kiosk_store", "server_key", "door", "is_open", "wait_for", "LOCKER", "DOORS",
+__all__ = ["bus", "locker", "kiosk_store", "server_key", "door", "is_open", "wait_for", "LOCKER", "DOORS",
            "open_door", "result_waiting", "doors_of"]
 
 

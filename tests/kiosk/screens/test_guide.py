@@ -3,6 +3,7 @@ the list; an item shows its materials, where and when; its checklist prints thro
 real private cupsd and ends as a completed job; the drop-off button carries the item."""
 from __future__ import annotations
 
+import pytest
 from PySide6.QtWidgets import QFrame, QLabel, QLineEdit
 
 from drivers.printer import Printer
@@ -10,6 +11,7 @@ from drivers.printer.codec import JobState
 from kiosk.screenshots import DEMO_RESIDENT
 from tests.kiosk.conftest import wait_screen, write_config
 from tests.kiosk.journeys import fault_printer, visible  # noqa: F401
+from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 from tests.support import require
 
 
@@ -33,9 +35,13 @@ def type_in(box: QLineEdit, text: str) -> None:
 def test_browse_search_and_print_the_checklist(tmp_path, make_app, tap, qtbot, cupsd):
     require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)
     app = make_app(write_config(tmp_path, printer_url=cupsd.url(cupsd.pdf_queue)))
+    warm_up(app, qtbot, "guide")
+    meter = Stalls().start()  # the guide's file is read off the UI thread
     tap(app, "tile-guide")
     wait_screen(qtbot, app, "guide")
     qtbot.waitUntil(lambda: len(shown_items(app)) == 12, timeout=10000)
+    meter.stop()
+    loading = (meter.own_worst_ms, meter.report())
 
     tap(app, "guide-category-social")
     qtbot.waitUntil(lambda: shown_items(app) == ["disability-subsidy", "low-income", "temporary-aid"])
@@ -59,8 +65,12 @@ def test_browse_search_and_print_the_checklist(tmp_path, make_app, tap, qtbot, c
         return [w.text() for w in app.navigator.current.findChildren(QLabel) if w.isVisible()]
     qtbot.waitUntil(lambda: "1. 家庭成员居民身份证" in texts())
     assert "社区党群服务中心一楼3号窗口" in texts() and "最低生活保障申请" in texts()
+    meter.start()  # the print runs off the UI thread
     tap(app, "guide-print")
     qtbot.waitUntil(lambda: visible(app, QFrame, "guide-printed") is not None, timeout=20000)
+    meter.stop()
+    assert loading[0] < LIMIT_MS, loading[1]
+    assert meter.own_worst_ms < LIMIT_MS, meter.report()
     result = app.session.scratch["guide"].printed
     state, _, _ = Printer(cupsd.url(cupsd.pdf_queue)).job(result.outcome.job_id)
     assert state is JobState.COMPLETED
@@ -82,3 +92,21 @@ def test_a_printer_fault_is_explained(tmp_path, make_app, tap, qtbot, cupsd, fau
     qtbot.waitUntil(lambda: visible(app, QFrame, "guide-print-failed") is not None, timeout=30000)
     texts = [w.text() for w in visible(app, QFrame, "guide-print-failed").findChildren(QLabel)]
     assert "打印机缺纸，请联系工作人员添纸" in texts
+
+
+@pytest.mark.xfail(reason="a category or popular-word tap rebuilds the whole guide screen (GuideScreen.category() "
+                          "and hot() call refresh(): ~80-110 ms of layout and paint here); refilling only the results, "
+                          "as search() does, is the fix, in kiosk/screens/guide.py (another engineer's file)",
+                   strict=False)
+def test_narrowing_the_list_keeps_the_ui_thread_under_100_ms(tmp_path, make_app, tap, qtbot):
+    app = make_app(write_config(tmp_path))
+    warm_up(app, qtbot, "guide")
+    app.go("guide")
+    qtbot.waitUntil(lambda: len(shown_items(app)) == 12, timeout=10000)
+    meter = Stalls().start()
+    for name, shown in (("guide-category-social", 3), ("guide-category-all", 12), ("guide-hot-0", None)):
+        tap(app, name)
+        qtbot.waitUntil(lambda: shown is None or len(shown_items(app)) == shown)
+        qtbot.wait(50)
+    meter.stop()
+    assert meter.own_worst_ms < LIMIT_MS, meter.report()

@@ -8,10 +8,10 @@ import pytest
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton
 
 from kiosk.flows.pickup import Step
-from kiosk.stall import StallMeter
 from tests.kiosk.conftest import wait_screen
-from tests.kiosk.journeys import (NO_BLOCKING_MS, bus, locker_process, scanning_locker, door, is_open, kiosk_config_on, result_waiting,  # noqa: F401
-                                  running_bus, server_key, visible)
+from tests.kiosk.journeys import (bus, locker_process, scanning_locker, door, is_open, kiosk_config_on,  # noqa: F401
+                                  result_waiting, running_bus, server_key, visible)
+from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 
 
 
@@ -25,27 +25,12 @@ def type_code(tap, app, digits: str) -> None:
         tap(app, f"pickup-key-{d}")
 
 
-def warm_up(app, qtbot) -> None:
-    """Show every state of the screen and the progress overlay once: Qt rasterises the big
-    glyphs and polishes styles on first use, once per process (a kiosk runs for weeks)."""
-    screen = app.navigator.screens["pickup"]
-    for state in screen.states():
-        app.navigator.go("pickup")
-        state.setup(screen)
-        qtbot.wait(10)
-    app.jobs.busy_changed.emit("…")
-    qtbot.wait(10)
-    app.jobs.busy_changed.emit("")
-    app.home()
-    qtbot.wait(10)
-
-
 def test_typing_the_code_opens_the_door_and_shutting_it_finishes(tmp_path, make_app, tap, qtbot, locker, bus,
                                                                  server_key):
     issued = result_waiting(locker, bus, server_key, "SF-SCREEN-1")
     app = make_app(kiosk_config_on(tmp_path, locker))
-    warm_up(app, qtbot)
-    stall, worst = StallMeter().start(), {}
+    warm_up(app, qtbot, "pickup")
+    stall, worst = Stalls().start(), {}
     tap(app, "tile-pickup")
     wait_screen(qtbot, app, "pickup")
     type_code(tap, app, issued["short"][:7] + "0")
@@ -64,16 +49,17 @@ def test_typing_the_code_opens_the_door_and_shutting_it_finishes(tmp_path, make_
     except Exception:
         flow = app.session.scratch.get("pickup")
         raise AssertionError(f"{flow and flow.step} {flow and flow.refusal} {app.navigator.current.name}")
-    worst["open"] = stall.worst_ms
+    worst["open"] = (stall.own_worst_ms, stall.report())
     assert visible(app, QLabel, "door-panel-door").text() == f"{issued['door']} 号柜门"
     assert is_open(bus, issued["door"])
     door(bus, issued["door"], "close")
     stall.reset()
     qtbot.waitUntil(lambda: visible(app, QFrame, "pickup-done") is not None, timeout=10000)
-    worst["done"] = stall.worst_ms
+    worst["done"] = (stall.own_worst_ms, stall.report())
+    stall.stop()
     assert locker.client.case("SF-SCREEN-1")["state"] == "picked_up"
-    # no device work on the UI thread (see tests/kiosk/journeys.py NO_BLOCKING_MS)
-    assert max(worst.values()) < NO_BLOCKING_MS, f"the UI thread stalled: {worst} ms"
+    # no device work on the UI thread: the unlock, the door seen open, then shut
+    assert max(worst.values())[0] < LIMIT_MS, max(worst.values())[1]
     tap(app, "pickup-home")
     wait_screen(qtbot, app, "home")
     assert "pickup" not in app.session.scratch  # nothing of the code or the door stays
@@ -114,11 +100,15 @@ def test_a_qr_shown_to_the_lockers_scanner_shows_its_door_here(tmp_path, make_ap
                                                                 bus, server_key):
     issued = result_waiting(scanning_locker, bus, server_key, "SF-SCANNED-1")
     app = make_app(kiosk_config_on(tmp_path, scanning_locker))
+    warm_up(app, qtbot, "pickup")
     tap(app, "tile-pickup")
     wait_screen(qtbot, app, "pickup")
     qtbot.wait(300)  # the watch has taken its first look
     scanning_locker.scanner.request(cmd="scan", code=issued["code"])  # the resident's phone at the scanner
+    meter = Stalls().start()  # the watch polls the locker off the UI thread
     qtbot.waitUntil(lambda: visible(app, QFrame, "door-panel") is not None, timeout=15000)
+    meter.stop()
+    assert meter.own_worst_ms < LIMIT_MS, meter.report()
     assert visible(app, QLabel, "door-panel-door").text() == f"{issued['door']} 号柜门"
     door(bus, issued["door"], "close")
     qtbot.waitUntil(lambda: visible(app, QFrame, "pickup-done") is not None, timeout=15000)
