@@ -1,19 +1,22 @@
 """Fault drills on the end-to-end journey (issue #9), every part a real process:
-SIGKILL of the server, the locker daemon or the lock-board simulator at random points
-(``--drill-runs``, default 5; ``python -m tests.e2e.drills --runs 100`` for 100),
-the server away for a whole drop-off and collection, and the printer out of paper
-while a resident prints. Nothing is lost or applied twice at the server."""
+SIGKILL of the server, the locker daemon, the lock-board simulator or the kiosk at
+random points (before a step, while a door stands open, while the residence proof
+prints; ``--drill-runs``, default 5; ``python -m tests.e2e.drills --runs 100`` for
+100), the server away for a whole drop-off and collection, the printer out of paper
+between two copies and then loaded again, the disk full, and the appliance's clock
+jumping (tests/e2e/test_clock_drill.py). Nothing is lost or applied twice at the
+server."""
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 import pytest
 
-from forms.register import CertificateState
 from tests.e2e.drills import Figures, check, kill_drill, server_away_drill
+from tests.e2e.system import LIFECYCLE, Journey, System, applied_counts, wait_until
 from tests.kiosk.journeys import fault_printer  # noqa: F401 (a fixture)
-from tests.e2e.system import LIFECYCLE, Journey, System, applied_counts
 
 
 @pytest.fixture
@@ -24,14 +27,40 @@ def system(tmp_path_factory):
     running.stop()
 
 
-@pytest.mark.timeout(900)
-def test_sigkill_at_random_points_loses_and_duplicates_nothing(system, request):
+@pytest.fixture
+def printing_system(tmp_path_factory, cupsd, fault_printer):
+    """The system whose kiosk prints each journey's residence proof first (the PDF queue
+    when this is root, else a fault queue printing fine)."""
+    if cupsd.pdf_queue is None:
+        cupsd.set_fault("ok", fault_printer)
+    root = tmp_path_factory.mktemp("drill", numbered=True)
+    running = System(root, printer_url=cupsd.url(cupsd.pdf_queue or fault_printer)).start()
+    yield running
+    running.stop()
+
+
+@pytest.mark.timeout(1200)
+def test_sigkill_at_random_points_loses_and_duplicates_nothing(printing_system, request):
+    system = printing_system
     runs = request.config.getoption("--drill-runs")
     seed = int(time.time())
     figures = kill_drill(system, runs, random.Random(seed))
     assert figures.runs == runs, f"seed {seed}"
     assert sum(figures.kills.values()) == runs
-    assert (figures.lost, figures.duplicated, figures.quarantined) == ([], [], []), f"seed {seed}: {figures.line()}"
+    assert (figures.lost, figures.duplicated, figures.quarantined, figures.delivery) == ([], [], [], []), \
+        f"seed {seed}: {figures.line()}"
+
+
+def test_every_process_and_kill_point_can_be_drawn():
+    """The drill's choices cover the kiosk as a victim, the open doors and the print."""
+    from tests.e2e.drills import kill_points
+    from tests.e2e.system import PROCESSES
+
+    assert set(PROCESSES) == {"server", "locker", "bus", "kiosk"}
+    points = kill_points(("print_proof", *Journey.STEPS))
+    assert ("inside", "print_proof") in points and ("before", "drop_off") in points
+    assert {step for when, step in points if when == "inside"} == {"print_proof", "drop_off", "collect_at_locker",
+                                                                   "return_result", "pick_up"}
 
 
 @pytest.mark.timeout(300)
@@ -39,7 +68,7 @@ def test_the_server_away_for_the_whole_journey_then_everything_syncs(system):
     journey = server_away_drill(system)
     figures = Figures()
     check(system, journey, figures)
-    assert (figures.lost, figures.duplicated, figures.quarantined) == ([], [], [])
+    assert (figures.lost, figures.duplicated, figures.quarantined, figures.delivery) == ([], [], [], [])
     timeline = [t for t, status in journey.settled() if status == "applied" and t in LIFECYCLE]
     # Each step once. Not in order: when the server returns, the kiosk's queue and the
     # locker's drain side by side, so the locker's deposit may arrive before the kiosk's
@@ -49,18 +78,59 @@ def test_the_server_away_for_the_whole_journey_then_everything_syncs(system):
 
 
 @pytest.mark.timeout(300)
-def test_the_printer_out_of_paper_mid_journey(system, cupsd, fault_printer):
-    """The residence proof while the printer has no paper: not printed, recorded so,
-    and the resident is told what to do; with paper again it prints."""
-    cupsd.set_fault("paper", fault_printer)
+def test_the_printer_out_of_paper_mid_journey_then_loaded_again(system, cupsd, fault_printer):
+    """Two copies of the residence proof, and the paper runs out after the first (the
+    fault printer's mode switched the moment the first job came out, as a tray runs
+    empty): the second is not printed, recorded so with the printer's reason, and the
+    resident is told what to do; the rest of the appliance carries on (a drop-off).
+    Staff load paper (the fault cleared, the stopped queue resumed): the resident's
+    重试 prints the missing copy, and the register says so: two printed, the failed one
+    print_failed with the paper reason; its cancelled job never comes out later."""
+    cupsd.set_fault("ok", fault_printer)
+    out = cupsd.fault_out
+    before = set(out.glob(f"{fault_printer}-job_*.pdf"))
+    stop = threading.Event()
+
+    def tray_runs_empty() -> None:
+        while not stop.is_set():
+            if set(out.glob(f"{fault_printer}-job_*.pdf")) - before:
+                cupsd.set_fault("paper", fault_printer)
+                return
+            time.sleep(0.005)
+    watcher = threading.Thread(target=tray_runs_empty, daemon=True)
+    watcher.start()
     journey = Journey(system)
-    proof, printing = journey.print_residence_proof(cupsd.url(fault_printer))
-    assert proof.step.value == "failed" and proof.serials == []
-    assert printing.register.get(proof.failed_serial).state is CertificateState.PRINT_FAILED
-    advice = str(proof.advice)
-    assert "纸" in advice, advice  # the printer's words, Chinese first: out of paper, what to do
+    try:
+        proof = journey.print_residence_proof(cupsd.url(fault_printer), copies=2)
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert proof.step == "failed" and len(proof.serials) == 1 and proof.failed_serial, proof
+    first, failed = proof.serials[0], proof.failed_serial
+    assert system.certificate(first)["state"] == "printed"
+    assert system.certificate(failed)["state"] == "print_failed"
+    assert "media-empty" in system.certificate(failed)["last_error"], system.certificate(failed)
+    assert "纸" in proof.advice[0], proof.advice  # the printer's words, Chinese first: out of paper, what to do
+
     journey.drop_off()  # the rest of the appliance carries on
     assert (system.doors().case(journey.case_id) or {}).get("state") == "materials_deposited"
+
+    cupsd.set_fault("ok", fault_printer)  # paper loaded
+    cupsd.run_tool("cupsenable", fault_printer)  # and the printer resumed (a real one stops on media-empty)
+    again = journey.print_again(proof, cupsd.url(fault_printer))
+    assert again.step == "printed" and again.serials[0] == first and len(again.serials) == 2, again
+    reprinted = again.serials[1]
+    assert reprinted not in (first, failed)
+    assert system.certificate(reprinted) == {"state": "printed", "prints": 1, "last_error": None}
+    assert system.certificate(failed)["state"] == "print_failed"  # its job was cancelled: it never prints
+    time.sleep(2)
+    printed = set(out.glob(f"{fault_printer}-job_*.pdf")) - before
+    assert len(printed) == 2, sorted(p.name for p in printed)  # the two copies she holds, nothing later
+    wait_until(lambda: [row for row in system.query(
+        "SELECT aggregate_id, event_type FROM events WHERE aggregate_id IN (?, ?, ?) ORDER BY server_seq",
+        (first, failed, reprinted)) if row[1] != "issued"] == [(first, "printed"), (failed, "print_failed"),
+                                                                 (reprinted, "printed")],
+               60, "the register's story at the server")
 
 
 @pytest.fixture
@@ -120,7 +190,7 @@ def test_the_appliances_disk_full_raises_a_clear_alarm_and_corrupts_nothing(smal
         before = Journey(system)
         before.drop_off()
         fill(system.data)
-        system.kiosk_agent.wake()
+        system.kiosk_call("wake")
         journey = Journey(system)
         with pytest.raises(Exception) as refused:  # the kiosk cannot record a new case: it says so
             journey.drop_off()
