@@ -20,8 +20,9 @@ logger, in that thread or task) carries it::
 
 so ``journalctl KIOSK_CASE=SQ-2026-0042`` finds the case's lines in every service. The
 fields are :mod:`contextvars` (a thread starts without them; asyncio tasks inherit
-them); an ``extra={...}`` key of the same name wins. Outside the journal the stderr
-line ends with them (``[case=… door=3]``).
+them); an ``extra={...}`` key of the same name wins. :func:`process_fields` sets fields
+every record of the process carries, in every thread (``device=`` the appliance's id,
+once at start-up). Outside the journal the stderr line ends with them (``[case=… door=3]``).
 
 :func:`handler` picks the journal when the process runs under systemd (its stderr is
 the journal: ``$JOURNAL_STREAM``) and the socket is there, else stderr.
@@ -54,6 +55,7 @@ _FIELD = re.compile(r"[^A-Z0-9_]")
 PROGRAMS = {"kiosk": "kiosk-ui", "locker": "kiosk-locker", "sync.agent": "kiosk-sync-agent",
             "sync.server": "kiosk-server", "appliance": "kiosk-appliance", "drivers": "kiosk-drivers"}
 _CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("kiosk_log_context", default={})
+_PROCESS: dict[str, str] = {}
 
 
 def program_identifier(argv0: str | None = None, main_spec: str | None = None) -> str:
@@ -82,15 +84,24 @@ def log_context(**fields: Any) -> Iterator[None]:
         _CONTEXT.reset(token)
 
 
+def process_fields(**fields: Any) -> None:
+    """Fields every record of this process carries, in every thread (None removes one)."""
+    for key, value in fields.items():
+        if value is None:
+            _PROCESS.pop(key, None)
+        else:
+            _PROCESS[key] = str(value)
+
+
 def current_context() -> dict[str, str]:
-    return dict(_CONTEXT.get())
+    return {**_PROCESS, **_CONTEXT.get()}
 
 
 class ContextFilter(logging.Filter):
     """Puts the :func:`log_context` fields on each record (an ``extra=`` of the same name wins)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        fields = _CONTEXT.get()
+        fields = current_context() if _PROCESS else _CONTEXT.get()
         if fields:
             for key, value in fields.items():
                 if key not in _STANDARD and not hasattr(record, key):

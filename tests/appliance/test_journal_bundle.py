@@ -114,24 +114,28 @@ def test_a_case_set_around_the_work_reaches_the_journal_as_kiosk_case(journal):
     """README's ``journalctl KIOSK_CASE=…``: a record logged inside ``log_context(case=…)``
     by any logger carries KIOSK_CASE (and the door, the device); an ``extra=`` of the
     same name wins; outside the block the fields are gone; ID numbers masked."""
-    code = ("import logging\n"
-            "from appliance.journal import log_context\n"
+    code = ("import logging, threading\n"
+            "from appliance.journal import log_context, process_fields\n"
             "from appliance.privacy import setup_logging\n"
             "setup_logging('INFO')\n"
             "with log_context(case='SQ-2026-0042', door=7, device='kiosk-0001'):\n"
             "    logging.getLogger('locker.flows').info('door opened')\n"
             "    with log_context(door=8, resident=%r):\n"
             "        logging.getLogger('kiosk.dropoff').warning('shut', extra={'case': 'SQ-other'})\n"
-            "logging.getLogger('locker').info('idle')\n" % ID_NUMBER)
+            "logging.getLogger('locker').info('idle')\n"
+            "process_fields(device='locker-0002')\n"
+            "thread = threading.Thread(target=lambda: logging.getLogger('locker').info('polled'))\n"
+            "thread.start(); thread.join()\n" % ID_NUMBER)
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "KIOSK_LOG": "journal", "KIOSK_JOURNAL_SOCKET": journal.path})
     assert proc.returncode == 0, proc.stderr
-    first, second, third = (parse(journal.recv(65536)) for _ in range(3))
+    first, second, third, fourth = (parse(journal.recv(65536)) for _ in range(4))
     assert (first["KIOSK_CASE"], first["KIOSK_DOOR"], first["KIOSK_DEVICE"]) == ("SQ-2026-0042", "7", "kiosk-0001")
     assert first["MESSAGE"] == "door opened" and first["LOGGER"] == "locker.flows"
     assert (second["KIOSK_CASE"], second["KIOSK_DOOR"], second["KIOSK_RESIDENT"]) == ("SQ-other", "8", MASKED)
     assert third["MESSAGE"] == "idle" and not any(k in third for k in ("KIOSK_CASE", "KIOSK_DOOR", "KIOSK_DEVICE"))
     assert not any(name.startswith("KIOSK__") for name in first), first  # the filter's own bookkeeping stays out
+    assert fourth["MESSAGE"] == "polled" and fourth["KIOSK_DEVICE"] == "locker-0002"  # another thread: the process's
 
     # outside systemd: the stderr line ends with the fields, masked too
     env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "KIOSK_LOG")}
