@@ -128,9 +128,10 @@ def test_a_call_from_the_kiosk_screen(live_server, loopback_ice, qasync_loop, ma
 def run_call(site, staff, qasync_loop, make_app, tmp_path, artifacts) -> None:
     from kiosk.call import CallState
 
-    from tests.kiosk.screens.stalls import LIMIT_MS, Stalls
+    from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, freeze_like_the_app
 
     app = make_app(enrolled_config(tmp_path, site))
+    freeze_like_the_app()
     meter = Stalls()
 
     async def scenario() -> None:
@@ -212,7 +213,7 @@ def test_the_call_lands_on_the_residents_record_with_her_open_cases(live_server,
     from kiosk.call import CallState
     from kiosk.screenshots import DEMO_RESIDENT
     from kiosk.store import cases
-    from tests.kiosk.screens.stalls import LIMIT_MS, Stalls
+    from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, freeze_like_the_app
 
     site = prepare(live_server, {})  # nobody online: the call waits in the queue
     app = make_app(enrolled_config(tmp_path, site))
@@ -224,6 +225,7 @@ def test_the_call_lands_on_the_residents_record_with_her_open_cases(live_server,
     subsidy = cases.create(store, kind="dropoff", item_id="elderly-subsidy", item="高龄补贴申领", resident=resident)
     app.devices.sync_now()  # her cases are at the server: the console shows the newest one's state
     app.session.identify(DEMO_RESIDENT)
+    freeze_like_the_app()
     meter = Stalls()
 
     async def scenario() -> None:
