@@ -111,5 +111,10 @@ class Screen(QWidget):
             self._body = None
 
     @classmethod
+    def available(cls, app) -> bool:
+        """Whether this kiosk offers the journey (home shows its tile only then)."""
+        return True
+
+    @classmethod
     def states(cls) -> list[ScreenState]:
         return [ScreenState("default", lambda screen: screen.enter())]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.flows.guide import GuideFlow
 from kiosk.screens._journey import grid_of, item_button, notice, pick, tall, warm_up_printing
@@ -25,9 +25,13 @@ class GuideScreen(Screen):
     def __init__(self, app) -> None:
         super().__init__(app)
         self._results: QVBoxLayout | None = None
+        self._box: QLineEdit | None = None
+        self._hot_buttons: dict[str, QPushButton] = {}
+        self._category_buttons: dict[str | None, QPushButton] = {}
 
     def clear(self) -> None:
-        self._results = None  # its body is thrown away with the session
+        self._results = self._box = None  # its body is thrown away with the session
+        self._hot_buttons, self._category_buttons = {}, {}
 
     @property
     def flow(self) -> GuideFlow | None:
@@ -64,11 +68,26 @@ class GuideScreen(Screen):
 
     def hot(self, word: str) -> None:
         self.flow.search(word)
-        self.refresh()
+        self._narrowed()
 
     def category(self, category: str | None) -> None:
         self.flow.choose_category(category)
-        self.refresh()
+        self._narrowed()
+
+    def _narrowed(self) -> None:
+        """A popular word or a category tapped: the search box, the ticks and the list
+        change in place (rebuilding the whole screen holds the UI thread ~100 ms)."""
+        if self._results is None or self._box is None:
+            self.refresh()
+            return
+        flow = self.flow
+        if self._box.text() != flow.query:
+            self._box.setText(flow.query)
+        for word, button in self._hot_buttons.items():
+            button.setChecked(flow.query == word)
+        for category, button in self._category_buttons.items():
+            button.setChecked(flow.category == category)
+        self._fill_results()
 
     def open_item(self, item_id: str) -> None:
         self.flow.open(item_id)
@@ -86,7 +105,8 @@ class GuideScreen(Screen):
     # -- the look -----------------------------------------------------------------------------------
     def render(self) -> QWidget:
         flow = self.flow
-        self._results = None
+        self._results = self._box = None
+        self._hot_buttons, self._category_buttons = {}, {}
         if flow is None:
             body = QWidget()
             QVBoxLayout(body).addWidget(label(self.t("title"), "heading"))
@@ -106,6 +126,7 @@ class GuideScreen(Screen):
         box.setObjectName("guide-search")
         box.setPlaceholderText(self.t("search_placeholder"))
         box.textEdited.connect(self.search)
+        self._box = box
         top.addWidget(box, 1)
         top.addWidget(secondary(self.t("clear"), lambda: self.hot(""), name="guide-clear"))
         layout.addLayout(top)
@@ -114,19 +135,23 @@ class GuideScreen(Screen):
         words.setSpacing(th.mm(3))
         words.addWidget(label(self.t("hot_title"), "muted", wrap=False))
         for index, word in enumerate(self.t("hot_words").split()):
-            words.addWidget(choice(word, lambda w=word: self.hot(w), checked=flow.query == word,
-                                   name=f"guide-hot-{index}"))
+            self._hot_buttons[word] = choice(word, lambda w=word: self.hot(w), checked=flow.query == word,
+                                             name=f"guide-hot-{index}")
+            words.addWidget(self._hot_buttons[word])
         words.addStretch(1)
         layout.addLayout(words)
 
         tabs = QHBoxLayout()
         tabs.setSpacing(th.mm(3))
-        tabs.addWidget(choice(self.t("all"), lambda: self.category(None), checked=flow.category is None,
-                              name="guide-category-all"))
+        self._category_buttons[None] = choice(self.t("all"), lambda: self.category(None),
+                                              checked=flow.category is None, name="guide-category-all")
+        tabs.addWidget(self._category_buttons[None])
         for category in flow.guide.categories:
             name = category.name_en if lang == "en" and category.name_en else category.name
-            tabs.addWidget(choice(name, lambda c=category.id: self.category(c), checked=flow.category == category.id,
-                                  name=f"guide-category-{category.id}"))
+            self._category_buttons[category.id] = choice(name, lambda c=category.id: self.category(c),
+                                                         checked=flow.category == category.id,
+                                                         name=f"guide-category-{category.id}")
+            tabs.addWidget(self._category_buttons[category.id])
         tabs.addStretch(1)
         layout.addLayout(tabs)
 

@@ -21,7 +21,7 @@ class HomeScreen(Screen):
         self.refresh()
 
     def tiles(self) -> list[type[Screen]]:
-        screens = [cls for cls in Screen.registry.values() if cls.tile is not None]
+        screens = [cls for cls in Screen.registry.values() if cls.tile is not None and cls.available(self.app)]
         return sorted(screens, key=lambda cls: (cls.tile.order, cls.name))  # type: ignore[union-attr]
 
     def render(self) -> QWidget:

@@ -406,6 +406,8 @@ def test_switched_off_the_screen_says_so_and_asks_no_server(make_app, tmp_path, 
     app = make_app(off)
     assert CallScreen.available(app) is False
     assert CallScreen.available(SimpleNamespace(config=config)) is True  # the shipped configuration offers it
+    home = app.navigator.screens["home"]
+    assert CallScreen not in home.tiles() and len(home.tiles()) > 3  # home has no video tile, the rest stay
 
     async def scenario() -> None:
         app.go("call")
