@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from forms.register import CertificateState
 from tests.kiosk.conftest import HOUSEHOLDS, sync_records, wait_screen, with_kiosk, write_config
+from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 from tests.support import require
 
 ZHANG = 0
@@ -19,15 +20,19 @@ def printing_app(make_app, tmp_path, idreader, url: str):
 def test_residence_proof_prints_through_cups_in_three_taps(make_app, tmp_path, idreader, cupsd, qtbot, tap):
     require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)
     app = printing_app(make_app, tmp_path, idreader, cupsd.url(cupsd.pdf_queue))
+    warm_up(app, qtbot, "residence")
     tap(app, "tile-residence")
     idreader.request(cmd="insert", card=ZHANG)
     wait_screen(qtbot, app, "residence", timeout=20)
     screen = app.navigator.screens["residence"]
     qtbot.waitUntil(lambda: screen.proof is not None)
     assert screen.proof.address == "幸福里社区12号楼3单元401室"
+    meter = Stalls().start()  # the proof's preview, the print and its progress: the UI thread never waits
     tap(app, "purpose-school")
     tap(app, "residence-print")
     qtbot.waitUntil(lambda: app.findChild(type(app.header.clock), "residence-printed") is not None, timeout=20000)
+    meter.stop()
+    assert meter.own_worst_ms < LIMIT_MS, meter.report()
     assert tap.count <= 4
     serial = screen.proof.serials[0]
     record = app.devices.printing.register.get(serial)

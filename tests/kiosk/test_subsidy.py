@@ -9,6 +9,7 @@ import json
 
 from tests.kiosk.conftest import (HOUSEHOLDS, on_server, server_events, sync_records, wait_screen, with_kiosk,
                                   write_config)
+from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 from tests.support import require
 
 LI = 1
@@ -27,12 +28,14 @@ def test_yearly_certification_with_the_face_check_is_recorded_synced_and_printed
     sync_records(config, *HOUSEHOLDS, SUBSIDY)
     app = make_app(config, watch_cards=True, sync=True)  # as python -m kiosk: its own sync agent runs
     qtbot.waitUntil(lambda: app.devices.agent is not None, timeout=30000)
+    warm_up(app, qtbot, "subsidy")
     idreader.request(cmd="insert", card=LI)
     tap(app, "welcome-subsidy", timeout=20)
     wait_screen(qtbot, app, "subsidy")
     screen = app.navigator.screens["subsidy"]
     qtbot.waitUntil(lambda: screen.check is not None)
     assert screen.check.status.eligible and not screen.check.status.certified
+    meter = Stalls().start()  # recording the certification and waking the agent: never on the UI thread
     tap(app, "subsidy-certify")
     qtbot.waitUntil(lambda: screen.check.step.value == "certified", timeout=10000)
     assert screen.check.status.certified
@@ -52,6 +55,8 @@ def test_yearly_certification_with_the_face_check_is_recorded_synced_and_printed
 
     tap(app, "subsidy-print")
     qtbot.waitUntil(lambda: screen.check.step.value in ("printed", "print_failed"), timeout=20000)
+    meter.stop()
+    assert meter.own_worst_ms < LIMIT_MS, meter.report()
     assert screen.check.step.value == "printed", screen.check.advice
     assert cupsd.pdf_output(screen.check.job).stat().st_size > 0
 

@@ -27,8 +27,9 @@ import traceback
 from collections import Counter
 
 from kiosk.stall import StallMeter
+from tests.support import ROOT
 
-ROOT_HINT = "/work/main/"
+ROOT_HINT = str(ROOT) + "/"  # stripped from the sampled stacks' file names
 LIMIT_MS = 100  # issue #7: "keep the longest UI-thread stall under 100 ms"
 
 
