@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
                                             "demo data, locker daemon, kiosk app) and follow it live")
     run_parser.add_argument("--no-kiosk", action="store_true",
                             help="leave the kiosk app out: make run keeps the ID card reader and follows it itself")
-    check = sub.add_parser("check-config", help="validate the configuration file and say where it came from")
+    check = sub.add_parser("check-config", help="validate the configuration file and say where it came from, and "
+                                                "which keys the server's configuration records set")
     check.add_argument("--json", action="store_true", help="print the effective configuration as JSON")
     bundle = sub.add_parser("bundle", help="one tar.gz for a maintainer: logs, configuration without secrets, "
                                            "versions, doctor")
@@ -31,12 +32,23 @@ def main(argv: list[str] | None = None) -> int:
         return bundle_main(args)
 
     if args.command == "check-config":
+        from appliance import server_config
+
         cfg = load_or_exit(args.config)
+        effective = server_config.of(cfg).running
         if args.json:
-            print(json.dumps({"source": cfg.source, **cfg.model_dump()}, ensure_ascii=False, indent=2))
+            server = {"applied": [{"key": r.key, "seq": r.seq} for r in effective.applied],
+                      "keys": effective.origin, "refused": [r.as_json() for r in effective.refused]}
+            print(json.dumps({"source": cfg.source, **cfg.model_dump(), "server": server}, ensure_ascii=False,
+                             indent=2))
         else:
             buses = ", ".join(f"{b.name} ({len(b.board)} boards)" for b in cfg.lockboard) or "none"
             print(f"{cfg.source}: OK — appliance {cfg.appliance.id} ({cfg.appliance.role}), lock buses: {buses}")
+            for record in effective.applied:
+                keys = sorted(k for k, by in effective.origin.items() if by == record.key)
+                print(f"from the server, {record.label}: {', '.join(keys)}")
+            for refusal in effective.refused:
+                print(refusal.line())
         return 0
     from appliance.demo import run
     return run(load_or_exit(args.config), kiosk=not args.no_kiosk)

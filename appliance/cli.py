@@ -1,5 +1,6 @@
-"""What every command-line entry point of the appliance shares: ``--config``, and
-stopping with one line (exit status 2) on a configuration mistake."""
+"""What every command-line entry point of the appliance shares: ``--config``, the
+server's configuration records applied over the file, and stopping with one line
+(exit status 2) on a mistake in the file."""
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,11 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def load_or_exit(path: str | None, *, check_devices: bool = True) -> config_module.Config:
+    """The file with the server's configuration records over it (:mod:`appliance.server_config`)."""
+    from appliance import server_config
+
     try:
-        return config_module.load(path, check_devices=check_devices)
+        return server_config.load(path, check_devices=check_devices)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None

@@ -12,6 +12,9 @@ Validation is strict: an unknown key, a wrong type (TOML has types: ``doors = "1
 is a string, not a number) or an impossible value (door 17 on a 16-door board, a
 serial port that does not exist) stops the program with ONE line naming the file,
 the line, the key and the value. Every key is documented in README.md (a test checks).
+
+The programs load it through :func:`appliance.server_config.load`, which merges the
+central server's configuration records for this box over the file.
 """
 from __future__ import annotations
 
@@ -374,15 +377,24 @@ def check_urls(config: Config, text: str = "") -> None:
                               line=find_line(text, loc)) from None
 
 
-def check_ports(config: Config, text: str = "") -> None:
-    """Stop on a serial port that does not exist (the usual wrong-port mistake)."""
+def serial_ports(config: Config) -> list[tuple[tuple, str, str]]:
+    """(key, URL, device path) of every serial port or input device the configuration names."""
     from urllib.parse import urlsplit
 
     urls: list[tuple[tuple, str]] = [(("lockboard", i, "url"), bus.url) for i, bus in enumerate(config.lockboard)]
     urls += [(("idcard", "url"), config.idcard.url), (("scanner", "url"), config.scanner.url)]
+    found = []
     for loc, url in urls:
         path = url if url.startswith("/") else (urlsplit(url).path if url.startswith(("serial:", "evdev:")) else "")
-        if path and not os.path.exists(path):
+        if path:
+            found.append((loc, url, path))
+    return found
+
+
+def check_ports(config: Config, text: str = "") -> None:
+    """Stop on a serial port that does not exist (the usual wrong-port mistake)."""
+    for loc, url, path in serial_ports(config):
+        if not os.path.exists(path):
             raise ConfigError(config.source, "no such serial port; check the cable, "
                                              "`ls /dev/ttyUSB* /dev/ttyACM* /dev/kiosk-*`, and the udev rules",
                               key=dotted(loc), value=url, line=find_line(text, loc))

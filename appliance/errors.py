@@ -17,7 +17,7 @@ class ApplianceError(Exception):
 
 class ConfigError(ApplianceError):
     def __init__(self, file: str, message: str, *, key: str = "", value: object = None, line: int | None = None):
-        self.file, self.key, self.value, self.line = file, key, value, line
+        self.file, self.key, self.value, self.line, self.message = file, key, value, line, message
         where = f"{file}:{line}" if line else file
         what = f"{key} = {value!r}: " if key and value is not None else (f"{key}: " if key else "")
         super().__init__(f"{where}: {what}{message}")

@@ -150,11 +150,18 @@ class Watchdog:
         notify(f"STATUS={status}", env=self.env)
 
     def stop(self) -> None:
-        """The service is stopping: ``STOPPING=1``, and no more pings."""
+        """The service is stopping: ``STOPPING=1``, and no more pings. A process about
+        to run itself again (:mod:`appliance.restart`) says ``RELOADING=1`` instead:
+        systemd then waits for the new ``READY=1`` rather than for the process to end."""
+        from appliance import restart
+
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(5)
-        if self._ready:
+        if self._ready and restart.requested():
+            notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}",
+                   f"STATUS={restart.requested()}", env=self.env)
+        elif self._ready:
             notify("STOPPING=1", env=self.env)
 
     # -- the pinger ----------------------------------------------------------------------

@@ -21,8 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", metavar="SCREEN", help="with --screenshot: just this screen")
     args = parser.parse_args(argv)
 
-    from appliance.config import load
     from appliance.errors import ConfigError
+    from appliance.server_config import load  # the file, the server's config records over it
     from appliance.privacy import setup_logging
 
     try:
@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     with loop:
         loop.run_until_complete(closed.wait())
     window.shutdown()
+    from appliance import restart
+    if restart.requested():  # the server's configuration changed (kiosk.reconfigure): run again
+        restart.reexec()
     return 0
 
 

@@ -67,6 +67,8 @@ class KioskApp(QMainWindow):
         self.card_watch = None
         self.staff_watch = None  # the staff card reader ([pcsc]): kiosk.cardwatch.StaffCardWatch
         self.sync = sync  # run the sync agent on the kiosk's store ([sync] enabled): python -m kiosk does
+        from kiosk.reconfigure import ConfigRestart  # the server's config changed: run again once nobody uses it
+        self.config_restart = ConfigRestart(self) if sync else None
         self._announcements: list = []  # what the strip shows (kiosk.store.announcements.Announcement)
         self.devices.synced.append(self._synced)
         self._apply_theme()
@@ -382,6 +384,8 @@ class KioskApp(QMainWindow):
     def shutdown(self) -> None:
         if self._synced in self.devices.synced:
             self.devices.synced.remove(self._synced)
+        if self.config_restart is not None:
+            self.config_restart.stop()
         if self.card_watch is not None:
             self.card_watch.stop()
         if self.staff_watch is not None:

@@ -14,7 +14,9 @@ connection), a receipt printer, the voice (``[locker] speaker``: 请关好N号�
 door left open, :mod:`locker.voice`), and the sync agent pushing this store's
 outbox. A poll failing (the port vanished) makes that bus's boards offline and is
 retried on the next poll. :meth:`Daemon.stop` stops and joins every one of them
-before it closes the store.
+before it closes the store. When the server's configuration records change what it
+runs, :func:`serve` runs the daemon again once no door operation is in flight
+(:mod:`locker.reconfigure`).
 """
 from __future__ import annotations
 
@@ -201,6 +203,9 @@ class Daemon:
                 continue
             if code is None:
                 continue
+            if self.api.closing:  # stopping (a restart for the server's configuration): no door opens now
+                log.info("scanner: a code ignored: the daemon is stopping")
+                continue
             try:
                 answer = self.locker.scan(code.text, "scanner")
                 log.info("scanner: door %s opens", answer.get("door"))
@@ -240,6 +245,14 @@ class Daemon:
                                               {"error": error} if error else {}, outbox=False)
 
     # -- the end -----------------------------------------------------------------------
+    def quiesce(self) -> None:
+        """Take no more work before a restart (:mod:`locker.reconfigure`): requests are
+        answered ``stopping``, the scanner's codes ignored; the request being served is
+        finished first. The polls go on, so a door open now is still seen closing."""
+        self.api.close()
+        if self.server is not None:
+            self.server.stop()
+
     JOIN_SECONDS = 60.0  # a thread busy in a driver call (a printer, a bus) gets this long
 
     def stop(self) -> None:
@@ -295,11 +308,18 @@ def serve(config: Config) -> int:
     print(path, flush=True)
     watchdog = systemd.Watchdog(status=f"serving {path}", check=lambda: all(t.is_alive() for t in daemon._threads))
     watchdog.ready()
+    from locker.reconfigure import ConfigRestart
+    reconfigure = ConfigRestart(daemon)  # the server's config records changed: run again when no door is busy
     try:
         while not done.wait(1.0):
             watchdog.beat()  # WATCHDOG=1 only while this loop and the daemon's threads live
+            if reconfigure.due():
+                break
     finally:
-        watchdog.stop()
+        watchdog.stop()  # RELOADING=1 instead of STOPPING=1 when a restart was requested
         daemon.stop()
+    from appliance import restart
+    if restart.requested():
+        restart.reexec()
     return 0
 

@@ -11,8 +11,8 @@ import argparse
 import signal
 import sys
 
-from appliance import systemd
-from appliance.config import load
+from appliance import restart, server_config, systemd
+from appliance.server_config import load
 from appliance.errors import ApplianceError
 from appliance.keys import DeviceKey
 from appliance.privacy import setup_logging
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, lambda *_: agent.stop(timeout=0))
             watchdog = systemd.Watchdog(status=f"syncing with {config.sync.server_url}",
                                         stuck_after=_stuck_after(config))
-            agent.step = watchdog.watched(agent.step)  # WATCHDOG=1 only while no round hangs
+            agent.step = _following(agent, server_config.of(config), watchdog.watched(agent.step))
             watchdog.ready()
             try:
                 agent.run()
@@ -67,6 +67,22 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     finally:
         store.close()
+        if restart.requested():
+            restart.reexec()
+
+
+def _following(agent: Agent, effective: server_config.Effective, step):
+    """A round (WATCHDOG=1 only while none hangs), then: did the server's configuration
+    records change what this agent runs? Then stop after this round and run again."""
+    def run() -> float:
+        delay = step()
+        changed = effective.changed()
+        if changed is not None:
+            keys = server_config.differences(effective.config, changed.config)
+            restart.request(f"the server's configuration changed {', '.join(keys)}")
+            agent.stop(timeout=0)
+        return delay
+    return run
 
 
 def _stuck_after(config) -> float:

@@ -28,8 +28,12 @@ One *round* (:meth:`Agent.run_once`) is:
    are merged into ``DATA_DIR/trusted-keys.json`` for offline checks (:mod:`appliance.keys`);
    ``case`` changes (a case's state at the server) go into the appliance's store
    (:mod:`sync.store.server_cases`); a kind this release does not know is skipped
-   with a log line, never fatal (a newer server may add kinds);
-5. send a heartbeat with peripheral health, free disk, queue length, version.
+   with a log line, never fatal (a newer server may add kinds); ``config`` records
+   stay in the agent's file, where every program of the box reads them
+   (:mod:`appliance.server_config`);
+5. send a heartbeat with peripheral health, free disk, queue length, version (and,
+   once the server publishes configuration for the box, a ``config`` entry: which
+   records apply, and any the box refused, as degraded).
 
 :meth:`Agent.run` repeats rounds every ``interval_s``; after a failed round it waits
 with exponential backoff and full jitter (a random wait between 0 and
@@ -164,6 +168,9 @@ class Agent:
         self.interval_s = interval_s
         self.backoff = Backoff(cap=backoff_max_s, rng=rng)
         self.health = health or (lambda: {})
+        # the server's config records as this box applies them (appliance.server_config):
+        # the heartbeat's "config" entry; set by from_config
+        self.config_report: Callable[[], dict | None] | None = None
         self.client = ServerClient(server_url, key, adapter=adapter, timeout=timeout_s)
         self.state = state.open_state(os.fspath(state_path))
         # refused events (409, 422, not valid on the wire): kept in the outbox with their
@@ -206,11 +213,17 @@ class Agent:
         """The agent for ``store`` as ``[sync]`` says; its own file is ``<store>.sync.db``."""
         key = key or DeviceKey.load_or_create(config.data_dir, config.appliance.id)
         code = Path(config.sync.enrolment_code_file)
-        return cls(store, key, config.sync.server_url, state_path_for(store.path), data_dir=config.data_dir,
-                   enrolment_code_file=code if code.is_absolute() else config.data_dir / code,
-                   batch_size=config.sync.batch_size, interval_s=config.sync.interval_s,
-                   backoff_max_s=config.sync.backoff_max_s, timeout_s=config.sync.timeout_s,
-                   adapter=adapter, health=health)
+        agent = cls(store, key, config.sync.server_url, state_path_for(store.path), data_dir=config.data_dir,
+                    enrolment_code_file=code if code.is_absolute() else config.data_dir / code,
+                    batch_size=config.sync.batch_size, interval_s=config.sync.interval_s,
+                    backoff_max_s=config.sync.backoff_max_s, timeout_s=config.sync.timeout_s,
+                    adapter=adapter, health=health)
+        from appliance import server_config
+
+        effective = server_config.of(config)
+        effective.announce()
+        agent.config_report = effective.report
+        return agent
 
     @property
     def enrolled(self) -> bool:
@@ -504,11 +517,18 @@ class Agent:
         """The health probe's answer; a probe that fails is itself reported (as down), so
         the heartbeat still goes and the console shows what broke."""
         try:
-            return dict(self.health())
+            found = dict(self.health())
         except Exception as exc:  # noqa: BLE001 - a probe's bug must not stop the sync
             log.exception("the health probe failed")
-            return {"health probe": PeripheralHealth(state="down", detail=f"{type(exc).__name__}: {exc}"[:200],
-                                                     fix="see the appliance's log (python -m drivers doctor)")}
+            found = {"health probe": PeripheralHealth(state="down", detail=f"{type(exc).__name__}: {exc}"[:200],
+                                                      fix="see the appliance's log (python -m drivers doctor)")}
+        try:
+            report = self.config_report() if self.config_report is not None else None
+            if report is not None:
+                found["config"] = PeripheralHealth(**report)
+        except Exception:  # noqa: BLE001 - nor may the configuration's report
+            log.exception("the server configuration's report failed")
+        return found
 
     # -- the loop --------------------------------------------------------------------
     def step(self) -> float:

@@ -7,7 +7,8 @@ appliance is refused with its line, key and value; nothing of it is stored.
 
 Keys: ``community:<community>`` and ``device:<device id>``, published to the
 community's appliances only (their agents keep them in ``<store>.sync.db``,
-``synced_records`` kind ``config``). Data::
+``synced_records`` kind ``config``; each program of the box applies them over its file
+at start and runs itself again when they change: :mod:`appliance.server_config`). Data::
 
     {"scope": "community" | "device", "community", "device_id": "" | the device,
      "toml": the fragment as written, "settings": {section: {key: value}} (the fragment parsed),
@@ -28,6 +29,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, select
 
 from appliance.config import Config, _translate, check_urls
+from appliance.server_config import DEVICE_ONLY, LOCAL_ONLY
 from appliance.errors import ConfigError
 from sync.server import content
 from sync.server.admin.catalogue import Invalid
@@ -36,15 +38,9 @@ from sync.server.models import ConfigEntry, Device
 CONFIGS, DEVICES = ConfigEntry.__table__, Device.__table__
 SECTIONS = tuple(name for name, field in Config.model_fields.items() if not field.exclude)
 MAX_TEXT = 20_000
-# what only the box's own file may say: its identity and files, its server, who may open doors
-LOCAL_ONLY = frozenset({
-    "appliance.id", "appliance.community", "appliance.role", "appliance.data_dir", "store",
-    "sync.server_url", "sync.enrolment_code_file", "locker.store", "locker.socket", "locker.admins",
-    "forms.templates_dir", "forms.font", "forms.seal_image", "identity.models_dir", "idcard.wlt_decoder",
-    "kiosk.audio_player"})
-# the box's own wiring: for one device, never a whole community
-DEVICE_ONLY = frozenset({"lockboard", "idcard.url", "idcard.baud", "pcsc.reader", "printer.url", "camera.url",
-                         "scanner.url", "call.microphone"})
+# LOCAL_ONLY: what only the box's own file may say (its identity and files, its server, whether
+# it syncs, who may open doors); DEVICE_ONLY: the box's own wiring, for one device, never a
+# community. The appliance applies records by the same sets (appliance/server_config.py).
 
 
 def key_of(community: str, device_id: str = "") -> str:
