@@ -99,8 +99,11 @@ class DropOffFlow:
                  *, resident: Resident | None = None, locker_name: str = "", progress_url: str = "",
                  open_timeout: float = 10.0, close_timeout: float = 600.0, reroute_timeout: float = 5.0,
                  desk: BookingDesk | None = None, throttle: Throttle | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 locker_prints: bool = False, clock: Callable[[], float] = time.time) -> None:
         self.doors, self.store, self.guide, self.printing = doors, store, guide, printing
+        # the locker daemon on this box prints its own receipt for a booking QR shown to its
+        # scanner ([locker] receipt): this screen then prints none, or the resident gets two
+        self.locker_prints = locker_prints
         self.resident = resident
         self.locker_name, self.progress_url = locker_name, progress_url
         self.open_timeout, self.close_timeout, self.reroute_timeout = open_timeout, close_timeout, reroute_timeout
@@ -125,6 +128,7 @@ class DropOffFlow:
         self.deposited_at: datetime | None = None
         self.typed = ""  # the booking short code typed so far
         self.scanned_here = False  # the locker's own scanner opened the door: no opening of ours to follow
+        self.receipt_by_locker = False  # the locker printed this deposit's receipt, not this flow
         self.booked_size = "M"
 
     def end_session(self) -> None:
@@ -406,7 +410,9 @@ class DropOffFlow:
     def print_receipt(self, lang: str = "zh") -> Step:
         """Print the receipt (blocking: seconds). Step.DONE either way; receipt says how it went."""
         assert self.step is Step.DEPOSITED
-        if self.printing is not None:
+        if self.scanned_here and self.locker_prints:
+            self.receipt_by_locker = True
+        elif self.printing is not None:
             self.receipt = self.printing.print_certificate(RECEIPT, self.receipt_data(), lang=lang)
         self.set_state(Step.DONE)
         return self.step

@@ -95,7 +95,8 @@ class DropOffScreen(Screen):
         return DropOffFlow(LockerDoors(devices.locker_socket), devices.store, Guide.load(config),
                            printing, resident=Resident.of(resident.id_number, resident.name) if resident else None,
                            locker_name=config.appliance.name, progress_url=progress_url(config),
-                           desk=desk, throttle=self.throttle)
+                           desk=desk, throttle=self.throttle,
+                           locker_prints=config.locker.receipt and config.printer.enabled)
 
     def _made(self, flow: DropOffFlow, item: str | None) -> None:
         self.session.scratch[SCRATCH] = flow
@@ -351,7 +352,7 @@ class DropOffScreen(Screen):
         case.setStyleSheet("border: none; background: transparent;")
         extra = [case]
         receipt = flow.receipt
-        detail = self.t("done_detail")
+        detail = self.t("done_detail_locker_receipt" if flow.receipt_by_locker else "done_detail")
         if receipt is not None and not receipt.printed:
             detail = ""  # the notice says what matters: the papers are in, the receipt is not
             advice = pick(self.app.i18n.lang, receipt.advice) if receipt.advice else ""

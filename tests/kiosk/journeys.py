@@ -8,6 +8,8 @@ Import the fixtures into a test module::
 """
 from __future__ import annotations
 
+import contextlib
+
 from pathlib import Path
 from typing import Iterator
 
@@ -155,9 +157,10 @@ def locker_process(tmp_path: Path, bus: SimProcess, server_key: DeviceKey):
                               doors=LockerDoors(socket_path(config), poll=0.02))
 
 
-@pytest.fixture
-def scanning_locker(tmp_path: Path, bus: SimProcess, server_key: DeviceKey):
-    """The locker daemon (its own process) owning the QR scanner simulator (its own process)."""
+@contextlib.contextmanager
+def locker_with_scanner(tmp_path: Path, bus: SimProcess, server_key: DeviceKey, *, receipts_to: str | None = None):
+    """The locker daemon (its own process) owning the QR scanner simulator (its own
+    process); ``receipts_to``: a CUPS URL the locker prints its own receipts on."""
     from types import SimpleNamespace
 
     from tests.locker.conftest import DaemonProcess
@@ -167,11 +170,22 @@ def scanning_locker(tmp_path: Path, bus: SimProcess, server_key: DeviceKey):
         data.mkdir()
         TrustedKeys().with_key("server", server_key.public_key).save(data / "trusted-keys.json")
         path = tmp_path / "locker.toml"
-        path.write_text(CONFIG.format(locker=LOCKER, data=data, port=bus.path, doors=DOORS, oos="8", prompt=60,
-                                      alarm=120, sync="false").replace(
-            "[scanner]\nenabled = false", f'[scanner]\nenabled = true\nurl = "{scanner.path}"'), encoding="utf-8")
+        text = CONFIG.format(locker=LOCKER, data=data, port=bus.path, doors=DOORS, oos="8", prompt=60, alarm=120,
+                             sync="false").replace(
+            "[scanner]\nenabled = false", f'[scanner]\nenabled = true\nurl = "{scanner.path}"')
+        if receipts_to:
+            text = text.replace("[printer]\nenabled = false", f'[printer]\nenabled = true\nurl = "{receipts_to}"') \
+                .replace("receipt = false", "receipt = true")
+        path.write_text(text, encoding="utf-8")
         config = load(path)
         with DaemonProcess(str(path)) as process:
             yield SimpleNamespace(process=process, config=config, scanner=scanner,
                                   client=Client(socket_path(config), store_path(config)),
                                   doors=LockerDoors(socket_path(config), poll=0.02))
+
+
+@pytest.fixture
+def scanning_locker(tmp_path: Path, bus: SimProcess, server_key: DeviceKey):
+    """The locker daemon (its own process) owning the QR scanner simulator (its own process)."""
+    with locker_with_scanner(tmp_path, bus, server_key) as locker:
+        yield locker

@@ -114,7 +114,9 @@ def test_a_booking_qr_at_the_lockers_own_scanner_is_followed_to_the_printed_rece
     from locker import codes
 
     require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)
-    app = make_app(kiosk_config_on(tmp_path, scanning_locker, printer_url=cupsd.url(cupsd.pdf_queue)))
+    config = kiosk_config_on(tmp_path, scanning_locker, printer_url=cupsd.url(cupsd.pdf_queue))
+    # a box whose locker prints no receipts of its own ([locker] receipt = false): the kiosk prints it
+    app = make_app(config.model_copy(update={"locker": config.locker.model_copy(update={"receipt": False})}))
     booking = codes.booking_code(server_key, "SQ20261205-BOOKED", "M")  # what the phone pages issued
     warm_up(app, qtbot, "dropoff")
     app.session.identify(DEMO_RESIDENT)
@@ -141,6 +143,39 @@ def test_a_booking_qr_at_the_lockers_own_scanner_is_followed_to_the_printed_rece
     assert mine.state.value == "materials_deposited" and mine.item == "预约办件"
     assert [e for e in pending(app.devices.store, 100) if e.aggregate_id == "SQ20261205-BOOKED"] == []  # the server's case
     assert meter.own_worst_ms < LIMIT_MS, meter.report()
+
+
+def test_where_the_locker_prints_its_own_receipt_the_kiosk_prints_none(tmp_path, make_app, tap, qtbot, bus, server_key,
+                                                                       cupsd):
+    """One box, one printer: the locker daemon prints the receipt of a booking shown to
+    its scanner ([locker] receipt = true), so the kiosk following it prints no second
+    one and tells the resident where hers came out."""
+    from locker import codes
+    from tests.kiosk.journeys import locker_with_scanner
+
+    require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)
+    url = cupsd.url(cupsd.pdf_queue)
+    with locker_with_scanner(tmp_path, bus, server_key, receipts_to=url) as printing_locker:
+        app = make_app(kiosk_config_on(tmp_path, printing_locker, printer_url=url))
+        assert app.config.locker.receipt and app.config.printer.enabled  # the shipped default, as on the box
+        app.session.identify(DEMO_RESIDENT)
+        tap(app, "tile-dropoff")
+        wait_screen(qtbot, app, "dropoff")
+        qtbot.waitUntil(lambda: visible(app, QPushButton, "dropoff-type-code") is not None, timeout=10000)
+        qtbot.wait(700)  # the watch has taken its first look at the locker
+        printing_locker.scanner.request(cmd="scan", code=codes.booking_code(server_key, "SQ20261205-LOCKER", "M"))
+        qtbot.waitUntil(lambda: visible(app, QFrame, "door-panel") is not None, timeout=15000)
+        flow = app.session.scratch["dropoff"]
+        door(bus, flow.door, "close")
+        qtbot.waitUntil(lambda: visible(app, QFrame, "dropoff-done") is not None, timeout=20000)
+        assert flow.receipt is None and flow.receipt_by_locker
+        texts = [w.text() for w in visible(app, QFrame, "dropoff-done").findChildren(QLabel)]
+        assert any("云柜的打印口" in t for t in texts), texts
+        def receipts() -> list[str]:
+            return [state for (state,) in printing_locker.client.sql(
+                "SELECT state FROM receipts WHERE case_id = ?", "SQ20261205-LOCKER")]
+        qtbot.waitUntil(lambda: receipts() == ["printed"], timeout=30000)  # the locker's own, the only one
+        assert flow.receipt is None  # and none from the kiosk
 
 
 def test_a_door_opened_for_someone_else_before_the_screen_showed_is_not_followed(
