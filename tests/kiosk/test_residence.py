@@ -3,6 +3,8 @@ the synthetic camera, the household record synced, printing through a private
 cupsd; at most 4 taps; a printer fault is explained and stays "not printed"."""
 from __future__ import annotations
 
+import pytest
+
 from forms.register import CertificateState
 from tests.kiosk.conftest import HOUSEHOLDS, sync_records, wait_screen, with_kiosk, write_config
 from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
@@ -17,6 +19,7 @@ def printing_app(make_app, tmp_path, idreader, url: str):
     return make_app(config, watch_cards=True)
 
 
+@pytest.mark.ui_stall
 def test_residence_proof_prints_through_cups_in_three_taps(make_app, tmp_path, idreader, cupsd, qtbot, tap):
     require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)
     app = printing_app(make_app, tmp_path, idreader, cupsd.url(cupsd.pdf_queue))

@@ -5,6 +5,8 @@ the app's own sync agent, with no button pressed; the result prints through the
 private cupsd."""
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from tests.kiosk.conftest import (HOUSEHOLDS, on_server, server_events, sync_records, wait_screen, with_kiosk,
@@ -20,6 +22,7 @@ SUBSIDY = ("subsidy", "示范社区/s-li-xiulan", {"id": "s-li-xiulan", "id_numb
                                                    {"month": "2026-09", "amount": "300.00", "status": "paid"}]})
 
 
+@pytest.mark.ui_stall
 def test_yearly_certification_with_the_face_check_is_recorded_synced_and_printed(
         make_app, tmp_path, idreader, cupsd, live_server, qtbot, tap):
     require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)

@@ -108,6 +108,7 @@ def press(app, name: str) -> None:
     buttons[-1].click()
 
 
+@pytest.mark.ui_stall
 def test_a_call_from_the_kiosk_screen(live_server, loopback_ice, qasync_loop, make_app, tmp_path, artifacts):
     from tests.browser import CHROMIUM
     from tests.support import require
@@ -208,6 +209,7 @@ def grabbers() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("call camera")]
 
 
+@pytest.mark.ui_stall
 def test_the_call_lands_on_the_residents_record_with_her_open_cases(live_server, loopback_ice, qasync_loop,
                                                                      make_app, tmp_path):
     from kiosk.call import CallState

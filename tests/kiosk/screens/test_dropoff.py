@@ -44,6 +44,7 @@ def text_of(app, name: str) -> str:
     return found.text() if found is not None else ""
 
 
+@pytest.mark.ui_stall
 def test_a_drop_off_from_the_tile_to_the_printed_receipt(tmp_path, make_app, tap, qtbot, locker, bus, cupsd):
     require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)
     app = make_app(kiosk_config_on(tmp_path, locker, printer_url=cupsd.url(cupsd.pdf_queue)))
@@ -109,6 +110,7 @@ def test_no_free_door_is_said_plainly_and_nothing_is_left_half_made(tmp_path, ma
     assert cases.get(app.devices.store, flow.case_id).state.value == "cancelled"
 
 
+@pytest.mark.ui_stall
 def test_a_booking_qr_at_the_lockers_own_scanner_is_followed_to_the_printed_receipt(
         tmp_path, make_app, tap, qtbot, scanning_locker, bus, server_key, cupsd):
     from locker import codes

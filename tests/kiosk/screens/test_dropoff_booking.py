@@ -88,6 +88,7 @@ def type_code(tap, app, code: str) -> None:
         tap(app, f"dropoff-key-{char}")
 
 
+@pytest.mark.ui_stall
 def test_the_booking_code_typed_at_the_kiosk_opens_a_door_and_the_receipt_prints(
         tmp_path, make_app, tap, qtbot, server, locker, bus, cupsd):
     require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)

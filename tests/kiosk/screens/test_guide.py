@@ -3,6 +3,8 @@ the list; an item shows its materials, where and when; its checklist prints thro
 real private cupsd and ends as a completed job; the drop-off button carries the item."""
 from __future__ import annotations
 
+import pytest
+
 from PySide6.QtWidgets import QFrame, QLabel, QLineEdit
 
 from drivers.printer import Printer
@@ -31,6 +33,7 @@ def type_in(box: QLineEdit, text: str) -> None:
     QApplication.sendEvent(box, event)
 
 
+@pytest.mark.ui_stall
 def test_browse_search_and_print_the_checklist(tmp_path, make_app, tap, qtbot, cupsd):
     require("cups-pdf", cupsd.pdf_queue is not None, cupsd.pdf_unavailable)
     app = make_app(write_config(tmp_path, printer_url=cupsd.url(cupsd.pdf_queue)))
@@ -93,6 +96,7 @@ def test_a_printer_fault_is_explained(tmp_path, make_app, tap, qtbot, cupsd, fau
     assert "打印机缺纸，请联系工作人员添纸" in texts
 
 
+@pytest.mark.ui_stall
 def test_narrowing_the_list_keeps_the_ui_thread_under_100_ms(tmp_path, make_app, tap, qtbot):
     app = make_app(write_config(tmp_path))
     warm_up(app, qtbot, "guide")

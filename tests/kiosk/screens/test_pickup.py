@@ -25,6 +25,7 @@ def type_code(tap, app, digits: str) -> None:
         tap(app, f"pickup-key-{d}")
 
 
+@pytest.mark.ui_stall
 def test_typing_the_code_opens_the_door_and_shutting_it_finishes(tmp_path, make_app, tap, qtbot, locker, bus,
                                                                  server_key):
     issued = result_waiting(locker, bus, server_key, "SF-SCREEN-1")
@@ -96,6 +97,7 @@ def test_too_many_wrong_codes_lock_the_keypad_with_a_countdown(tmp_path, make_ap
     assert any("秒后再试" in t for t in refusal_texts(app)), refusal_texts(app)
 
 
+@pytest.mark.ui_stall
 def test_a_qr_shown_to_the_lockers_scanner_shows_its_door_here(tmp_path, make_app, tap, qtbot, scanning_locker,
                                                                 bus, server_key):
     issued = result_waiting(scanning_locker, bus, server_key, "SF-SCANNED-1")

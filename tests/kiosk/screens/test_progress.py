@@ -27,6 +27,7 @@ def text_of(app, name: str) -> str:
     return found.text() if found is not None else ""
 
 
+@pytest.mark.ui_stall
 def test_the_case_moves_on_and_the_resident_rates_it(tmp_path, make_app, tap, qtbot, locker, bus, server_key):
     app = make_app(kiosk_config_on(tmp_path, locker))
     store = app.devices.store
@@ -98,6 +99,7 @@ def test_after_the_idle_timeout_nothing_of_the_resident_is_left(tmp_path, make_a
     assert app.navigator.current.name == "home"
 
 
+@pytest.mark.ui_stall
 def test_a_number_linked_at_the_kiosk_shows_her_cases_on_the_phone_pages(tmp_path, make_app, tap, qtbot, monkeypatch,
                                                                          request, phone_page, artifacts):
     """绑定手机号 in My progress, with the real server (its log Notifier writes the SMS

@@ -3,6 +3,8 @@ typed words; the case is in the kiosk's store with its ``created`` event for the
 worker, and My progress shows it."""
 from __future__ import annotations
 
+import pytest
+
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
 
 from kiosk.screenshots import DEMO_RESIDENT
@@ -14,6 +16,7 @@ from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 from tests.kiosk.screens.test_guide import type_in
 
 
+@pytest.mark.ui_stall
 def test_a_report_goes_to_the_grid_worker_and_shows_in_my_progress(tmp_path, make_app, tap, qtbot):
     app = make_app(write_config(tmp_path))
     warm_up(app, qtbot, "report", "progress")
