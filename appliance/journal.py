@@ -76,8 +76,9 @@ def program_identifier(argv0: str | None = None, main_spec: str | None = None) -
 
 @contextlib.contextmanager
 def log_context(**fields: Any) -> Iterator[None]:
-    """Every record logged inside the block carries ``fields`` (None values are left out)."""
-    token = _CONTEXT.set({**_CONTEXT.get(), **{k: str(v) for k, v in fields.items() if v is not None}})
+    """Every record logged inside the block carries ``fields`` (None values are left out;
+    an ID number in a value is masked here, so no handler ever sees it in clear)."""
+    token = _CONTEXT.set({**_CONTEXT.get(), **{k: mask_text(str(v)) for k, v in fields.items() if v is not None}})
     try:
         yield
     finally:
@@ -90,7 +91,7 @@ def process_fields(**fields: Any) -> None:
         if value is None:
             _PROCESS.pop(key, None)
         else:
-            _PROCESS[key] = str(value)
+            _PROCESS[key] = mask_text(str(value))
 
 
 def current_context() -> dict[str, str]:

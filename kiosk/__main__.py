@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from appliance.errors import ConfigError
     from appliance.server_config import load  # the file, the server's config records over it
+    from appliance.journal import process_fields
     from appliance.privacy import setup_logging
 
     try:
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     setup_logging(config.appliance.log_level)
+    process_fields(device=config.appliance.id)  # every line: journalctl KIOSK_DEVICE=…
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from appliance.cli import add_config_argument, load_or_exit, main_guard
+from appliance.journal import process_fields
 from appliance.privacy import setup_logging
 
 
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "serve":
         logging.getLogger().setLevel(logging.DEBUG if args.verbose else config.appliance.log_level)
+        process_fields(device=config.appliance.id)  # every line of the daemon: journalctl KIOSK_DEVICE=…
         return serve(config)
     if args.command == "screen":
         from locker.screen import main as screen_main

@@ -101,6 +101,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance import jsonline
+from appliance.journal import log_context
 from locker import audit
 from locker.callers import MAINTENANCE_OPS, Caller, may_maintain
 from locker.errors import Refused
@@ -132,6 +133,13 @@ class Api:
 
     def handle(self, request: Any, caller: Caller | None = None) -> dict[str, Any]:
         """``caller``: who is on the other end of the socket (None: this process)."""
+        # every line logged while answering carries the case and the door the request
+        # names (journalctl KIOSK_CASE=…); never its code, a bearer token
+        named = request if isinstance(request, dict) else {}
+        with log_context(case=_named(named.get("case")), door=_named(named.get("door"))):
+            return self._answer(request, caller)
+
+    def _answer(self, request: Any, caller: Caller | None) -> dict[str, Any]:
         try:
             if self.closing:
                 raise Refused("stopping")
@@ -235,6 +243,13 @@ class Api:
             if peek:
                 return list(db.query("SELECT seq FROM audit WHERE seq > ? LIMIT 1", [after]))
             return list(audit.iter_since(db, after))
+
+
+def _named(value: Any) -> str | int | None:
+    """A case or door as a request names it, for the log's fields (a number or short text)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return value if isinstance(value, int) else value[:64] or None
 
 
 class _Handler(socketserver.StreamRequestHandler):

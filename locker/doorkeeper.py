@@ -43,6 +43,7 @@ run inside the transaction that finishes the opening and may return a follow-up
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -51,6 +52,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from appliance.journal import log_context
 from drivers.lockboard import BoardStatus, DoorState, DoorStatus, LockBusGone, LockBusUnavailable
 from locker.bank import Bank, DoorSpec, door_id
 from locker.errors import Refused
@@ -109,58 +111,64 @@ class DoorKeeper:
         opening's id and door. ``door`` may be a function of the transaction that
         checks, chooses and reserves the door in the same transaction as the command.
         Raises Refused("replayed") when ``nonce`` already opened this door."""
-        with self.lock, self.ledger.atomic() as db:
-            if callable(door):
-                door = door(db)
-            now = self.clock()
-            last = self.seen.get(door.id)
-            open_now = door.id in self.forced or (last is not None and last.state is DoorState.OPEN)
-            opening = self.ledger.set_state(
-                db, OPENING, None, OpeningState.COMMANDED, event="unlock_commanded",
-                insert={"door_id": door.id, "case_id": case_id, "purpose": str(purpose), "nonce": nonce,
-                        "worker": worker, "source": source, "commanded_at": now, "open_at_command": int(open_now)},
-                detail={"door": door.number, "at": door.id, "purpose": str(purpose), "case": case_id,
-                        "source": source, **({"open_at_command": True} if open_now else {})})
-            if nonce:
-                try:
-                    db.execute("INSERT INTO used_codes (nonce, door_id, kind, opening_id, used_at) "
-                               "VALUES (?, ?, ?, ?, ?)", [nonce, door.id, kind, opening, now])
-                except sqlite3.IntegrityError:
-                    raise Refused("replayed") from None
-        crashpoint("commanded")
-        bus = self.bank.bus_of(door)
-        try:
-            result = bus.unlock(door.board, door.door)
-        except (LockBusGone, LockBusUnavailable) as exc:
-            # Not sent: the driver raises only when the request could not go out.
-            self._finish_failed(opening, f"the unlock could not be sent: {exc.message}")
-            raise Refused("bus_unavailable", exc.message) from exc
-        crashpoint("unlocked")
-        observed = None if result.observed is None else str(result.observed)
-        with self.lock, self.ledger.atomic() as db:
-            db["openings"].update(opening, {"reply": observed, "outcome": str(result.outcome)})
-            self.ledger.record(db, "unlock_result", "opening", str(opening),
-                               {"door": door.number, "commanded": "open", "observed": observed,
-                                "outcome": str(result.outcome), "reason": result.reason})
-            op = self._row(db, opening)
-            state = OpeningState(op["state"])
-            if result.opened and state is OpeningState.COMMANDED and not op["open_at_command"]:
-                self.ledger.set_state(db, OPENING, opening, OpeningState.OPENED, event="door_opened",
-                                      fields={"opened_at": result.replied_at or self.clock()},
-                                      detail={"door": door.number, "by": "unlock reply"})
-            elif (observed == str(DoorState.CLOSED) and state is OpeningState.COMMANDED
-                  and op["open_at_command"]):
-                # shut since the last poll; the unlock may still pop it open: polls decide. The reply
-                # is the first to show it shut, even when a poll's observation was written first
-                at = result.replied_at or self.clock()
-                known = self._shut_in_flight.get(opening)
-                if known is None or known[0] >= at:
-                    self._shut_in_flight[opening] = (at, "unlock reply")
-            elif observed is None:
-                self.ledger.record(db, "unlock_unknown", "door", door.id,
-                                   {"door": door.number, "opening": opening, "reason": result.reason})
-        crashpoint("recorded")
-        return opening, door
+        # every line logged from the command to its verdict carries the door and the case
+        # (contextvars: nothing more on the unlock path); a door chosen in the transaction
+        # joins once chosen
+        with contextlib.ExitStack() as fields:
+            fields.enter_context(log_context(case=case_id, door=None if callable(door) else door.number))
+            with self.lock, self.ledger.atomic() as db:
+                if callable(door):
+                    door = door(db)
+                    fields.enter_context(log_context(door=door.number))
+                now = self.clock()
+                last = self.seen.get(door.id)
+                open_now = door.id in self.forced or (last is not None and last.state is DoorState.OPEN)
+                opening = self.ledger.set_state(
+                    db, OPENING, None, OpeningState.COMMANDED, event="unlock_commanded",
+                    insert={"door_id": door.id, "case_id": case_id, "purpose": str(purpose), "nonce": nonce,
+                            "worker": worker, "source": source, "commanded_at": now, "open_at_command": int(open_now)},
+                    detail={"door": door.number, "at": door.id, "purpose": str(purpose), "case": case_id,
+                            "source": source, **({"open_at_command": True} if open_now else {})})
+                if nonce:
+                    try:
+                        db.execute("INSERT INTO used_codes (nonce, door_id, kind, opening_id, used_at) "
+                                   "VALUES (?, ?, ?, ?, ?)", [nonce, door.id, kind, opening, now])
+                    except sqlite3.IntegrityError:
+                        raise Refused("replayed") from None
+            crashpoint("commanded")
+            bus = self.bank.bus_of(door)
+            try:
+                result = bus.unlock(door.board, door.door)
+            except (LockBusGone, LockBusUnavailable) as exc:
+                # Not sent: the driver raises only when the request could not go out.
+                self._finish_failed(opening, f"the unlock could not be sent: {exc.message}")
+                raise Refused("bus_unavailable", exc.message) from exc
+            crashpoint("unlocked")
+            observed = None if result.observed is None else str(result.observed)
+            with self.lock, self.ledger.atomic() as db:
+                db["openings"].update(opening, {"reply": observed, "outcome": str(result.outcome)})
+                self.ledger.record(db, "unlock_result", "opening", str(opening),
+                                   {"door": door.number, "commanded": "open", "observed": observed,
+                                    "outcome": str(result.outcome), "reason": result.reason})
+                op = self._row(db, opening)
+                state = OpeningState(op["state"])
+                if result.opened and state is OpeningState.COMMANDED and not op["open_at_command"]:
+                    self.ledger.set_state(db, OPENING, opening, OpeningState.OPENED, event="door_opened",
+                                          fields={"opened_at": result.replied_at or self.clock()},
+                                          detail={"door": door.number, "by": "unlock reply"})
+                elif (observed == str(DoorState.CLOSED) and state is OpeningState.COMMANDED
+                      and op["open_at_command"]):
+                    # shut since the last poll; the unlock may still pop it open: polls decide. The reply
+                    # is the first to show it shut, even when a poll's observation was written first
+                    at = result.replied_at or self.clock()
+                    known = self._shut_in_flight.get(opening)
+                    if known is None or known[0] >= at:
+                        self._shut_in_flight[opening] = (at, "unlock reply")
+                elif observed is None:
+                    self.ledger.record(db, "unlock_unknown", "door", door.id,
+                                       {"door": door.number, "opening": opening, "reason": result.reason})
+            crashpoint("recorded")
+            return opening, door
 
     def _closed_in_flight(self, db: Any, spec: DoorSpec, op: dict, by: str, at: float | None) -> FollowUp | None:
         """The door stood open when the unlock went out and is now seen shut, the
@@ -187,7 +195,7 @@ class DoorKeeper:
     def observe(self, bus: str, statuses: dict[int, BoardStatus], *, restarting: bool = False) -> None:
         """What one poll of ``bus`` saw; moves openings along. ``restarting``: the
         first look after a start, when closed doors cannot have been waited for."""
-        follow_ups: list[FollowUp] = []
+        follow_ups: list[tuple[dict, FollowUp]] = []
         with self.lock, self.ledger.atomic() as db:
             unfinished = {row["door_id"]: row for row in db.query(
                 "SELECT * FROM openings WHERE state IN ('commanded', 'opened')")}
@@ -200,15 +208,22 @@ class DoorKeeper:
                     spec = self.bank.doors.get(door_id(bus, board, door_status.door))
                     if spec is None:
                         continue
-                    follow = self._door(db, spec, door_status, unfinished.get(spec.id), restarting)
+                    op = unfinished.get(spec.id)
+                    fields = {"door": spec.number, "case": op["case_id"] if op else None}
+                    if op is None and door_status.state is not DoorState.OPEN and spec.id not in self.forced:
+                        follow = self._door(db, spec, door_status, op, restarting)  # a shut door: nothing to log
+                    else:  # what is logged about this door (and its opening's case) carries them
+                        with log_context(**fields):
+                            follow = self._door(db, spec, door_status, op, restarting)
                     self.seen[spec.id] = door_status
                     if follow is not None:
-                        follow_ups.append(follow)
-        for follow in follow_ups:
-            try:
-                follow()
-            except Refused as exc:
-                log.warning("follow-up refused: %s", exc)
+                        follow_ups.append((fields, follow))
+        for fields, follow in follow_ups:
+            with log_context(**fields):
+                try:
+                    follow()
+                except Refused as exc:
+                    log.warning("follow-up refused: %s", exc)
 
     def bus_failed(self, bus: str, message: str, *, restarting: bool = False) -> None:
         """The bus's port is gone or cannot be opened: every board on it is offline."""

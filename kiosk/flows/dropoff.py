@@ -46,6 +46,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Callable
 
+from appliance.journal import log_context
 from kiosk.flows import bookings
 from kiosk.flows.bookings import BookingDesk, BookingRefused
 from kiosk.flows.doors import FINISHED, DoorRefused, LockerDoors
@@ -140,7 +141,8 @@ class DropOffFlow:
         if step is not self.step and step not in TRANSITIONS[self.step]:
             raise ValueError(f"drop-off: {self.step.value} → {step.value} is not a step of the journey")
         if step is not self.step:
-            log.info("drop-off %s: %s → %s", self.case_id or "-", self.step.value, step.value)
+            with log_context(case=self.case_id, door=self.door):  # journalctl KIOSK_CASE=… finds the journey
+                log.info("drop-off %s: %s → %s", self.case_id or "-", self.step.value, step.value)
         self.step = step
 
     # -- choosing and confirming ---------------------------------------------------------------

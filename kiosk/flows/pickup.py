@@ -24,6 +24,7 @@ import time
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
+from appliance.journal import log_context
 from kiosk.flows.doors import FINISHED, DoorRefused, LockerDoors
 
 if TYPE_CHECKING:  # the case store loads when a pickup is done, not when home shows
@@ -76,7 +77,8 @@ class PickupFlow:
         if step is not self.step and step not in TRANSITIONS[self.step]:
             raise ValueError(f"pickup: {self.step.value} → {step.value} is not a step of the journey")
         if step is not self.step:
-            log.info("pickup: %s → %s", self.step.value, step.value)
+            with log_context(case=self.case_id, door=self.door):  # journalctl KIOSK_CASE=… finds the journey
+                log.info("pickup: %s → %s", self.step.value, step.value)
         self.step = step
 
     # -- the keypad ---------------------------------------------------------------------------

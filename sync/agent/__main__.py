@@ -15,6 +15,7 @@ from appliance import restart, server_config, systemd
 from appliance.server_config import load
 from appliance.errors import ApplianceError
 from appliance.keys import DeviceKey
+from appliance.journal import process_fields
 from appliance.privacy import setup_logging
 from sync.agent.agent import Agent
 from sync.agent.health import standalone_health
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     setup_logging(config.appliance.log_level)
+    process_fields(device=config.appliance.id)  # every line: journalctl KIOSK_DEVICE=…
     if not config.sync.enabled:
         print("[sync] enabled = false: nothing to do", file=sys.stderr)
         return 0

@@ -79,6 +79,7 @@ from requests.adapters import HTTPAdapter
 
 from appliance.config import Config
 from appliance.errors import KeyFileError
+from appliance.journal import log_context
 from appliance.keys import DEVICE_ID, TRUSTED_KEYS_FILE, DeviceKey, TrustedKey, TrustedKeys
 from sync.agent import attachments, state
 from sync.errors import AgentError, EventConflict, NotEnrolled, ServerRefused, StoreError, UploadConflict
@@ -194,6 +195,10 @@ class Agent:
     # -- one round -----------------------------------------------------------------
     def run_once(self) -> Round:
         """One round; raises :class:`AgentError` when the server is away or refuses."""
+        with log_context(device=self.key.device_id):  # every line of the round: journalctl KIOSK_DEVICE=…
+            return self._round()
+
+    def _round(self) -> Round:
         done = Round()
         self.ensure_enrolled()
         try:
@@ -533,6 +538,10 @@ class Agent:
     # -- the loop --------------------------------------------------------------------
     def step(self) -> float:
         """Run a round; return how long to wait before the next one."""
+        with log_context(device=self.key.device_id):  # its failure and its backoff too
+            return self._step()
+
+    def _step(self) -> float:
         try:
             done = self.run_once()
         except (AgentError, StoreError) as exc:  # StoreError: the disk full (say), the round again later

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
+from appliance.journal import log_context
 from sync import lifecycle
 from sync.errors import LifecycleError, TransitionRefused
 from sync.server import content
@@ -69,14 +70,24 @@ class _Cases:
 
 
 def apply_batch(engine: Engine, device: Device, events: list[Event]) -> list[EventResult]:
-    for attempt in range(ATTEMPTS):
-        try:
-            with engine.begin() as conn:
-                return _apply(conn, device, events)
-        except IntegrityError:
-            if attempt == ATTEMPTS - 1:
-                raise
+    with log_context(device=device.device_id):  # every line of the batch: journalctl KIOSK_DEVICE=…
+        for attempt in range(ATTEMPTS):
+            try:
+                with engine.begin() as conn:
+                    return _apply(conn, device, events)
+            except IntegrityError:
+                if attempt == ATTEMPTS - 1:
+                    raise
     raise AssertionError("unreachable")
+
+
+def _case_of(aggregate_type: str, aggregate_id: str, payload: Any) -> str | None:
+    """The case an event is about, for the log's KIOSK_CASE: a case's own events, and a
+    locker's openings and doors that name theirs."""
+    if aggregate_type == lifecycle.CASE:
+        return aggregate_id
+    case = payload.get("case") if isinstance(payload, dict) else None
+    return case if isinstance(case, str) and case else None
 
 
 def _apply(conn: Connection, device: Device, events: list[Event]) -> list[EventResult]:
@@ -122,7 +133,8 @@ def _apply(conn: Connection, device: Device, events: list[Event]) -> list[EventR
     _phone_found_late(conn, {r["aggregate_id"] for r in rows if r["reason"] == "already created"})
     for row in rows:
         if row["status"] == "quarantined":  # ids and reasons only: payloads may be personal
-            log.warning("quarantined event %s from %s: %s", row["id"], device.device_id, row["reason"])
+            with log_context(case=_case_of(row["aggregate_type"], row["aggregate_id"], row["payload"])):
+                log.warning("quarantined event %s from %s: %s", row["id"], device.device_id, row["reason"])
     return [results[event_id] for event_id in ids]
 
 
@@ -152,7 +164,8 @@ def _apply_overtaken(conn: Connection, device: Device, case_ids: set[str], when:
         _save_cases(conn, cases, when)
         cases.existing.update(cases.touched)
         cases.touched.clear()
-        log.info("event %s of %s applied once the event it overtook arrived", row["id"], device.device_id)
+        with log_context(case=row["aggregate_id"]):
+            log.info("event %s of %s applied once the event it overtook arrived", row["id"], device.device_id)
         after_decisions(conn, device, [{**dict(row), "status": result.status, "reason": result.reason,
                                         "case_state": result.case_state}], {row["id"]: result})
 
@@ -176,8 +189,9 @@ def _phone_found_late(conn: Connection, case_ids: set[str]) -> None:
         if phone:
             conn.execute(table.update().where(table.c.id.in_(waiting)).values(
                 phone=phone, state="pending", last_error=None, next_attempt_at=now()))
-            log.info("case %s: %d notification(s) had no phone number; the resident is known now", case_id,
-                     len(waiting))
+            with log_context(case=case_id):
+                log.info("case %s: %d notification(s) had no phone number; the resident is known now", case_id,
+                         len(waiting))
 
 
 def _stored(row: Any) -> EventResult:

@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,34 @@ def journal(tmp_path):
     sock.close()
 
 
+class Records:
+    """The sink read in a thread while a process logs (``seen``): a datagram socket's
+    queue is short (net.unix.max_dgram_qlen, often 10) and a sender blocks once it is
+    full, so a daemon must not wait for the test to get round to reading."""
+
+    def __init__(self, sink: socket.socket) -> None:
+        self.sink, self.seen = sink, []
+        self.sink.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.seen.append(parse(self.sink.recv(1 << 20)))
+            except TimeoutError:
+                continue
+
+    def stop(self) -> list[dict[str, str]]:
+        self._stop.set()
+        self._thread.join(5)
+        return self.seen
+
+    def starting(self, prefix: str) -> list[dict[str, str]]:
+        return [r for r in list(self.seen) if r["MESSAGE"].startswith(prefix)]
+
+
 def test_the_native_protocol_round_trips():
     fields = {"MESSAGE": "line one\nline two", "PRIORITY": "6", "KIOSK_CASE": "c-1"}
     assert parse(encode(fields)) == fields
@@ -83,7 +112,8 @@ def test_a_child_process_logs_structured_fields_with_id_numbers_masked(journal, 
 
 def test_each_program_logs_under_its_units_name(journal, tmp_path):
     """``python -m sync.agent`` (a real run: its first record says it made the device
-    key) logs as kiosk-sync-agent, the name of its unit, not ``__main__.py``."""
+    key) logs as kiosk-sync-agent, the name of its unit, not ``__main__.py``, with the
+    appliance's id (KIOSK_DEVICE)."""
     config = tmp_path / "appliance.toml"
     text = (ROOT / "assets/appliance.toml").read_text(encoding="utf-8")
     config.write_text(text.replace('data_dir = "var"', f'data_dir = "{tmp_path / "data"}"')
@@ -94,6 +124,7 @@ def test_each_program_logs_under_its_units_name(journal, tmp_path):
     assert proc.returncode == 1, proc.stderr  # the server is not there: one round fails, as it should
     first = parse(journal.recv(65536))
     assert first["SYSLOG_IDENTIFIER"] == "kiosk-sync-agent", first
+    assert first["KIOSK_DEVICE"] == "demo-kiosk-01"  # every line of the agent names the appliance
     for unit in ("kiosk-locker", "kiosk-server", "kiosk-sync-agent", "kiosk-ui"):  # the units name their stdout so
         assert f"SyslogIdentifier={unit}\n" in (ROOT / "systemd" / f"{unit}.service").read_text()
 
@@ -142,6 +173,31 @@ def test_a_case_set_around_the_work_reaches_the_journal_as_kiosk_case(journal):
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
     assert "door opened [case=SQ-2026-0042 door=7 device=kiosk-0001]" in proc.stderr, proc.stderr
     assert f"resident={MASKED}" in proc.stderr and ID_NUMBER not in proc.stderr
+
+
+def test_an_id_number_never_becomes_a_field():
+    """A context's value is masked when it is set: no handler (the journal's, stderr's,
+    the kiosk's recent logs, anyone's) ever holds the ID number in a record."""
+    import logging
+
+    from appliance.journal import ContextFilter, log_context, process_fields
+
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    handler.addFilter(ContextFilter())
+    logger = logging.getLogger("test.journal.masking")
+    logger.addHandler(handler)
+    try:
+        with log_context(case=f"case of {ID_NUMBER}", door=3):
+            logger.warning("inside")
+        process_fields(device=ID_NUMBER)
+        logger.warning("process")
+    finally:
+        process_fields(device=None)
+        logger.removeHandler(handler)
+    assert (seen[0].case, seen[0].door) == (f"case of {MASKED}", "3")
+    assert seen[1].device == MASKED and not hasattr(seen[1], "case")
 
 
 def test_a_record_too_big_for_a_datagram_goes_in_a_memfd(journal):

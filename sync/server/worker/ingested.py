@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from appliance.journal import log_context
 from sync import lifecycle
 from sync.server.models import EventRow
 from sync.server.notify import notices
@@ -40,15 +41,20 @@ def after_decisions(conn: Connection, device: Any, rows: list[dict[str, Any]], r
     for row in rows:
         if row["aggregate_type"] != lifecycle.CASE:
             continue
-        kind = row["event_type"]
-        if kind == "collected" and row["status"] == "quarantined":
-            _reconcile_collected(conn, row, results)
-        elif kind == "pickup_code_issued":
-            _notify_pickup(conn, device, row)
-        elif kind == "picked_up" and row["status"] == "applied":
-            _send_rating_link(conn, device, row)
-        elif kind == "evaluated" and row["status"] == "applied":
-            rating.rate_from_kiosk(conn, row["aggregate_id"], row["payload"] or {}, device.community)
+        with log_context(case=row["aggregate_id"]):  # what follows for this case logs with KIOSK_CASE
+            _after(conn, device, row, results)
+
+
+def _after(conn: Connection, device: Any, row: dict[str, Any], results: dict[str, Any]) -> None:
+    kind = row["event_type"]
+    if kind == "collected" and row["status"] == "quarantined":
+        _reconcile_collected(conn, row, results)
+    elif kind == "pickup_code_issued":
+        _notify_pickup(conn, device, row)
+    elif kind == "picked_up" and row["status"] == "applied":
+        _send_rating_link(conn, device, row)
+    elif kind == "evaluated" and row["status"] == "applied":
+        rating.rate_from_kiosk(conn, row["aggregate_id"], row["payload"] or {}, device.community)
 
 
 def _reconcile_collected(conn: Connection, row: dict[str, Any], results: dict[str, Any]) -> None:

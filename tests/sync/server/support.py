@@ -103,9 +103,9 @@ def event(case_id: str, event_type: str, seq: int, *, aggregate_type: str = "cas
 class ServerProcess(Child):
     """``python -m sync.server --port 0 --database URL`` as a process; ``url`` once started."""
 
-    def __init__(self, database_url: str, port: int = 0) -> None:
+    def __init__(self, database_url: str, port: int = 0, env: dict | None = None) -> None:
         super().__init__("sync.server", "--port", str(port), "--database", database_url, "--log-level", "WARNING",
-                         header_lines=1)
+                         header_lines=1, env=env)
 
     @property
     def url(self) -> str:
