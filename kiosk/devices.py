@@ -22,6 +22,7 @@ from appliance.config import Config
 
 log = logging.getLogger("kiosk.devices")
 REHEARSAL_DEGREES = 25
+HEARTBEAT_SOURCE = "kiosk"  # the kiosk app's half of the box on the devices page (sync.wire.Heartbeat)
 
 
 class Devices:
@@ -208,7 +209,8 @@ class Devices:
                             log.warning("after a sync round: %s", exc)
                     return done
 
-            self._agent = KioskAgent.from_config(self.store, self.config, health=self.health).start()
+            self._agent = KioskAgent.from_config(self.store, self.config, health=self.health,
+                                                 source=HEARTBEAT_SOURCE).start()
         log.info("sync agent started for %s (server %s)", self.config.store_path.name, self.config.sync.server_url)
 
     @property
@@ -228,7 +230,7 @@ class Devices:
         agent = self._agent
         if agent is not None:
             return agent.run_once()
-        with Agent.from_config(self.store, self.config, health=self.health) as once:
+        with Agent.from_config(self.store, self.config, health=self.health, source=HEARTBEAT_SOURCE) as once:
             done = once.run_once()
         for listener in list(self.synced):
             listener(done)

@@ -103,7 +103,7 @@ class Daemon:
             # thread (sync.agent's docstring): pickup codes leave with the next round.
             from sync.agent import Agent
 
-            agent = Agent.from_config(self.store, config, key=key, health=self.health)
+            agent = Agent.from_config(self.store, config, key=key, health=self.health, source="locker")
         self.agent = agent
         if agent is not None:
             self.locker.ledger.listeners.append(agent.wake)

@@ -195,8 +195,17 @@ class PeripheralHealth(Model):
                    data=dict(getattr(health, "data", {}) or {}))
 
 
+# Which program of the appliance beats: a kiosk+locker box runs two sync agents under
+# one device key, the kiosk app's and the locker daemon's, each with its own peripherals;
+# ``python -m sync.agent`` is "agent". The server keeps each source's latest beat and
+# merges them (sync.server.heartbeats); a beat without one (an older appliance) is
+# the source "appliance".
+HeartbeatSource = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+
+
 class Heartbeat(Request):
     software_version: str
+    source: HeartbeatSource | None = None  # kiosk, locker, agent …
     free_disk_bytes: Count
     outbox_pending: Count = 0
     peripherals: dict[str, PeripheralHealth] = {}  # by doctor's device name: printer, lockboard bus0 …

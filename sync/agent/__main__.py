@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     try:
-        with Agent.from_config(store, config, key=key, health=standalone_health(store, config)) as agent:
+        with Agent.from_config(store, config, key=key, health=standalone_health(store, config),
+                               source="agent") as agent:
             if args.once:
                 try:
                     done = agent.run_once()

@@ -33,7 +33,9 @@ One *round* (:meth:`Agent.run_once`) is:
    (:mod:`appliance.server_config`);
 5. send a heartbeat with peripheral health, free disk, queue length, version (and,
    once the server publishes configuration for the box, a ``config`` entry: which
-   records apply, and any the box refused, as degraded).
+   records apply, and any the box refused, as degraded), naming its ``source`` (the
+   kiosk app's agent, the locker daemon's, the standalone one): the server keeps each
+   source's latest beat, so the box's two agents do not overwrite each other.
 
 :meth:`Agent.run` repeats rounds every ``interval_s``; after a failed round it waits
 with exponential backoff and full jitter (a random wait between 0 and
@@ -159,8 +161,11 @@ class Agent:
                  timeout_s: float = 30.0, adapter: HTTPAdapter | None = None, health: HealthProbe | None = None,
                  rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic,
                  hold_retry_s: float = 60.0, hold_retry_max_s: float = 3600.0, hold_attempts: int = 5,
-                 chunk_bytes: int = 256 * 1024) -> None:
+                 chunk_bytes: int = 256 * 1024, source: str | None = None) -> None:
         self.store = store
+        # which program beats (sync.wire.Heartbeat.source): two agents share a key on a
+        # kiosk+locker box, and the server keeps each one's beat
+        self.source = source
         self.clock = clock  # monotonic seconds: backoff and held-back retries are timed on it
         self.key = key
         self.data_dir = Path(data_dir) if data_dir else Path(state_path).parent
@@ -214,15 +219,17 @@ class Agent:
 
     @classmethod
     def from_config(cls, store: Store, config: Config, *, key: DeviceKey | None = None,
-                    adapter: HTTPAdapter | None = None, health: HealthProbe | None = None) -> Agent:
-        """The agent for ``store`` as ``[sync]`` says; its own file is ``<store>.sync.db``."""
+                    adapter: HTTPAdapter | None = None, health: HealthProbe | None = None,
+                    source: str | None = None) -> Agent:
+        """The agent for ``store`` as ``[sync]`` says; its own file is ``<store>.sync.db``;
+        ``source`` names the program in its heartbeats (kiosk, locker, agent)."""
         key = key or DeviceKey.load_or_create(config.data_dir, config.appliance.id)
         code = Path(config.sync.enrolment_code_file)
         agent = cls(store, key, config.sync.server_url, state_path_for(store.path), data_dir=config.data_dir,
                     enrolment_code_file=code if code.is_absolute() else config.data_dir / code,
                     batch_size=config.sync.batch_size, interval_s=config.sync.interval_s,
                     backoff_max_s=config.sync.backoff_max_s, timeout_s=config.sync.timeout_s,
-                    adapter=adapter, health=health)
+                    adapter=adapter, health=health, source=source)
         from appliance import server_config
 
         effective = server_config.of(config)
@@ -515,8 +522,9 @@ class Agent:
             free = shutil.disk_usage(self.data_dir).free
         except OSError:
             free = 0
-        self.client.heartbeat(Heartbeat(software_version=software_version(), free_disk_bytes=free,
-                                        outbox_pending=queued, peripherals=self.peripherals()))
+        self.client.heartbeat(Heartbeat(software_version=software_version(), source=self.source,
+                                        free_disk_bytes=free, outbox_pending=queued,
+                                        peripherals=self.peripherals()))
 
     def peripherals(self) -> dict[str, PeripheralHealth]:
         """The health probe's answer; a probe that fails is itself reported (as down), so

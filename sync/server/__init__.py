@@ -4,6 +4,7 @@ default, PostgreSQL in production).
 - :mod:`sync.server.app`        the FastAPI app and its /api/v1 routes
 - :mod:`sync.server.auth`       signed requests: device, timestamp, nonce, signature
 - :mod:`sync.server.devices`    enrolment codes, enrolment, revocation, heartbeats
+- :mod:`sync.server.heartbeats` each program's latest heartbeat of a device, merged into one picture
 - :mod:`sync.server.ingest`     pushed events: idempotent, lifecycle-checked, quarantine
 - :mod:`sync.server.content`    content records and the change feed appliances pull
 - :mod:`sync.server.keys`       the server's own signing key (in the database, published as ``server``)

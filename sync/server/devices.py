@@ -6,11 +6,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 
 from appliance.keys import fingerprint
+from sync.server import heartbeats
 from sync.server.content import append_change, aware, now
 from sync.server.keys import is_server_key_id
 from sync.server.models import Device, EnrolmentCode
@@ -84,10 +85,17 @@ def revoke(conn: Connection, device_id: str) -> bool:
     return True
 
 
-def heartbeat(conn: Connection, device_id: str, beat: Heartbeat) -> None:
-    """Record the beat, in the transaction that verified the device (sync.server.auth.verify,
-    not durable: the last heartbeat before a database crash may be lost; the next comes in 30 s)."""
+def heartbeat(conn: Connection, device_id: str, beat: Heartbeat, at: datetime | None = None) -> None:
+    """Record the beat as its source's latest and the device's merged picture
+    (:mod:`sync.server.heartbeats`), in the transaction that verified the device
+    (sync.server.auth.verify, not durable: the last heartbeat before a database crash
+    may be lost; the next comes in 30 s). One row read and one write: the read locks
+    the row on PostgreSQL (FOR UPDATE), so the kiosk's and the locker's beats arriving
+    together at two server processes are merged one after the other, neither lost;
+    SQLite has one writer (every transaction BEGIN IMMEDIATE, sync.server.db)."""
+    at = at or now()
     devices = Device.__table__
-    conn.execute(update(devices).where(devices.c.device_id == device_id)
-                 .values(last_heartbeat_at=now(), health=beat.model_dump(mode="json")))
+    where = devices.c.device_id == device_id
+    health = conn.execute(select(devices.c.health).where(where).with_for_update()).scalar_one_or_none()
+    conn.execute(update(devices).where(where).values(last_heartbeat_at=at, health=heartbeats.record(health, beat, at)))
 

@@ -53,7 +53,8 @@ class HeadlessKiosk:
 
         self.config = config
         self.store = open_store(config)
-        self.agent = Agent.from_config(self.store, config).start() if config.sync.enabled else None
+        self.agent = (Agent.from_config(self.store, config, source="kiosk").start()  # as the kiosk app's agent
+                      if config.sync.enabled else None)
         self.doors = lambda: LockerDoors(socket_path(config), poll=0.02)
         self.flows: dict[str, Any] = {}  # a screen's flow between calls, by the caller's key
         self.lock = threading.Lock()

@@ -1,4 +1,5 @@
-"""Devices of the admin's community: last heartbeat and peripheral health, revocation;
+"""Devices of the admin's community: last heartbeat and peripheral health (each of the
+box's programs when it runs several: the kiosk app's, the locker daemon's), revocation;
 one-time enrolment codes: create (shown once), list, revoke."""
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import delete, select
 
 from appliance.keys import DEVICE_ID
-from sync.server.admin.fleet import is_online, problems
+from sync.server.admin.fleet import is_online, problems, sources
 from sync.server.admin.pages import Admin, engine_of
 from sync.server.admin.trust import is_worker_key_id
 from sync.server.content import aware, now
@@ -35,7 +36,8 @@ def _page(request: Request, account, *, new_code: tuple[str, str] | None = None,
                              .order_by(CODES.c.created_at.desc()).limit(50)).all()
     devices = [{"id": r.device_id, "revoked": r.revoked_at is not None, "enrolled_at": r.enrolled_at,
                 "last": r.last_heartbeat_at, "online": is_online(r.last_heartbeat_at, at), "health": r.health or {},
-                "problems": problems(r.health), "grid": r.device_id in assigned} for r in rows]
+                "sources": sources(r.health, at), "problems": problems(r.health, at),
+                "grid": r.device_id in assigned} for r in rows]
     listed = [{"hash": c.code_hash, "device_id": c.device_id, "created_at": c.created_at, "expires_at": c.expires_at,
                "state": "used" if c.used_at else ("expired" if aware(c.expires_at) < at else "open")} for c in codes]
     unassigned = [d["id"] for d in devices if not d["grid"] and not d["revoked"]]

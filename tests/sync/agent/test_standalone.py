@@ -104,6 +104,7 @@ def test_standalone_agent_reports_the_printer_and_its_store_not_other_daemons_de
     assert peripherals["store"]["state"] == "ok"
     assert peripherals["store"]["data"]["outbox_pending"] == 0 and peripherals["store"]["data"]["bytes"] > 0
     assert health["free_disk_bytes"] > 0 and health["software_version"]
+    assert set(health["sources"]) == {"agent"}  # its heartbeat names the standalone agent
 
     live_server.add_account("alice", "admin-pass-1", "admin", name="李敏", community=COMMUNITY)
     sign_in(page, live_server, "alice", "admin-pass-1")
