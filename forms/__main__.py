@@ -120,7 +120,7 @@ def cmd_render(args, config, settings: Settings) -> int:
         return 1
     try:
         office = CertificateOffice.from_config(config, store)
-        certificate = office.issue(template.id, data, lang=args.lang)
+        certificate = office.issue(template.id, data, lang=args.lang, for_print=False)
     finally:
         store.close()
     Path(args.output).write_bytes(certificate.pdf)

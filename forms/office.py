@@ -103,13 +103,16 @@ class CertificateOffice:
                     id_mask=self.settings.id_mask)
 
     def issue(self, template_id: str, data: Mapping[str, Any], *, lang: str = "zh",
-              now: datetime | None = None) -> Certificate:
+              now: datetime | None = None, for_print: bool = True) -> Certificate:
+        """``for_print=False``: the PDF goes to a file, not to this appliance's printer
+        (the register then never takes it for a print a crash interrupted)."""
         template = self.catalogue.get(template_id)
         filled = fill(template, data, issuer=self.settings.issuer, id_mask=self.settings.id_mask)
         preflight(template, filled, lang=lang, look=self.settings.look)  # before a serial is spent
         issued_at = (now or datetime.now()).astimezone()
         stamp = self.register.issue(self.signer, template=template.id, lang=lang, canonical=filled.canonical(),
-                                    issued_at=issued_at, valid_days=template.spec.template.valid_days)
+                                    issued_at=issued_at, valid_days=template.spec.template.valid_days,
+                                    for_print=for_print)
         pdf = render(template, filled, stamp, lang=lang, look=self.settings.look)
         path = self.register.keep_pdf(stamp.serial, pdf)
         return Certificate(stamp, template, filled, lang, pdf, path)

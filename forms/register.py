@@ -13,6 +13,12 @@ States::
        │         ▲        │
        └──▶ print_failed ─┘      (the printer's reason is kept; a re-print may succeed)
 
+A certificate issued to be printed (``for_print``; ``python -m forms render`` issues
+to a file) records the CUPS job of its latest print (``job_id``) as soon as the job is
+queued. A kiosk killed while it printed leaves the certificate ``issued``: at its
+next start :meth:`Register.unsettled` lists such certificates and the print flow
+settles each from what CUPS says of that job (:meth:`kiosk.flows.printing.CertificatePrinting.settle`).
+
 The PDF of each certificate is kept in ``DATA_DIR/certificates/SERIAL.pdf`` (mode
 0600: it carries personal data) until ``keep_until`` for a staff re-print, then
 :meth:`Register.purge` deletes it. The table holds no names or ID numbers: template,
@@ -68,6 +74,15 @@ def _certificates(db: Database) -> None:
     db.execute("CREATE INDEX forms_certificates_keep ON forms_certificates (keep_until) WHERE pdf_path IS NOT NULL")
 
 
+@migrations.add("0002_print_jobs")
+def _print_jobs(db: Database) -> None:
+    # The CUPS job of the certificate's latest print (NULL: none queued yet), and whether
+    # it was issued to be printed at all: a certificate a killed kiosk left "issued" is
+    # settled at the next start from what CUPS says of its job.
+    db.execute("ALTER TABLE forms_certificates ADD COLUMN job_id INTEGER")
+    db.execute("ALTER TABLE forms_certificates ADD COLUMN for_print INTEGER NOT NULL DEFAULT 1")
+
+
 class CertificateState(Enum):
     ISSUED = "issued"
     PRINTED = "printed"
@@ -102,6 +117,8 @@ class CertificateRecord:
     prints: int
     printed_at: str | None
     last_error: str | None
+    job_id: int | None = None  # the CUPS job of its latest print
+    for_print: bool = True  # False: issued to a file (python -m forms render), never printed here
 
 
 Listener = Callable[[CertificateRecord, CertificateState], None]
@@ -124,8 +141,9 @@ class Register:
 
     # -- issuing -------------------------------------------------------------------
     def issue(self, signer: Signer, *, template: str, lang: str, canonical: bytes, issued_at: datetime,
-              valid_days: int = 0, salt: bytes | None = None) -> Stamp:
-        """Take the next serial number, sign the stamp and record it: one transaction."""
+              valid_days: int = 0, salt: bytes | None = None, for_print: bool = True) -> Stamp:
+        """Take the next serial number, sign the stamp and record it: one transaction.
+        ``for_print=False``: issued to a file, never printed here (not settled at start-up)."""
         if signer.device_id != self.device_id:
             raise RegisterError(f"the key is {signer.device_id}'s, this register is {self.device_id}'s")
         with self.store.atomic() as db:
@@ -141,7 +159,7 @@ class Register:
                 "lang": lang, "issued_at": stamp.issued_at.isoformat(),
                 "expires": stamp.expires.isoformat() if stamp.expires else None,
                 "digest": stamp.digest.hex(), "code": stamp.text, "state": CertificateState.ISSUED.value,
-                "pdf_path": None, "keep_until": keep_until, "prints": 0})
+                "pdf_path": None, "keep_until": keep_until, "prints": 0, "for_print": int(for_print)})
             append_event(db, aggregate_type="certificate", aggregate_id=stamp.serial, event_type="issued",
                          payload={"template": template, "device": self.device_id, "number": number,
                                   "issued_at": stamp.issued_at.isoformat(), "expires": stamp.expires.isoformat()
@@ -171,6 +189,21 @@ class Register:
         return path
 
     # -- printing --------------------------------------------------------------------
+    def note_job(self, serial: str, job_id: int) -> None:
+        """Record the CUPS job just queued for ``serial`` (durable before anyone waits on it)."""
+        with self.store.atomic() as db:
+            updated = db.execute("UPDATE forms_certificates SET job_id = ? WHERE serial = ?",
+                                 [job_id, serial]).rowcount
+        if not updated:
+            raise RegisterError(f"no certificate {serial} in the register")
+
+    def unsettled(self) -> list[CertificateRecord]:
+        """Certificates issued to be printed whose print never ended here (oldest first):
+        after a crash, the prints it interrupted."""
+        rows = self.store.query("SELECT * FROM forms_certificates WHERE state = ? AND for_print = 1 "
+                                "AND device = ? ORDER BY number", [CertificateState.ISSUED.value, self.device_id])
+        return [_record(row) for row in rows]
+
     def mark_printed(self, serial: str, *, now: datetime | None = None) -> CertificateRecord:
         now = now or datetime.now(timezone.utc)
         return self._set_state(serial, CertificateState.PRINTED, {"printed_at": _utc(now), "last_error": None},
@@ -250,4 +283,4 @@ class Register:
 
 
 def _record(row: dict) -> CertificateRecord:
-    return CertificateRecord(**{**row, "state": CertificateState(row["state"])})
+    return CertificateRecord(**{**row, "state": CertificateState(row["state"]), "for_print": bool(row["for_print"])})

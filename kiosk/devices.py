@@ -9,7 +9,9 @@
   (:class:`kiosk.identity.sim.RehearsalFace`): the demo and the tests run the
   whole check, liveness included, with no person in front of the machine;
 - the face engine, the printer flow, the store (:mod:`kiosk.store`), the locker
-  daemon's API.
+  daemon's API;
+- at start-up (the warm-up), the certificates a killed kiosk left "issued" are settled
+  from what CUPS says of their jobs (:meth:`Devices.settle_prints`).
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ class Devices:
         self._engine = None
         self._store = None
         self._printing = None
+        self._following = None  # the thread following prints a crash interrupted (settle_prints)
         self._data = None
         self.card_watch = None  # the app's CardWatch, paused while the health probe asks the reader
         self._agent = None  # the sync agent's thread (start_sync)
@@ -143,6 +146,7 @@ class Devices:
             # the CJK font is parsed once per process (~0.5 s holding the GIL in long
             # stretches): here, not in the middle of the first resident's print
             steps.insert(2, ("CJK font", lambda: load_font(self.config.forms.font)))
+            steps.insert(2, ("interrupted prints", self.settle_prints))
         if self.camera_enabled:
             steps.insert(0, ("face models", lambda: self.engine))
         for name, step in steps:
@@ -161,6 +165,30 @@ class Devices:
                 from kiosk.flows.printing import CertificatePrinting
                 self._printing = CertificatePrinting.from_config(self.config, self.store)
             return self._printing
+
+    def settle_prints(self) -> None:
+        """The certificates a killed kiosk left "issued" (its print interrupted), settled
+        from CUPS (:meth:`kiosk.flows.printing.CertificatePrinting.settle`) before anyone
+        prints. A job still in the printer is followed to its end on a thread of its own:
+        nobody waits for it. Blocking (asks CUPS): a job at start-up."""
+        printing = self.printing
+        following = printing.settle().following
+        if not following:
+            return
+
+        def follow() -> None:
+            for job in following:
+                if self._closed:
+                    return  # still issued: the next start settles it
+                try:
+                    printing.follow([job])
+                except Exception as exc:  # still issued: the next start settles it
+                    log.warning("following the interrupted print of certificate %s: %s", job.serial, exc)
+        with self._lock:
+            if self._closed:
+                return
+            self._following = threading.Thread(target=follow, name="interrupted-prints", daemon=True)
+            self._following.start()
 
     # -- the locker daemon -------------------------------------------------------------------
     @property
@@ -244,6 +272,9 @@ class Devices:
         if agent is not None:  # outside the lock: its heartbeat's probe takes it
             agent.stop(timeout=10)  # its round ends first: the store closes after it
             agent.close()
+        following, self._following = self._following, None
+        if following is not None:  # a job it follows has seconds to end; after that the next start settles it
+            following.join(timeout=5)
         with self._lock:
             for name in ("_camera",):
                 thing = getattr(self, name)

@@ -5,7 +5,8 @@ many requests. Every answer has ``ok``; a refusal is ``{"ok": false, "error":
 REASON, "message": "中文 · English", "detail"?, "retry_after"?}`` where REASON is one
 of :data:`locker.errors.REASONS` (``forged``, ``expired``, ``replayed``,
 ``other_locker``, ``unknown_key``, ``revoked``, ``too_long``, ``wrong_short_code``,
-``backing_off``, ``no_free_door``, ``nothing_to_collect``, ``wrong_state``,
+``pickup_expired``, ``picked_up``, ``pickup_replaced`` (a typed short code that was real:
+what became of it), ``backing_off``, ``no_free_door``, ``nothing_to_collect``, ``wrong_state``,
 ``busy``, ``unreadable``, ``bad_request``, ``bus_unavailable``, ``unknown_door``,
 ``door_not_free``, ``door_holds_case``, ``door_out_of_service``, ``pickup_held``, ``not_allowed``,
 ``stopping``) or ``internal``.

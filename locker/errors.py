@@ -28,6 +28,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "other_locker": ("此二维码不属于本柜", "The code is for another locker"),
     "too_long": ("工作码有效期过长，已拒绝", "The worker code is valid for too long"),
     "wrong_short_code": ("取件码错误", "Wrong pickup code"),
+    # a short code that was real but opens nothing any more (locker/flows.py STALE_REASONS)
+    "pickup_expired": ("取件码已过期，材料已退回网格员，请联系网格员",
+                       "The pickup code has expired: the papers went back to the grid worker; please contact her"),
+    "picked_up": ("已取件", "Already picked up with this code"),
+    "pickup_replaced": ("取件码已更换，请使用最新收到的取件码",
+                        "This pickup code was replaced: please use the newest code you received"),
     "backing_off": ("尝试次数过多，请稍后再试", "Too many wrong tries; please wait"),
     "no_free_door": ("没有合适的空闲柜门", "No free door of that size"),
     "nothing_to_collect": ("本柜没有您要取的材料", "Nothing to collect for you at this locker"),

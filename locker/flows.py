@@ -22,6 +22,16 @@ pickup     pickup QR or short code       case → picked_up, door free
 A pickup not made within ``pickup_days`` is ``expired``: the case goes back to the
 worker's list (an outbox event) and her next collect takes it out.
 
+A typed short code that is no longer live says why (:data:`STALE_REASONS`): expired
+(also once the worker took the papers back), already picked up, or replaced by a newer
+code; any other 8 digits are ``wrong_short_code``. Each of these answers counts as a
+wrong try against the source and the shared short-code budget (:mod:`locker.throttle`),
+so the answers cost a guesser the same as before. What a stale answer tells is only
+that these 8 digits were a pickup code at this locker lately, and what became of it:
+no case, door, name or date; a stale code opens nothing, and live codes are drawn at
+random, independent of old ones. It is said for :data:`STALE_DAYS` after the code's
+deadline; an older number answers ``wrong_short_code`` like any other.
+
 When a door cannot be trusted, people decide: a maintainer takes a door out of
 service or puts it back (:meth:`Locker.set_door_service`; refused while a case's
 paper is recorded in it), a worker records that she moved a case's paper by hand
@@ -54,6 +64,10 @@ from sync.store import Store
 
 log = logging.getLogger("locker")
 C, D, P = CaseState, DoorUse, Purpose
+
+# pickup_codes.state of a short code that opens nothing any more -> the refusal's reason
+STALE_REASONS = {"expired": "pickup_expired", "used": "picked_up", "superseded": "pickup_replaced"}
+STALE_DAYS = 30  # after its deadline, a stale short code is answered as wrong like any other
 
 
 class Locker:
@@ -155,10 +169,10 @@ class Locker:
             rows = self.store.query("SELECT * FROM pickup_codes WHERE short = ? AND state IN ('live', 'held') "
                                     "ORDER BY state = 'live' DESC", [text.strip()])
             if not rows:
-                self._refuse(source, Refused("wrong_short_code"), short=True)
+                self._refuse(source, Refused(self._stale_short(text.strip())), short=True)
             nonce = rows[0]["nonce"]
-            if rows[0]["expires_at"] < self.clock():
-                self._refuse(source, Refused("expired"))
+            if rows[0]["expires_at"] < self.clock():  # not swept yet
+                self._refuse(source, Refused("pickup_expired"), short=True)
         else:
             code = self._code(text, source, "pickup")
             nonce = code.nonce
@@ -179,6 +193,15 @@ class Locker:
             return door
         opening, _ = self.keeper.unlock(check, P.PICKUP, case["id"], nonce=nonce, kind="pickup", source=source)
         return self._answer(opening, door)
+
+    def _stale_short(self, short: str) -> str:
+        """The reason for 8 digits that are no live or held pickup code: what became of
+        the latest code they were, within :data:`STALE_DAYS` of its deadline, else
+        ``wrong_short_code``. Only the reason is told: no detail names the case or door."""
+        rows = self.store.query(
+            "SELECT state FROM pickup_codes WHERE short = ? AND state IN ('expired', 'used', 'superseded') "
+            "AND expires_at >= ? ORDER BY expires_at DESC LIMIT 1", [short, self.clock() - STALE_DAYS * 86400])
+        return STALE_REASONS[rows[0]["state"]] if rows else "wrong_short_code"
 
     def collect(self, text: str, door_number: int | None = None, source: str = "kiosk") -> dict[str, Any]:
         code = self._code(text, source, "worker")

@@ -7,6 +7,10 @@ seconds, doubling each time it happens again while the wrong tries go on (a quie
 hour resets that). Short codes also share one bank-wide budget of ``4 × tries`` a
 minute, so several sources together cannot outpace one. At 5 tries a minute and a
 hundred live codes among 10⁸, guessing one takes about 10⁶ tries: years.
+
+A short code that was real but opens nothing any more (expired, picked up, replaced)
+is answered with its own reason, and counts as a wrong try all the same
+(:mod:`locker.flows`): a guesser pays for it as for any wrong number.
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from drivers.health import Health
 from drivers.printer import codec
 from drivers.printer.codec import JobOutcome, JobState, Outcome, PrinterStatus
 from drivers.printer.errors import (BadAttributes, CupsUnreachable, JobFailed, JobRejected, JobTimeout,
-                                    NoSuchQueue, PrinterError)
+                                    NoSuchJob, NoSuchQueue, PrinterError)
 from drivers.printer.url import PrinterURL, parse_printer_url
 
 log = logging.getLogger(__name__)
@@ -236,12 +236,20 @@ class Printer:
             ) -> tuple[JobState, tuple[str, ...], str]:
         """A job's state, its job-state-reasons, and the queue it is on."""
         def gone() -> NoReturn:
-            raise PrinterError(f"no job {job_id} on cupsd at {self.server}", port=self.server)
+            raise NoSuchJob(f"no job {job_id} on cupsd at {self.server}", port=self.server)
         attrs = self._call(f"read job {job_id}", lambda c: c.getJobAttributes(
             job_id, requested_attributes=_JOB_ATTRS), conn=conn, not_found=gone)
         state, reasons = self._parsed(codec.parse_job_state, attrs)
         queue = str(attrs.get("job-printer-uri", "")).rsplit("/", 1)[-1] or self.queue
         return state, reasons, queue
+
+    def jobs_titled(self, title: str) -> list[int]:
+        """The ids of this cupsd's jobs titled ``title``, in any state, oldest first: how
+        a submitter that died before it recorded its job's id finds the job again."""
+        # pycups keys the answer by job-id, so job-id must be asked for.
+        jobs = self._call("list jobs", lambda c: c.getJobs(which_jobs="all",
+                                                           requested_attributes=["job-id", "job-name"]))
+        return sorted(int(job) for job, attrs in jobs.items() if attrs.get("job-name") == title)
 
     def wait(self, job_id: int, timeout: float | None = None, *, stop_early: bool = True,
              poll: float = 0.05) -> JobOutcome:
@@ -301,7 +309,7 @@ class Printer:
     def cancel(self, job_id: int) -> None:
         """Cancel a job; a job that has already ended is left as it is."""
         def gone() -> NoReturn:
-            raise PrinterError(f"no job {job_id} on cupsd at {self.server}", port=self.server)
+            raise NoSuchJob(f"no job {job_id} on cupsd at {self.server}", port=self.server)
         try:
             self._call(f"cancel job {job_id}", lambda c: c.cancelJob(job_id), not_found=gone)
         except PrinterError as exc:

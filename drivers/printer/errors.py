@@ -6,6 +6,8 @@ printer errors only (``PrinterError``) or every driver error at once::
     PrinterError (DriverError)         base of everything the printer driver raises
     ├── CupsUnreachable (PortUnavailable)   no cupsd answers at the configured server
     ├── NoSuchQueue (ConfigError)           cupsd answers, but has no such queue
+    ├── NoSuchJob (DeviceFault)             cupsd answers, but has no job of that id
+    │                                        (never submitted there, or purged from its history)
     ├── JobRejected (DeviceFault)           cupsd refused the job: queue rejecting
     │                                        jobs (cupsreject), or not a PDF
     ├── JobFailed (DeviceFault)             the job ended aborted or canceled, or is
@@ -39,6 +41,10 @@ class CupsUnreachable(PrinterError, PortUnavailable):
 
 class NoSuchQueue(PrinterError, ConfigError):
     """cupsd answers but has no queue of that name."""
+
+
+class NoSuchJob(PrinterError, DeviceFault):
+    """cupsd answers but has no job of that id (never there, or purged from its history)."""
 
 
 class JobRejected(PrinterError, DeviceFault):

@@ -15,6 +15,8 @@ Plain Python, no Qt. The screen (:mod:`kiosk.screens.pickup`) shows :attr:`step`
 Every refusal the locker can give is a :class:`~kiosk.flows.doors.DoorRefused` whose
 advice says, Chinese first, what happened and what to do next: expired, already used,
 wrong code, too many wrong tries (with the seconds to wait), another locker's code …
+A typed code that was real but came late (expired: the papers went back to the grid
+worker), was already picked up, or was replaced by a newer one says so, not "wrong".
 The code is checked by the locker alone (signature, expiry, single use, rate limit).
 """
 from __future__ import annotations
@@ -31,6 +33,9 @@ if TYPE_CHECKING:  # the case store loads when a pickup is done, not when home s
     from sync.store import Store
 
 CODE_LENGTH = 8
+# the locker's reasons for 8 digits that were a real pickup code but open nothing any
+# more (locker/flows.py STALE_REASONS): said as such, never as a wrong code
+STALE = ("pickup_expired", "picked_up", "pickup_replaced")
 log = logging.getLogger("kiosk.pickup")
 
 
@@ -115,7 +120,7 @@ class PickupFlow:
             self.refusal = refusal
             if refusal.reason == "backing_off":
                 self.blocked_until = self.clock() + float(refusal.retry_after or 60)
-            if refusal.reason in ("wrong_short_code", "backing_off"):
+            if refusal.reason in ("wrong_short_code", "backing_off", *STALE):
                 self.digits = ""
             self.set_state(Step.REFUSED)
             return self.step

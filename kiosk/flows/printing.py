@@ -16,18 +16,27 @@
   printer later, unattended, after staff fixed the paper. Staff re-print it from the
   kept PDF (:meth:`CertificatePrinting.reprint`) while the resident is there.
 
+- The job's id is recorded in the register as soon as CUPS queued it. A kiosk killed
+  while it printed leaves the certificate ``issued``; at the next start
+  :meth:`CertificatePrinting.settle` asks CUPS about each such job: completed →
+  printed; still queued or printing → followed to its end like any print
+  (:meth:`CertificatePrinting.follow`); aborted, canceled or unknown to CUPS (and a
+  certificate that never got a job) → ``print_failed`` with :data:`INTERRUPTED`, its
+  job cancelled if it is still there. The resident's proof then reads "not printed"
+  as for any failed print; staff re-print it from the kept PDF.
+
 Blocking and Qt-free: the kiosk UI runs it on a worker thread. ``submit`` and
 ``finish`` split the two halves for a screen that shows "printing…" in between.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
 
-from drivers.printer import Advice, JobOutcome, Printer
-from drivers.printer.errors import JobTimeout, PrinterError
+from drivers.printer import Advice, JobOutcome, JobState, Printer
+from drivers.printer.errors import JobTimeout, NoSuchJob, PrinterError
 
 if TYPE_CHECKING:  # the certificate office (reportlab, signing) loads when first used, not at start-up
     from appliance.config import Config
@@ -36,6 +45,11 @@ if TYPE_CHECKING:  # the certificate office (reportlab, signing) loads when firs
     from sync.store import Store
 
 log = logging.getLogger(__name__)
+
+# The register's reason for a print a crash interrupted (the kiosk killed, the power cut).
+INTERRUPTED = "interrupted: the kiosk restarted while printing"
+# Job states in which a job may still come out of the printer: followed after a restart.
+STILL_PRINTING = (JobState.PENDING, JobState.HELD, JobState.PROCESSING, JobState.STOPPED)
 
 NOT_KEPT = Advice("该证明的打印文件已超过保留期限，请重新办理",
                   "This certificate's file is no longer kept: please issue it again")
@@ -49,6 +63,7 @@ class PrintJob:
     job_id: int | None  # None: the printer refused it (see failure)
     certificate: Certificate | None = None  # None for a re-print
     failure: PrinterError | None = None
+    resumed: bool = False  # a job a crashed kiosk left queued, followed after the restart
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,19 @@ class PrintResult:
                 "state": self.record.state.value,
                 "advice": None if self.advice is None else {"zh": self.advice.zh, "en": self.advice.en},
                 "outcome": None if self.outcome is None else self.outcome.as_dict()}
+
+
+@dataclass
+class Settlement:
+    """What :meth:`CertificatePrinting.settle` made of the prints a crash interrupted."""
+
+    printed: list[str] = field(default_factory=list)  # their jobs had completed
+    failed: list[str] = field(default_factory=list)  # recorded print_failed (INTERRUPTED)
+    following: list[PrintJob] = field(default_factory=list)  # still queued or printing: follow them
+
+    @property
+    def settled(self) -> int:
+        return len(self.printed) + len(self.failed)
 
 
 class CertificatePrinting:
@@ -108,9 +136,11 @@ class CertificatePrinting:
 
     def _submit(self, serial: str, pdf: bytes, certificate: Certificate | None) -> PrintJob:
         try:
-            job_id = self.printer.submit(pdf, title=f"certificate {serial}")
+            job_id = self.printer.submit(pdf, title=_title(serial))
         except PrinterError as exc:
             return PrintJob(serial, None, certificate, exc)
+        # Before anyone waits on it: a kiosk killed from here on is settled by this job.
+        self.register.note_job(serial, job_id)
         return PrintJob(serial, job_id, certificate)
 
     def finish(self, job: PrintJob) -> PrintResult:
@@ -137,6 +167,8 @@ class CertificatePrinting:
 
     def _failed(self, job: PrintJob, outcome: JobOutcome | None, reason: str,
                 advice: Advice | None) -> PrintResult:
+        if job.resumed:
+            reason = f"{INTERRUPTED}; then {reason}"
         record = self.register.mark_print_failed(job.serial, reason)
         log.warning("certificate %s not printed: %s", job.serial, reason)
         return PrintResult(job.serial, False, record, outcome, advice, reason, job.certificate)
@@ -147,9 +179,58 @@ class CertificatePrinting:
         except PrinterError as exc:  # the job is what we stop caring about; say so, go on
             log.warning("could not cancel print job %s: %s", job_id, exc)
 
+    # -- after a crash -------------------------------------------------------------
+    def settle(self) -> Settlement:
+        """Settle the certificates a killed kiosk left ``issued`` (run at start-up, before
+        anything prints) from what CUPS says of their jobs. Quick: it follows nothing;
+        :meth:`follow` the ``following`` jobs afterwards (blocking). Raises the printer's
+        error (cupsd not reachable …) and leaves the rest ``issued`` for the next try when
+        CUPS cannot be asked: a job it still holds could print once it answers again."""
+        settlement = Settlement()
+        for record in self.register.unsettled():
+            job_id = record.job_id
+            if job_id is None:  # killed before the job's id was recorded: is there one?
+                found = self.printer.jobs_titled(_title(record.serial))
+                job_id = found[-1] if found else None
+                if job_id is not None:
+                    self.register.note_job(record.serial, job_id)
+            if job_id is None:
+                self.register.mark_print_failed(record.serial, f"{INTERRUPTED} (before its print job was queued)")
+                settlement.failed.append(record.serial)
+                continue
+            try:
+                state = self.printer.job(job_id)[0]
+            except NoSuchJob:
+                state = None  # purged from the history: nobody can say it printed
+            if state is JobState.COMPLETED:
+                self.register.mark_printed(record.serial)
+                settlement.printed.append(record.serial)
+            elif state in STILL_PRINTING:
+                settlement.following.append(PrintJob(record.serial, job_id, resumed=True))
+            else:  # aborted, canceled, unknown: make sure it never comes out later
+                if state is not None:
+                    self._cancel(job_id)
+                self.register.mark_print_failed(record.serial, INTERRUPTED)
+                settlement.failed.append(record.serial)
+        if settlement.settled or settlement.following:
+            log.warning("prints interrupted by a restart: %d printed, %d not printed, %d still in the printer",
+                        len(settlement.printed), len(settlement.failed), len(settlement.following))
+        return settlement
+
+    def follow(self, jobs: list[PrintJob]) -> list[PrintResult]:
+        """Follow the jobs :meth:`settle` found still in the printer to their end, as
+        :meth:`finish` does: completed → printed, anything else cancelled and recorded
+        ``print_failed`` (the printer's reason after :data:`INTERRUPTED`). Blocking."""
+        return [self.finish(job) for job in jobs]
+
     def purge(self) -> list[str]:
         """Delete kept PDFs past their keeping time (run daily, and at start-up)."""
         return self.register.purge()
+
+
+def _title(serial: str) -> str:
+    """The CUPS job title of a certificate's print (how settle finds a job never recorded)."""
+    return f"certificate {serial}"
 
 
 def _reason(outcome: JobOutcome) -> str:

@@ -221,6 +221,9 @@ class PickupScreen(Screen):
 
         return [ScreenState("enter", lambda s: s.enter()), ScreenState("typing", typing),
                 ScreenState("wrong-code", refused("wrong_short_code")), ScreenState("expired", refused("expired")),
-                ScreenState("used", refused("replayed")), ScreenState("backing-off", refused("backing_off", 45)),
+                ScreenState("used", refused("replayed")), ScreenState("short-code-expired", refused("pickup_expired")),
+                ScreenState("short-code-used", refused("picked_up")),
+                ScreenState("short-code-replaced", refused("pickup_replaced")),
+                ScreenState("backing-off", refused("backing_off", 45)),
                 ScreenState("door-open", at(Step.OPEN)), ScreenState("done", at(Step.DONE)),
                 ScreenState("jammed", at(Step.FAILED))]

@@ -58,6 +58,7 @@ class HeadlessKiosk:
         self.doors = lambda: LockerDoors(socket_path(config), poll=0.02)
         self.flows: dict[str, Any] = {}  # a screen's flow between calls, by the caller's key
         self.lock = threading.Lock()
+        self.prints_settled = False  # the prints a kill interrupted, settled before its first print
 
     def close(self) -> None:
         if self.agent is not None:
@@ -84,7 +85,11 @@ class HeadlessKiosk:
         from forms.office import CertificateOffice
         from kiosk.flows.printing import CertificatePrinting
 
-        return CertificatePrinting(CertificateOffice.from_config(self.config, self.store), Printer(printer))
+        printing = CertificatePrinting(CertificateOffice.from_config(self.config, self.store), Printer(printer))
+        if not self.prints_settled:  # as the app's warm-up does (kiosk/devices.py settle_prints)
+            printing.follow(printing.settle().following)
+            self.prints_settled = True
+        return printing
 
     def op_print_proof(self, key: str, resident: list[str], printer: str, copies: int = 1,
                        again: bool = False) -> dict:

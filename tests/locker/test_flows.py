@@ -119,7 +119,9 @@ def test_a_pickup_not_made_in_time_goes_back_to_the_worker(api, daemon, sim, ser
         assert api.case("SF-0300")["state"] == "expired"
         assert [e["worker"] for e in api.outbox("pickup_expired")] == ["w-li"]
         refused = api("pickup", code=short)
-        assert refused["error"] == "wrong_short_code"  # no longer live
+        # no longer live, and she came late: told so, not that she typed it wrong
+        assert refused["error"] == "pickup_expired" and "detail" not in refused, refused
+        assert refused["message"].startswith("取件码已过期，材料已退回网格员，请联系网格员")
     finally:
         daemon.locker.clock = real
     retrieve = api("collect", code=worker_code(server_key))
@@ -129,6 +131,39 @@ def test_a_pickup_not_made_in_time_goes_back_to_the_worker(api, daemon, sim, ser
     api.wait_opening(retrieve["opening"]["id"], "closed")
     assert api.case("SF-0300")["state"] == "retrieved"
     assert api.door(back["door"])["use"] == "free"
+    assert api("pickup", code=short)["error"] == "pickup_expired"  # taken back to the worker: the same words
+
+
+def test_a_stale_short_code_says_what_became_of_it_and_counts_as_a_wrong_try(api, daemon, sim, server_key):
+    back = api("return", code=worker_code(server_key), case="SF-0310", size="M")
+    api.wait_opening(back["opening"]["id"], "opened")
+    door(sim, back["door"], "close")
+    api.wait_opening(back["opening"]["id"], "closed")
+    short = api.outbox("pickup_code_issued")[0]["short"]
+    pickup = api("pickup", code=short)
+    api.wait_opening(pickup["opening"]["id"], "opened")
+    door(sim, back["door"], "close")
+    api.wait_opening(pickup["opening"]["id"], "closed")
+
+    # Used: said so, with no word of the case or the door. Every such answer is a wrong
+    # try all the same: a guesser's hits on old codes cost what her misses cost.
+    answers = [api("pickup", code=short, source="keypad") for _ in range(6)]
+    assert [a["error"] for a in answers] == ["picked_up"] * 5 + ["backing_off"], answers
+    assert answers[0]["message"].startswith("已取件") and "detail" not in answers[0]
+    assert [e["reason"] for e in api.events("code_refused")] == ["picked_up"] * 5 + ["backing_off"]
+
+    with daemon.locker.store.atomic() as db:  # as a held pickup's code once a worker had it reissued
+        db.execute("UPDATE pickup_codes SET state = 'superseded' WHERE short = ?", [short])
+    assert api("pickup", code=short)["error"] == "pickup_replaced"
+
+    from locker.flows import STALE_DAYS
+    real = daemon.locker.clock
+    daemon.locker.clock = lambda: real() + (STALE_DAYS + 8) * 86400  # long past its deadline
+    try:
+        assert api("pickup", code=short)["error"] == "wrong_short_code"  # as any other 8 digits
+    finally:
+        daemon.locker.clock = real
+    assert unlocks(sim) == 2
 
 
 def test_sizes_out_of_service_and_no_free_door(api, sim):

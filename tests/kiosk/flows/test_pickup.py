@@ -56,7 +56,8 @@ def test_a_scanned_pickup_qr_opens_the_door_once(locker, bus, server_key):
     assert again.refusal.advice.zh.startswith("此码已经使用过") and "staff" in again.refusal.advice.en
     type_code(again, issued["short"])
     assert again.step is Step.ENTER  # typing again leaves the refusal
-    assert again.submit() is Step.REFUSED and again.refusal.reason == "wrong_short_code"  # used: no longer live
+    assert again.submit() is Step.REFUSED and again.refusal.reason == "picked_up"  # used: said so, not "wrong"
+    assert again.refusal.advice.zh.startswith("已取件") and again.digits == ""
     assert not is_open(bus, issued["door"])
 
 
@@ -79,9 +80,23 @@ def test_an_expired_code_sends_the_resident_to_the_counter(locker, bus, server_k
     locker.locker.clock = lambda: time.time() + 8 * 86400  # the locker's days went by
     pickup = flow(locker)
     type_code(pickup, issued["short"])
-    assert pickup.submit() is Step.REFUSED and pickup.refusal.reason == "expired"
-    assert "社区服务站" in pickup.refusal.advice.zh and not is_open(bus, issued["door"])
+    assert pickup.submit() is Step.REFUSED and pickup.refusal.reason == "pickup_expired"
+    assert pickup.refusal.advice.zh == "取件码已过期，材料已退回网格员，请联系网格员"
+    assert not is_open(bus, issued["door"])
     assert pickup.submit(issued["code"]) is Step.REFUSED and pickup.refusal.reason == "expired"
+    assert "社区服务站" in pickup.refusal.advice.zh
+
+
+def test_a_short_code_the_sweep_expired_is_not_called_wrong(locker, bus, server_key):
+    issued = result_waiting(locker, bus, server_key, "SF-PICKUP-LATE")
+    real = locker.locker.clock
+    locker.locker.clock = lambda: real() + 8 * 86400
+    assert locker.client("sweep")["expired"] == 1  # back on the worker's list
+    pickup = flow(locker)
+    type_code(pickup, issued["short"])
+    assert pickup.submit() is Step.REFUSED and pickup.refusal.reason == "pickup_expired"
+    assert pickup.refusal.advice.zh.startswith("取件码已过期") and "grid worker" in pickup.refusal.advice.en
+    assert pickup.digits == "" and not is_open(bus, issued["door"])
 
 
 def test_a_locker_that_does_not_answer_is_said_plainly(tmp_path):

@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton
 
 from kiosk.flows.pickup import Step
-from tests.kiosk.conftest import wait_screen
+from tests.kiosk.conftest import wait_screen, with_kiosk
 from tests.kiosk.journeys import (bus, locker_process, scanning_locker, door, is_open, kiosk_config_on,  # noqa: F401
-                                  result_waiting, running_bus, server_key, visible)
+                                  result_waiting, running_bus, server_key, visible, wait_for)
 from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 
 
@@ -98,6 +98,38 @@ def test_too_many_wrong_codes_lock_the_keypad_with_a_countdown(tmp_path, make_ap
 
 
 @pytest.mark.ui_stall
+def test_a_code_already_picked_up_is_said_so_not_called_wrong(tmp_path, make_app, tap, qtbot, locker, bus,
+                                                             server_key):
+    issued = result_waiting(locker, bus, server_key, "SF-SCREEN-USED")
+    taken = locker.client("pickup", code=issued["short"])  # she took the papers out earlier
+    locker.client.wait_opening(taken["opening"]["id"], "opened")
+    door(bus, issued["door"], "close")
+    wait_for(lambda: locker.client.case("SF-SCREEN-USED")["state"] == "picked_up", what="picked up")
+    app = make_app(with_kiosk(kiosk_config_on(tmp_path, locker), spoken_prompts="always", audio_player="true"))
+    app.go("pickup")
+    type_code(tap, app, issued["short"])
+    tap(app, "pickup-open")
+    qtbot.waitUntil(lambda: any(t.startswith("已取件") for t in refusal_texts(app)), timeout=10000)
+    assert not any("不正确" in t for t in refusal_texts(app))
+    assert app.session.scratch["pickup"].refusal.reason == "picked_up"
+    assert visible(app, QLabel, "code-digit-0").text() == ""  # a spent code is not kept on the screen
+    assert app.voice.spoken[-1] == "doors.picked_up"  # said aloud too (its recording exists)
+    tap(app, "header-language")
+    qtbot.waitUntil(lambda: any(t.startswith("Already picked up") for t in refusal_texts(app)))
+    assert not is_open(bus, issued["door"])
+
+
+@pytest.mark.parametrize("state, words", [
+    ("short-code-expired", "取件码已过期，材料已退回网格员，请联系网格员"),
+    ("short-code-used", "已取件"), ("short-code-replaced", "此取件码已更换")])
+def test_each_stale_code_has_its_own_words_on_the_screen(kiosk_app, qtbot, state, words):
+    app = kiosk_app
+    app.go("pickup")
+    screen = app.navigator.current
+    {s.name: s for s in screen.states()}[state].setup(screen)
+    qtbot.waitUntil(lambda: any(t.startswith(words) for t in refusal_texts(app)))
+
+
 def test_a_qr_shown_to_the_lockers_scanner_shows_its_door_here(tmp_path, make_app, tap, qtbot, scanning_locker,
                                                                 bus, server_key):
     issued = result_waiting(scanning_locker, bus, server_key, "SF-SCANNED-1")
