@@ -102,6 +102,9 @@ class CallSession:
         self._ws = None
         self._token = ""
         self._tasks: list[asyncio.Task] = []
+        # one peer connection made or closed at a time: closing one while its offer still
+        # gathers candidates leaves the sockets that gathering opens afterwards
+        self._media = asyncio.Lock()
         self._last_video = 0.0
         self._stalled_since: float | None = None
 
@@ -312,18 +315,21 @@ class CallSession:
 
     # -- media --------------------------------------------------------------------------
     async def _new_offer(self, *, send: bool = True) -> None:
-        old, self.pc = self.pc, RTCPeerConnection()
-        if old is not None:
-            await old.close()
-        pc = self.pc
-        pc.addTrack(self.video)
-        pc.addTrack(self.audio)
+        async with self._media:
+            if self.state in FINAL:
+                return
+            old, self.pc = self.pc, RTCPeerConnection()
+            if old is not None:
+                await old.close()
+            pc = self.pc
+            pc.addTrack(self.video)
+            pc.addTrack(self.audio)
 
-        @pc.on("track")
-        def _track(track) -> None:
-            self._tasks.append(asyncio.create_task(self._consume(track, pc)))
+            @pc.on("track")
+            def _track(track) -> None:
+                self._tasks.append(asyncio.create_task(self._consume(track, pc)))
 
-        await pc.setLocalDescription(await pc.createOffer())  # gathers every candidate first
+            await pc.setLocalDescription(await pc.createOffer())  # gathers every candidate first
         if send:
             await self._send({"type": "offer", "sdp": pc.localDescription.sdp})
 
@@ -366,8 +372,10 @@ class CallSession:
     async def _finish(self, state: CallState, reason: str, *, close_media: bool = True) -> None:
         self.set_state(state, reason)
         if close_media and self.pc is not None:
-            pc, self.pc = self.pc, None
-            await pc.close()
+            async with self._media:  # after an offer still gathering, not in its middle
+                pc, self.pc = self.pc, None
+                if pc is not None:
+                    await pc.close()
         if close_media and (self.state in FINAL or self.state in CALLBACK_OFFERED):
             await self.release_media()  # the camera is free for the next resident now
         if self.state in FINAL:
