@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget
 
+from kiosk import lightimports  # noqa: F401, I001  (first: the rest of the kiosk imports without a source cache)
 from appliance.config import Config
 from kiosk import errors as kiosk_errors
 from kiosk.devices import Devices
