@@ -4,14 +4,10 @@ real virtual keyboard of the kernel. Unplugging it is in test_reader, with the s
 scanner's."""
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import struct
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +16,6 @@ from drivers.scanner import open_scanner
 from drivers.scanner.errors import ScannerConfigError, ScannerUnavailable
 from drivers.scanner.urls import health
 from drivers.scanner.wedge import WedgeScanner, parse_wedge_url
-from drivers.scanner.wedge_codec import EVENT, EV_KEY, EV_SYN, KEY_ENTER, KEY_LEFTSHIFT, SYN_REPORT, US_LAYOUT
 from tests.drivers.scanner.conftest import read_all
 from tests.support import ROOT, SimProcess
 
@@ -124,80 +119,3 @@ def test_the_config_takes_an_evdev_scanner_url(tmp_path, sim, link):
     with pytest.raises(ApplianceConfigError) as bad:
         load(config)
     assert "scanner.url" in str(bad.value) and "grab" in str(bad.value)
-
-
-# -- a real input device: the kernel's uinput -------------------------------------------------
-UINPUT = "/dev/uinput"
-UI_SET_EVBIT, UI_SET_KEYBIT, UI_DEV_CREATE, UI_DEV_DESTROY = 0x40045564, 0x40045565, 0x5501, 0x5502
-BUS_USB = 0x03
-
-
-class VirtualKeyboard:
-    """A keyboard made by the kernel through /dev/uinput (the legacy uinput_user_dev setup,
-    which every kernel with uinput takes): its event node is a real /dev/input/event*."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.fd = os.open(UINPUT, os.O_WRONLY | os.O_NONBLOCK)
-        fcntl.ioctl(self.fd, UI_SET_EVBIT, EV_KEY)
-        fcntl.ioctl(self.fd, UI_SET_EVBIT, EV_SYN)
-        for code in [*US_LAYOUT, KEY_ENTER, KEY_LEFTSHIFT]:
-            fcntl.ioctl(self.fd, UI_SET_KEYBIT, code)
-        # struct uinput_user_dev: name[80], input_id (4 × u16), ff_effects_max, absmax/min/fuzz/flat[64]
-        os.write(self.fd, struct.pack("80sHHHHi", name.encode(), BUS_USB, 0x1234, 0x5678, 1, 0) + bytes(4 * 64 * 4))
-        fcntl.ioctl(self.fd, UI_DEV_CREATE)
-        self.node = self._node()
-
-    def _node(self) -> str:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            for device in Path("/sys/class/input").glob("input*"):
-                if (device / "name").is_file() and (device / "name").read_text().strip() == self.name:
-                    for event in device.glob("event*"):
-                        node = Path("/dev/input") / event.name
-                        if node.exists():
-                            return str(node)
-            time.sleep(0.05)
-        self.close()
-        pytest.skip(f"uinput made {self.name!r} but no /dev/input/event* node appeared (no devtmpfs/udev here)")
-
-    def type(self, text: str) -> None:
-        from drivers.scanner.wedge_codec import keystrokes
-
-        for _, _, kind, code, value in EVENT.iter_unpack(keystrokes(text, scan_codes=False)):
-            os.write(self.fd, EVENT.pack(0, 0, kind, code, value))
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            fcntl.ioctl(self.fd, UI_DEV_DESTROY)
-            os.close(self.fd)
-            self.fd = -1
-
-
-def uinput_reason() -> str:
-    if not os.path.exists(UINPUT):
-        return (f"{UINPUT} does not exist (no uinput module: containers and many VMs lack it); "
-                "the simulator tests above cover the same bytes")
-    if not os.access(UINPUT, os.W_OK):
-        return f"{UINPUT} is not writable here (root, or the input group with udev's uinput rule)"
-    return ""
-
-
-def test_a_real_virtual_keyboard_is_grabbed_and_read():
-    # Optional even under CI=true: whether a machine has /dev/uinput is its kernel's and
-    # container's business, not the project's (README, scanner section).
-    reason = uinput_reason()
-    if reason:
-        pytest.skip(reason)
-    keyboard = VirtualKeyboard(f"kiosk-test-scanner-{os.getpid()}")
-    try:
-        with WedgeScanner(f"evdev://{keyboard.node}") as scanner:
-            assert scanner.grabbed and scanner.input_device
-            with pytest.raises(ScannerUnavailable, match="another program"):  # grabbed: one reader only
-                WedgeScanner(f"evdev://{keyboard.node}").open()
-            time.sleep(0.1)
-            keyboard.type("K1.Real-Keys_42")
-            assert read_all(scanner, 1) == ["K1.Real-Keys_42"]
-            assert scanner.health().state == "ok" and "grabbed" in scanner.health().detail
-    finally:
-        keyboard.close()
