@@ -53,8 +53,9 @@ def test_an_unreadable_card_says_what_to_try(card_app, idreader, qtbot):
     wait_screen(qtbot, card_app, "identify")
     screen = identify_screen(card_app)
     qtbot.waitUntil(lambda: screen.flow.step is Step.UNREADABLE, timeout=10000)
-    texts = " ".join(w.text() for w in screen.findChildren(type(card_app.header.clock)))
-    assert "平放" in texts and card_app.session.resident is None
+    qtbot.waitUntil(lambda: "平放" in " ".join(
+        w.text() for w in screen.findChildren(type(card_app.header.clock))), timeout=10000)
+    assert card_app.session.resident is None
 
 
 def test_a_tile_asks_for_the_card_then_continues_to_its_journey(card_app, idreader, qtbot, tap):

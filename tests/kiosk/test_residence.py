@@ -56,8 +56,11 @@ def test_a_printer_fault_is_explained_and_the_proof_stays_not_printed(make_app, 
     tap(app, "purpose-job")
     tap(app, "residence-print")
     qtbot.waitUntil(lambda: screen.proof.step.value == "failed", timeout=30000)
-    texts = " ".join(w.text() for w in screen.findChildren(type(app.header.clock)))
-    assert "缺纸" in texts and "未打印" in texts
+
+    def texts() -> str:
+        return " ".join(w.text() for w in screen.findChildren(type(app.header.clock)))
+    # the flow fails on the worker; the screen says so once the UI thread has taken it
+    qtbot.waitUntil(lambda: "缺纸" in texts() and "未打印" in texts(), timeout=10000)
     record = app.devices.printing.register.get(screen.proof.failed_serial)
     assert record.state is CertificateState.PRINT_FAILED
 

@@ -72,5 +72,5 @@ def test_not_on_the_list_says_who_can_apply(make_app, tmp_path, idreader, qtbot,
     screen = app.navigator.screens["subsidy"]
     qtbot.waitUntil(lambda: screen.check is not None)
     assert screen.check.step.value == "not_listed"
-    texts = " ".join(w.text() for w in screen.findChildren(type(app.header.clock)))
-    assert "80" in texts
+    qtbot.waitUntil(lambda: "80" in " ".join(
+        w.text() for w in screen.findChildren(type(app.header.clock))), timeout=10000)

@@ -84,8 +84,9 @@ def test_admin_sync_now_runs_a_round_and_shows_it(make_app, kiosk_config, live_s
     qtbot.waitUntil(lambda: screen.result is not None or bool(screen.message), timeout=30000)
     assert screen.result is not None, screen.message
     assert screen.result.heartbeat and screen.result.pulled >= 1
-    texts = " ".join(w.text() for w in screen.findChildren(type(app.header.clock)) if w.isVisible())
-    assert f"{screen.result.pulled}" in texts
+    # the round is the worker's; the screen says it once the UI thread has taken it
+    qtbot.waitUntil(lambda: f"{screen.result.pulled}" in " ".join(
+        w.text() for w in screen.findChildren(type(app.header.clock)) if w.isVisible()), timeout=10000)
     # the round pulled the announcement: the strip shows it without a restart
     qtbot.waitUntil(lambda: app.strip.items == ["本周五下午停水"], timeout=10000)
 

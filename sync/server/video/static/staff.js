@@ -231,7 +231,7 @@
   // and an audio mix of both voices. MediaRecorder cuts it into WebM pieces that go up
   // in order, each retried, so a console closed mid-call loses seconds, not the call.
   var SLICE_MS = 2000, rec = null;
-  var recorded = { pieces: 0, bytes: 0, refused: 0, failed: 0 };
+  var recorded = { pieces: 0, bytes: 0, refused: 0, failed: 0, queued: 0, stopped: 0 };
 
   function startRecording() {
     if (!call || !call.recording || rec || !window.MediaRecorder) return;
@@ -259,7 +259,7 @@
     rec = { callId: call.call_id, recorder: recorder, seq: 0, queue: Promise.resolve(), draw: draw, audio: audio };
     var mine = rec;
     recorder.ondataavailable = function (e) { if (e.data && e.data.size) upload(mine, mine.seq++, e.data); };
-    recorder.onstop = function () { clearInterval(draw); audio.close(); };
+    recorder.onstop = function () { clearInterval(draw); audio.close(); recorded.stopped++; };  // after its last piece
     recorder.start(SLICE_MS);
   }
 
@@ -278,6 +278,7 @@
         return new Promise(function (done) { setTimeout(done, 1000 * Math.pow(2, n)); }).then(function () { return attempt(n + 1); });
       });
     }
+    recorded.queued++;
     r.queue = r.queue.then(function () { return attempt(0); });
   }
 
@@ -293,7 +294,8 @@
     callId: function () { return call ? call.call_id : null; },
     dropMedia: function () { if (pc) { pc.close(); } },  // tests: a media path gone, signaling still up
     recorded: function () { return { recording: !!rec, pieces: recorded.pieces, bytes: recorded.bytes,
-                                     refused: recorded.refused, failed: recorded.failed }; },
+                                     refused: recorded.refused, failed: recorded.failed, stopped: recorded.stopped,
+                                     pending: recorded.queued - recorded.pieces - recorded.refused - recorded.failed }; },
     stats: function () {
       if (!pc) return Promise.resolve(null);
       return pc.getStats().then(function (report) {

@@ -76,7 +76,10 @@ def test_a_recorded_call_is_kept_whole_and_only_for_its_department(live_server, 
     page.wait_for_function("window.videoConsole.recorded().pieces >= 2", timeout=30_000)
     kiosk_loop.run(session.hang_up())
     page.locator("#after").wait_for()
-    page.wait_for_function("(r => !r.recording && r.failed === 0 && r.refused === 0)(window.videoConsole.recorded())")
+    # the recorder stopped (its last piece handed over) and every piece is acknowledged
+    page.wait_for_function("(r => r.stopped === 1 && r.pending === 0)(window.videoConsole.recorded())")
+    outcome = page.evaluate("window.videoConsole.recorded()")
+    assert outcome["failed"] == 0 and outcome["refused"] == 0
     stored = pieces(site)
     assert {call for call, _, _ in stored} == {session.call_id}
     assert [seq for _, seq, _ in stored] == list(range(len(stored))) and len(stored) >= 2
