@@ -30,10 +30,12 @@ _installed: RecentLogs | None = None
 def recent_logs() -> RecentLogs:
     """The process's handler, attached to the root logger on first use."""
     global _installed
+    root = logging.getLogger()
     if _installed is None:
         _installed = RecentLogs()
-        root = logging.getLogger()
+    # (again, after a setup_logging replaced the root's handlers or raised its level)
+    if _installed not in root.handlers:
         root.addHandler(_installed)
-        if root.level > logging.INFO or root.level == logging.NOTSET:
-            root.setLevel(logging.INFO)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
     return _installed

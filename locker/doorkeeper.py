@@ -35,7 +35,9 @@ The rules of the road (shared/protocols/lockboard.md), as the locker keeps them:
   at its first look as a restart would); ``offline``: it went offline after the
   command (the door still gets ``jam_seconds`` from the command to be seen open).
 * Polls never hold up an unlock: the bus lets unlocks go first, and nothing here
-  holds the bus while writing the store.
+  holds the bus while writing the store. So a poll answered before an unlock's reply
+  may be written after it: a shut door it saw is older than the opening and is
+  ignored (each observation carries when it was answered).
 
 Flows (:mod:`locker.flows`) hook in through ``on_closed`` and ``on_failed``, which
 run inside the transaction that finishes the opening and may return a follow-up
@@ -338,6 +340,10 @@ class DoorKeeper:
             mode = "failed" if not unseen else "restart_still_inside" if done is False else "restart"
             return self.on_failed(db, self._row(db, op["id"]), mode)
         # OPENED
+        if not is_open and seen.at and op["opened_at"] and seen.at < op["opened_at"]:
+            # answered before the unlock's reply (polls wait behind unlocks on the bus, not
+            # behind the store): the door shut then is the door before it opened
+            return None
         if not is_open:
             self.ledger.set_state(db, OPENING, op["id"], OpeningState.CLOSED, event="door_closed",
                                   fields={"closed_at": seen.at or now},

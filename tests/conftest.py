@@ -19,6 +19,29 @@ def _leaks_fail_their_own_file():
     gc.collect()
 
 
+@pytest.fixture(autouse=True)
+def _root_logger_as_it_was():
+    """A command's ``main()`` run in this process (``python -m locker audit …``) sets the
+    root logger up as its process would: its level and handlers. Put back after each
+    test, so a later test's INFO lines still reach the handlers it relies on (the
+    kiosk's recent-logs view)."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    for handler in [h for h in root.handlers if h not in handlers and not _pytests(h)]:
+        root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+
+
+def _pytests(handler) -> bool:
+    return type(handler).__module__.startswith("_pytest")
+
+
 @pytest.fixture
 def artifacts(request):
     """A folder for files a person should look at after the run (screenshots, PDFs)."""

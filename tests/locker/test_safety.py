@@ -176,3 +176,23 @@ def test_a_door_shut_while_its_unlock_was_in_flight_is_closed_in_flight(api, sim
     api.wait_opening(again["opening"]["id"], "closed")
     assert api.case("SF-C1")["state"] == "collected"
     assert unlocks(sim) == 3
+
+
+def test_a_poll_answered_before_the_unlock_reply_does_not_shut_the_opening(daemon, api, sim):
+    """Polls wait behind unlocks on the bus, not behind the store: a poll answered just
+    before the unlock's reply can be written just after it. The shut door it saw is the
+    door before it opened, not a door closed again."""
+    from drivers.lockboard import BoardStatus, DoorState, DoorStatus
+
+    answer = api("dropoff", case="SF-P1", size="M")
+    opened = api.wait_opening(answer["opening"]["id"], "opened")
+    assert opened["opened_at"] is not None
+    spec = daemon.locker.bank.by_number[answer["door"]]
+    before = opened["opened_at"] - 0.01  # answered 10 ms before the unlock's reply
+    stale = BoardStatus(spec.board, True, (DoorStatus(spec.board, spec.door, DoorState.CLOSED, at=before),), at=before)
+    daemon.locker.keeper.observe(spec.bus, {spec.board: stale})
+    assert api.opening(answer["opening"]["id"])["state"] == "opened"
+    assert api.case("SF-P1")["state"] != "materials_deposited"
+    door(sim, answer["door"], "close")  # shut for real: the next poll says so
+    api.wait_opening(answer["opening"]["id"], "closed")
+    assert api.case("SF-P1")["state"] == "materials_deposited"
