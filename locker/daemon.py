@@ -150,6 +150,7 @@ class Daemon:
             interval = next(b.poll_interval_ms for b in self.config.lockboard if b.name == name) / 1000
             self._spawn(f"poll {name}", self._poll, name, bus, interval)
         if self.scanner is not None:
+            self._open_scanner()
             self._spawn("scanner", self._scan)
         if self.print_receipt is not None:
             self._spawn("receipts", self._print_receipts)
@@ -192,6 +193,17 @@ class Daemon:
             call(*args)
         except Exception:
             log.exception("%s failed", what)
+
+    def _open_scanner(self) -> None:
+        """Listening before the daemon says it serves: opening a serial port drops what
+        arrived before, so a code shown after "ready" must find the port open. A scanner
+        not there yet is not fatal: the reader keeps trying (and says so)."""
+        from drivers.errors import DriverError
+
+        try:
+            self.scanner.open()
+        except DriverError as exc:  # ScannerUnavailable; a camera scanner's CameraError
+            log.warning("scanner: %s; trying again in the background", exc)
 
     def _scan(self) -> None:
         from drivers.scanner import ScannerGone, ScannerUnavailable

@@ -281,6 +281,10 @@ class Printer:
             if outcome is Outcome.STOPPED and not stop_early:
                 outcome = None
             if outcome is not None:
+                if outcome is not Outcome.STOPPED:
+                    # the job has ended: the printer read before it may not show yet what the
+                    # backend said last (its error message, a toner-low warning)
+                    printer = self.status(conn=conn, queue=queue)
                 result = JobOutcome(job_id, queue, outcome, state, reasons, printer, now - start)
                 log.info("job %s on %s: %s after %.2f s", job_id, queue, outcome.value,
                          result.elapsed)

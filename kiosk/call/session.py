@@ -105,6 +105,7 @@ class CallSession:
         # one peer connection made or closed at a time: closing one while its offer still
         # gathers candidates leaves the sockets that gathering opens afterwards
         self._media = asyncio.Lock()
+        self._closing: set[asyncio.Task] = set()  # peer connections being closed (see _close_pc)
         self._last_video = 0.0
         self._stalled_since: float | None = None
 
@@ -175,6 +176,8 @@ class CallSession:
             await self.hang_up()
         await self._finish(self.state, self.end_reason)
         await self.release_media()
+        if self._closing:  # a close whose caller was cancelled: its sockets go now, not at exit
+            await asyncio.wait(set(self._closing), timeout=8)
         signaling = [t for t in self._tasks if t.get_name() == "call-signaling" and not t.done()]
         if signaling:
             done, _ = await asyncio.wait(signaling, timeout=8)
@@ -320,7 +323,7 @@ class CallSession:
                 return
             old, self.pc = self.pc, RTCPeerConnection()
             if old is not None:
-                await old.close()
+                await self._close_pc(old)
             pc = self.pc
             pc.addTrack(self.video)
             pc.addTrack(self.audio)
@@ -332,6 +335,14 @@ class CallSession:
             await pc.setLocalDescription(await pc.createOffer())  # gathers every candidate first
         if send:
             await self._send({"type": "offer", "sdp": pc.localDescription.sdp})
+
+    async def _close_pc(self, pc: RTCPeerConnection) -> None:
+        """Close ``pc`` to the end even when the task waiting for it is cancelled: a close
+        cut short stops the media but leaves its ICE sockets open, one set per call."""
+        closing = asyncio.ensure_future(pc.close())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+        await asyncio.shield(closing)
 
     async def _consume(self, track, pc: RTCPeerConnection) -> None:
         while pc is self.pc:
@@ -371,11 +382,14 @@ class CallSession:
 
     async def _finish(self, state: CallState, reason: str, *, close_media: bool = True) -> None:
         self.set_state(state, reason)
-        if close_media and self.pc is not None:
-            async with self._media:  # after an offer still gathering, not in its middle
+        if close_media:
+            # after an offer still gathering, not in its middle; and after another _finish
+            # still closing (the time limit's, while the server's "ended" comes in): the
+            # tasks cancelled below include the one that called it
+            async with self._media:
                 pc, self.pc = self.pc, None
                 if pc is not None:
-                    await pc.close()
+                    await self._close_pc(pc)
         if close_media and (self.state in FINAL or self.state in CALLBACK_OFFERED):
             await self.release_media()  # the camera is free for the next resident now
         if self.state in FINAL:

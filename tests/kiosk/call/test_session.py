@@ -48,6 +48,40 @@ def test_no_server_says_so_in_the_residents_words(kiosk_loop, kiosks):
         kiosk_loop.run(session.request_callback("13800138000"))
 
 
+def test_a_call_ended_twice_at_once_closes_every_socket(kiosk_loop):
+    """The time limit hangs up while the server's "ended" comes in: the second ending
+    cancels the first one's task, which may be in the middle of closing the peer
+    connection. The close still runs to the end: no ICE socket is left open."""
+    import asyncio
+    import re
+    import socket
+
+    from kiosk.call.media import SyntheticVideoTrack, ToneAudioTrack
+
+    session = CallSession(api=None, video=SyntheticVideoTrack(), audio=ToneAudioTrack())
+
+    async def race() -> list[int]:
+        await session._new_offer(send=False)  # gathers host candidates: real UDP sockets
+        ports = [int(p) for p in re.findall(r"a=candidate:\S+ \d+ udp \d+ 127\.0\.0\.1 (\d+)",
+                                            session.pc.localDescription.sdp, re.I)]
+        for state in (CallState.PLACING, CallState.QUEUED, CallState.CONNECTING, CallState.IN_CALL):
+            session.set_state(state)
+        limit = asyncio.create_task(session._finish(CallState.ENDED, "time_limit"), name="call-watch")
+        session._tasks = [limit]
+        await asyncio.sleep(0)  # the time limit's close has begun …
+        await session._finish(CallState.ENDED, "ended")  # … when the server's "ended" comes in
+        await asyncio.gather(limit, return_exceptions=True)
+        await session.close()
+        await asyncio.sleep(0.1)  # a closed transport lets its socket go on the next turns of the loop
+        return ports
+
+    ports = kiosk_loop.run(race())
+    assert ports, "no host candidate gathered on 127.0.0.1"
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", port))  # OSError (address in use) while the call's socket lives
+
+
 def test_the_time_limit_hangs_up(live_server, staff_page, kiosk_loop, kiosks):
     site = prepare(live_server, {"wang": "civil_affairs"})
     page = open_console(staff_page, site, "wang")
