@@ -139,8 +139,12 @@ class Keypad(QWidget):
             grid.addWidget(button, index // 3, index % 3)
 
 
-def code_boxes(theme: Theme, digits: str, length: int) -> QWidget:
-    """The code typed so far, one box a digit: 1 2 3 _ _ _ _ _."""
+PHONE_GAPS = (2, 6)  # a mobile number reads 138 0013 8000
+
+
+def code_boxes(theme: Theme, digits: str, length: int, gaps: tuple[int, ...] = (3,)) -> QWidget:
+    """The code typed so far, one box a digit: 1 2 3 _ _ _ _ _, with a gap after each
+    index in ``gaps`` (a code reads in fours; a phone number, :data:`PHONE_GAPS`)."""
     box = QWidget()
     p = theme.palette
     box.setStyleSheet(f"QLabel {{ background: {p.surface}; border: 3px solid {p.line}; border-radius: {theme.mm(2)}px;"
@@ -156,7 +160,7 @@ def code_boxes(theme: Theme, digits: str, length: int) -> QWidget:
         cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
         cell.setFixedSize(theme.mm(17), theme.mm(22))
         row.addWidget(cell)
-        if index == 3:
+        if index in gaps and index < length - 1:
             row.addSpacing(theme.mm(3))
     row.addStretch(1)
     return box

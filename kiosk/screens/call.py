@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from kiosk.screens._journey import Keypad, centred, code_boxes, notice, result_panel
+from kiosk.screens._journey import PHONE_GAPS, Keypad, centred, code_boxes, notice, result_panel
 from kiosk.screens.base import Screen, ScreenState, Tile
 from kiosk.widgets import card, label, primary, secondary
 
@@ -387,7 +387,8 @@ class CallScreen(Screen):
         left.setSpacing(th.mm(4))
         left.addWidget(label(self.t("callback_title"), "heading"))
         left.addWidget(label(self.t("callback_hint"), "muted"))
-        left.addWidget(code_boxes(th, self.data["phone"], max(PHONE_DIGITS, len(self.data["phone"]))))
+        typed = self.data["phone"]
+        left.addWidget(code_boxes(th, typed, max(PHONE_DIGITS, len(typed)), PHONE_GAPS))
         if self.data["problem"]:
             left.addWidget(notice(th, self.t("callback_refused"), self.data["problem"], role="error",
                                   name="call-problem"))

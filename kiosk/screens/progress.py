@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.flows.doors import LockerDoors
-from kiosk.screens._journey import Keypad, LazyModule, centred, code_boxes, notice, result_panel, tall
+from kiosk.screens._journey import (PHONE_GAPS, Keypad, LazyModule, centred, code_boxes, notice, result_panel,
+                                    tall)
 from kiosk.screens.base import Screen, ScreenState, Tile
 from kiosk.widgets import card, choice, label, primary, secondary
 from sync.lifecycle import CaseState
@@ -83,7 +84,7 @@ class ProgressScreen(Screen):
             self.refresh()
             return
         column, old = self._typed  # one key: the boxes and the button change, not the keypad
-        new = code_boxes(self.theme, link.digits, PHONE_DIGITS)
+        new = code_boxes(self.theme, link.digits, PHONE_DIGITS, PHONE_GAPS)
         column.replaceWidget(old, new)
         old.hide()
         old.deleteLater()
@@ -237,7 +238,7 @@ class ProgressScreen(Screen):
         left.setSpacing(th.mm(4))
         left.addWidget(label(self.t("phone_title"), "title"))
         left.addWidget(label(self.t("phone_hint"), "value"))
-        boxes = code_boxes(th, link.digits, PHONE_DIGITS)
+        boxes = code_boxes(th, link.digits, PHONE_DIGITS, PHONE_GAPS)
         left.addWidget(boxes)
         self._typed = (left, boxes)
         if link.problem:
