@@ -130,6 +130,7 @@ def test_each_stale_code_has_its_own_words_on_the_screen(kiosk_app, qtbot, state
     qtbot.waitUntil(lambda: any(t.startswith(words) for t in refusal_texts(app)))
 
 
+@pytest.mark.ui_stall
 def test_a_qr_shown_to_the_lockers_scanner_shows_its_door_here(tmp_path, make_app, tap, qtbot, scanning_locker,
                                                                 bus, server_key):
     issued = result_waiting(scanning_locker, bus, server_key, "SF-SCANNED-1")
