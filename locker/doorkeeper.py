@@ -340,11 +340,11 @@ class DoorKeeper:
             mode = "failed" if not unseen else "restart_still_inside" if done is False else "restart"
             return self.on_failed(db, self._row(db, op["id"]), mode)
         # OPENED
-        if not is_open and seen.at and op["opened_at"] and seen.at < op["opened_at"]:
-            # answered before the unlock's reply (polls wait behind unlocks on the bus, not
-            # behind the store): the door shut then is the door before it opened
-            return None
         if not is_open:
+            if seen.at and op["opened_at"] and seen.at < op["opened_at"]:
+                # answered before the unlock's reply (polls wait behind unlocks on the bus, not
+                # behind the store): the door shut then is the door before it opened
+                return None
             self.ledger.set_state(db, OPENING, op["id"], OpeningState.CLOSED, event="door_closed",
                                   fields={"closed_at": seen.at or now},
                                   detail={"door": spec.number, **({"while": "daemon down"} if restarting else {})})
