@@ -42,7 +42,7 @@ from reportlab.pdfgen.canvas import Canvas, _digester
 from forms import layout, qr
 from forms.errors import DataError, FontMissing, LayoutError
 from forms.fields import Filled, format_date
-from forms.schema import BlockSpec, FieldSpec
+from forms.schema import BlockSpec
 from forms.stamp import Stamp
 from forms.templates import Template
 

@@ -36,6 +36,10 @@ class Palette:
 
 # The home screen's tiles, one colour each so a journey is found by colour too.
 TILE_COLOURS = ("#B3261E", "#1D4E89", "#1E7B34", "#7A4A9E", "#B25E00", "#00767A", "#5A6270", "#A4336E")
+# Tints by number (``tint`` property): the tiles' colours, then two more for the report's discs.
+TINTS = TILE_COLOURS + ("#2E7D32", "#4A5568")
+# The heights of the journeys' tall buttons (``tall`` property, kiosk.screens._journey.tall), mm.
+TALL_MM = (18, 20, 22, 28, 30, 40)
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ class Theme:
                                       border: 2px solid {p.accent_ink}; font-size: {self.body}px; }}
         QPushButton[role="tile"] {{ border: none; border-radius: {self.mm(4)}px; color: white;
                                     font-size: {self.title}px; font-weight: bold; text-align: left;
-                                    padding: {self.mm(5)}px; }}
+                                    padding: {self.mm(5)}px; min-height: {self.mm(44)}px; }}
         QLineEdit {{ min-height: {self.touch}px; font-size: {self.title}px; border: 2px solid {p.line};
                      border-radius: {radius}px; padding: 0 {self.mm(3)}px; background: {p.surface}; }}
         QProgressBar {{ min-height: {self.mm(3)}px; max-height: {self.mm(3)}px; border: none;
@@ -134,4 +138,96 @@ class Theme:
         QTableWidget {{ background: {p.surface}; gridline-color: {p.line}; font-size: {self.body}px; }}
         QHeaderView::section {{ background: {p.background}; font-size: {self.small}px; padding: 6px; border: none; }}
         QPlainTextEdit {{ font-family: monospace; font-size: {self.small}px; background: {p.surface}; }}
-        """
+        """ + self._pieces()
+
+    def _pieces(self) -> str:
+        """The journeys' shared pieces (kiosk/screens/_journey.py, the case cards), looked
+        up by role and tone here rather than a style sheet each: a widget with a sheet of
+        its own is polished again, with all its children, every time it changes parent,
+        and a screen is built inside out (a 20-key pad went through three parents)."""
+        p = self.palette
+        tones = {"ok": p.ok, "warn": p.warn, "error": p.error, "accent": p.accent, "primary": p.primary,
+                 "muted": p.muted, "line": p.line}
+        dot, badge = self.dot, self.badge
+        sheet = [
+            # a word in a colour (a result, a warning) and a round badge (a step, ✓ or !)
+            *(f'QLabel[tone="{name}"] {{ color: {colour}; }}' for name, colour in tones.items()),
+            f'QLabel[role="dot"] {{ color: white; border-radius: {dot // 2}px; font-size: {self.body}px;'
+            f' font-weight: bold; background: {p.line}; }}',
+            f'QLabel[role="badge"] {{ color: white; border-radius: {badge // 2}px; font-size: {self.huge}px;'
+            f' font-weight: bold; }}',
+            *(f'QLabel[role="dot"][tone="{name}"], QLabel[role="badge"][tone="{name}"] {{ background: {tones[name]};'
+              f' color: white; }}' for name in ("ok", "primary", "accent", "error")),
+            # the numbered steps of a journey and a case's road: bars, done in green
+            f'QFrame[role="bar"] {{ background: {p.line}; border-radius: {self.mm(1)}px; }}',
+            f'QFrame[role="bar"][tone="ok"] {{ background: {p.ok}; }}',
+            f'QLabel[role="step"] {{ color: {p.muted}; font-size: {self.body}px; }}',
+            f'QLabel[role="step"][tone="here"] {{ color: {p.ink}; font-weight: bold; }}',
+            # panels: a notice (warn, error, ok) and the big bordered ones (a door, a result)
+            f'QFrame[role="ok"] {{ background: #E8F5EC; border: 2px solid {p.ok};'
+            f' border-radius: {self.mm(2.5)}px; }}',
+            *(f'QFrame[role="panel"][tone="{name}"] {{ background: {p.surface}; border: 3px solid {tones[name]};'
+              f' border-radius: {self.mm(4)}px; }}' for name in ("ok", "accent", "error")),
+            f'QFrame[role="panel"][tone="door"] {{ background: {p.surface}; border: 4px solid {p.ok};'
+            f' border-radius: {self.mm(4)}px; }}',
+            f'QLabel[role="door"] {{ color: {p.ok}; font-size: {round(self.huge * 1.6)}px; font-weight: bold; }}',
+            # digit and letter pads, the boxes of a code typed so far
+            f'QWidget[role="digitpad"] QPushButton[digit="true"] {{ font-size: {self.heading}px; font-weight: bold; }}',
+            f'QWidget[role="letterpad"] QPushButton[key="true"] {{ font-size: {self.title}px; font-weight: bold; }}',
+            f'QWidget[role="digitpad"] QPushButton:disabled, QWidget[role="letterpad"] QPushButton:disabled'
+            f' {{ color: {p.line}; border-color: {p.line}; }}',
+            f'QLabel[role="codebox"] {{ background: {p.surface}; border: 3px solid {p.line};'
+            f' border-radius: {self.mm(2)}px; font-size: {self.huge}px; font-weight: bold; color: {p.ink}; }}',
+            f'QLabel[role="codebox"][next="true"] {{ border-color: {p.accent}; }}',
+            # a big white item button: a title, a muted line, a mark (☑) and a side text
+            f'QLabel[role="item-title"] {{ color: {p.ink}; font-size: {self.title}px; font-weight: bold; }}',
+            f'QLabel[role="item-hint"] {{ color: {p.muted}; font-size: {self.small}px; }}',
+            f'QLabel[role="item-side"] {{ color: {p.muted}; font-size: {self.body}px; }}',
+            f'QLabel[role="item-mark"] {{ color: {p.ink}; font-size: {self.heading}px; }}',
+            f'QLabel[role="item-title"][on="true"], QLabel[role="item-hint"][on="true"],'
+            f' QLabel[role="item-side"][on="true"], QLabel[role="item-mark"][on="true"] {{ color: {p.accent_ink}; }}',
+            # a case card: its kind and its state as chips
+            f'QLabel[role="tag"] {{ background: {p.background}; color: {p.muted}; border: 1px solid {p.line};'
+            f' border-radius: {self.mm(1.5)}px; padding: 2px {self.mm(2)}px; font-size: {self.small}px; }}',
+            f'QLabel[role="chip"] {{ color: white; border-radius: {self.mm(2)}px; padding: {self.mm(1)}px'
+            f' {self.mm(3)}px; font-size: {self.body}px; font-weight: bold; background: {p.accent}; }}',
+            *(f'QLabel[role="chip"][tone="{name}"] {{ background: {tones[name]}; }}'
+              for name in ("primary", "ok", "warn")),
+            # the home screen's tiles, a colour each
+            *(f'QPushButton[role="tile"][tint="{index}"] {{ background: {colour}; }}'
+              for index, colour in enumerate(TILE_COLOURS)),
+            'QPushButton[role="tile"]:pressed { background: #333; }',
+            f'QLabel[role="tile-glyph"] {{ color: rgba(255,255,255,0.9); font-size: {self.huge}px;'
+            f' font-weight: bold; }}',
+            f'QLabel[role="tile-title"] {{ color: white; font-size: {self.title}px; font-weight: bold; }}',
+            f'QLabel[role="tile-hint"] {{ color: rgba(255,255,255,0.92); font-size: {self.small}px; }}',
+            # tall buttons, and discs of a tint (a report's categories)
+            *(f'QPushButton[tall="{mm}"] {{ min-height: {self.tall(mm)}px; max-height: {self.tall(mm)}px; }}'
+              for mm in TALL_MM),
+            f'QLabel[role="disc"] {{ color: white; border-radius: {self.disc // 2}px; font-size: {self.title}px;'
+            f' font-weight: bold; }}',
+            *(f'QLabel[role="disc"][tint="{index}"] {{ background: {colour}; }}' for index, colour in enumerate(TINTS)),
+            f'QLabel[role="disc-title"] {{ font-size: {self.title}px; font-weight: bold; }}',
+            # a list that scrolls over the screen's background
+            'QScrollArea[role="list"], QScrollArea[role="list"] > QWidget > QWidget { background: transparent; }',
+        ]
+        return "\n".join(sheet)
+
+    def tall(self, millimetres: float) -> int:
+        """A tall button's height: scaled in elderly mode, never under the touch size."""
+        return max(self.touch, round(self.mm(millimetres) * self.scale))
+
+    @property
+    def disc(self) -> int:
+        """A report category's round glyph."""
+        return round(self.mm(16) * self.scale)
+
+    @property
+    def dot(self) -> int:
+        """A journey step's round number."""
+        return self.mm(11)
+
+    @property
+    def badge(self) -> int:
+        """The big ✓ or ! of a result."""
+        return self.mm(26)

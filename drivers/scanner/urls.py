@@ -23,7 +23,7 @@ from drivers.scanner.codec import LineCodec, LineFormat
 from drivers.scanner.device import SerialScanner
 from drivers.scanner.errors import ScannerConfigError
 from drivers.scanner.frames import FrameScanner
-from drivers.scanner.wedge import WedgeScanner, is_wedge_url, parse_wedge_url, probe
+from drivers.scanner.wedge import WedgeScanner, is_wedge_url, probe
 
 CAMERA_SCHEMES = ("camera", "file", "synthetic")
 

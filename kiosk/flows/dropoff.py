@@ -49,7 +49,7 @@ from typing import Any, Callable
 from appliance.journal import log_context
 from kiosk.flows import bookings
 from kiosk.flows.bookings import BookingDesk, BookingRefused
-from kiosk.flows.doors import FINISHED, DoorRefused, LockerDoors
+from kiosk.flows.doors import DoorRefused, LockerDoors
 from kiosk.flows.printing import CertificatePrinting, PrintResult
 from kiosk.store import cases
 from kiosk.store.cases import Case, Resident

@@ -136,7 +136,7 @@ class CertificatePrinting:
 
     def _submit(self, serial: str, pdf: bytes, certificate: Certificate | None) -> PrintJob:
         try:
-            job_id = self.printer.submit(pdf, title=_title(serial))
+            job_id = self.printer.submit(pdf, title=_title(self.register.get(serial)))
         except PrinterError as exc:
             return PrintJob(serial, None, certificate, exc)
         # Before anyone waits on it: a kiosk killed from here on is settled by this job.
@@ -190,7 +190,7 @@ class CertificatePrinting:
         for record in self.register.unsettled():
             job_id = record.job_id
             if job_id is None:  # killed before the job's id was recorded: is there one?
-                found = self.printer.jobs_titled(_title(record.serial))
+                found = self.printer.jobs_titled(_title(record))
                 job_id = found[-1] if found else None
                 if job_id is not None:
                     self.register.note_job(record.serial, job_id)
@@ -228,9 +228,12 @@ class CertificatePrinting:
         return self.register.purge()
 
 
-def _title(serial: str) -> str:
-    """The CUPS job title of a certificate's print (how settle finds a job never recorded)."""
-    return f"certificate {serial}"
+def _title(record: CertificateRecord) -> str:
+    """The CUPS job title of a certificate's print: how settle finds a job whose id was
+    never recorded. The serial alone is not enough: cupsd keeps its job history across
+    a wiped store (a reinstall numbers from 000001 again), and an old completed job of
+    the same serial must not pass for this certificate. Its data's digest tells them apart."""
+    return f"certificate {record.serial} {record.digest[:12]}"
 
 
 def _reason(outcome: JobOutcome) -> str:

@@ -10,16 +10,23 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QVBoxLayout,
                                QWidget)
 
-from kiosk.theme import Theme
+from kiosk.theme import TALL_MM, Theme
 from kiosk.widgets import label, secondary
 
 
-def tall(button: QWidget, theme: Theme, millimetres: float) -> int:
+def tall(button: QWidget, theme: Theme, millimetres: int) -> int:
     """Make ``button`` ``millimetres`` high on the glass (scaled in elderly mode, never
-    under the touch size). Through its style sheet: the app's ``min-height`` would beat
-    setMinimumHeight and setFixedHeight when the style polishes the button."""
-    height = max(theme.touch, round(theme.mm(millimetres) * theme.scale))
-    button.setStyleSheet(f"QPushButton {{ min-height: {height}px; max-height: {height}px; }}")
+    under the touch size). Through the style sheet: the app's ``min-height`` would beat
+    setMinimumHeight and setFixedHeight when the style polishes the button; the theme's
+    sheet has a rule for each of :data:`~kiosk.theme.TALL_MM` (a sheet of the button's
+    own would be applied again each time the button changes parent)."""
+    height = theme.tall(millimetres)
+    if millimetres in TALL_MM:
+        button.setProperty("tall", millimetres)
+        if button.styleSheet():
+            button.setStyleSheet("")  # a height given before (a sheet of its own) gives way
+    else:
+        button.setStyleSheet(f"QPushButton {{ min-height: {height}px; max-height: {height}px; }}")
     button.setFixedHeight(height)  # for the layouts asking before the style polished it
     return height
 
@@ -30,26 +37,23 @@ def steps(theme: Theme, titles: Sequence[str], current: int) -> QWidget:
     row = QHBoxLayout(bar)
     row.setContentsMargins(0, 0, 0, 0)
     row.setSpacing(theme.mm(3))
-    p = theme.palette
-    size = theme.mm(11)
     for index, title in enumerate(titles):
         done, here = index < current, index == current
         dot = QLabel("✓" if done else str(index + 1))
-        dot.setFixedSize(size, size)
+        dot.setProperty("role", "dot")
+        dot.setProperty("tone", "ok" if done else ("primary" if here else ""))
+        dot.setFixedSize(theme.dot, theme.dot)
         dot.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        colour = p.ok if done else (p.primary if here else p.line)
-        dot.setStyleSheet(f"background: {colour}; color: white; border-radius: {size // 2}px;"
-                          f"font-size: {theme.body}px; font-weight: bold;")
-        name = label(title, None, wrap=False)
-        name.setStyleSheet(f"color: {p.ink if here else p.muted}; font-size: {theme.body}px;"
-                           f"{'font-weight: bold;' if here else ''}")
+        name = label(title, "step", wrap=False)
+        name.setProperty("tone", "here" if here else "")
         row.addWidget(dot)
         row.addWidget(name)
         if index < len(titles) - 1:
             line = QFrame()
+            line.setProperty("role", "bar")
+            line.setProperty("tone", "ok" if done else "")
             line.setFixedHeight(3)
             line.setMinimumWidth(theme.mm(8))
-            line.setStyleSheet(f"background: {p.ok if done else p.line};")
             row.addWidget(line, 1)
     return bar
 
@@ -58,25 +62,18 @@ def notice(theme: Theme, title: str, text: str, *, role: str = "warn", buttons: 
            name: str = "") -> QFrame:
     """A coloured panel: a bold line and what to do next (role warn, error or ok)."""
     frame = QFrame()
-    frame.setProperty("role", "warn" if role == "ok" else role)
+    frame.setProperty("role", role)
     if name:
         frame.setObjectName(name)
-    p = theme.palette
-    if role == "ok":
-        frame.setStyleSheet(f"QFrame {{ background: #E8F5EC; border: 2px solid {p.ok};"
-                            f"border-radius: {theme.mm(2.5)}px; }}")
     layout = QVBoxLayout(frame)
     layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # never squeezed below its text
     layout.setContentsMargins(theme.mm(8), theme.mm(5), theme.mm(8), theme.mm(5))
     layout.setSpacing(theme.mm(2))
     head = label(title, "title")
-    colour = {"ok": p.ok, "error": p.error}.get(role, p.warn)
-    head.setStyleSheet(f"color: {colour}; background: transparent; border: none;")
+    head.setProperty("tone", role if role in ("ok", "error") else "warn")
     layout.addWidget(head)
     if text:
-        body = label(text, "value")
-        body.setStyleSheet("background: transparent; border: none;")
-        layout.addWidget(body)
+        layout.addWidget(label(text, "value"))
     if buttons:
         row = QHBoxLayout()
         row.setSpacing(theme.mm(5))
@@ -92,25 +89,18 @@ def door_panel(theme: Theme, door: str, line: str, hint: str = "", *, name: str 
     """The huge door number the resident looks for on the locker, and what to do."""
     frame = QFrame()
     frame.setObjectName(name)
-    p = theme.palette
-    frame.setStyleSheet(f"QFrame#{name} {{ background: {p.surface}; border: 4px solid {p.ok};"
-                        f"border-radius: {theme.mm(4)}px; }}")
+    frame.setProperty("role", "panel")
+    frame.setProperty("tone", "door")
     frame.setMinimumWidth(theme.mm(240))
     layout = QVBoxLayout(frame)
     layout.setContentsMargins(theme.mm(16), theme.mm(12), theme.mm(16), theme.mm(12))
     layout.setSpacing(theme.mm(6))
-    big = label(door, None, align=Qt.AlignmentFlag.AlignCenter)
+    big = label(door, "door", align=Qt.AlignmentFlag.AlignCenter)
     big.setObjectName(f"{name}-door")
-    big.setStyleSheet(f"color: {p.ok}; font-size: {round(theme.huge * 1.6)}px; font-weight: bold;"
-                      "background: transparent; border: none;")
     layout.addWidget(big)
-    what = label(line, "heading", align=Qt.AlignmentFlag.AlignCenter)
-    what.setStyleSheet("background: transparent; border: none;")
-    layout.addWidget(what)
+    layout.addWidget(label(line, "heading", align=Qt.AlignmentFlag.AlignCenter))
     if hint:
-        more = label(hint, "muted", align=Qt.AlignmentFlag.AlignCenter)
-        more.setStyleSheet(f"color: {p.muted}; background: transparent; border: none;")
-        layout.addWidget(more)
+        layout.addWidget(label(hint, "muted", align=Qt.AlignmentFlag.AlignCenter))
     return frame
 
 
@@ -120,10 +110,9 @@ class Keypad(QWidget):
     def __init__(self, theme: Theme, on_key: Callable[[str], None], *, clear_text: str, back_text: str,
                  enabled: bool = True, prefix: str = "key") -> None:
         super().__init__()
-        p = theme.palette
-        # one style sheet for the pad, not one a button: each sheet costs a style pass
-        self.setStyleSheet(f"QPushButton[digit=\"true\"] {{ font-size: {theme.heading}px; font-weight: bold; }}"
-                           f"QPushButton:disabled {{ color: {p.line}; border-color: {p.line}; }}")
+        # its look is the theme's (role "digitpad"): a style sheet of its own would be
+        # re-applied to every key each time the pad changes parent, as a screen is built
+        self.setProperty("role", "digitpad")
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(theme.mm(3))
@@ -145,17 +134,14 @@ PHONE_GAPS = (2, 6)  # a mobile number reads 138 0013 8000
 def code_boxes(theme: Theme, digits: str, length: int, gaps: tuple[int, ...] = (3,)) -> QWidget:
     """The code typed so far, one box a digit: 1 2 3 _ _ _ _ _, with a gap after each
     index in ``gaps`` (a code reads in fours; a phone number, :data:`PHONE_GAPS`)."""
-    box = QWidget()
-    p = theme.palette
-    box.setStyleSheet(f"QLabel {{ background: {p.surface}; border: 3px solid {p.line}; border-radius: {theme.mm(2)}px;"
-                      f"font-size: {theme.huge}px; font-weight: bold; color: {p.ink}; }}"
-                      f"QLabel[next=\"true\"] {{ border-color: {p.accent}; }}")
+    box = QWidget()  # the boxes' look is the theme's (role "codebox"), as the digit pad's
     row = QHBoxLayout(box)
     row.setContentsMargins(0, 0, 0, 0)
     row.setSpacing(theme.mm(2))
     for index in range(length):
         cell = QLabel(digits[index] if index < len(digits) else "")
         cell.setObjectName(f"code-digit-{index}")
+        cell.setProperty("role", "codebox")
         cell.setProperty("next", index == len(digits))
         cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
         cell.setFixedSize(theme.mm(17), theme.mm(22))
@@ -177,30 +163,26 @@ def result_panel(theme: Theme, title: str, text: str, buttons: Sequence[QWidget]
     anything else to show (a case number), and big buttons."""
     frame = QFrame()
     frame.setObjectName(name)
-    p = theme.palette
-    colour = {"ok": p.ok, "ask": p.accent}.get(role, p.error)
-    frame.setStyleSheet(f"QFrame#{name} {{ background: {p.surface}; border: 3px solid {colour};"
-                        f"border-radius: {theme.mm(4)}px; }}")
+    tone = {"ok": "ok", "ask": "accent"}.get(role, "error")
+    frame.setProperty("role", "panel")
+    frame.setProperty("tone", tone)
     frame.setFixedWidth(theme.mm(290))  # fixed: wrapped text then knows its height
     layout = QVBoxLayout(frame)
     layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
     layout.setContentsMargins(theme.mm(16), theme.mm(10), theme.mm(16), theme.mm(10))
     layout.setSpacing(theme.mm(5))
-    size = theme.mm(26)
     if mark is not None:  # None: no badge (room for more below)
         badge = QLabel(mark or ("✓" if role == "ok" else "!"))
-        badge.setFixedSize(size, size)
+        badge.setProperty("role", "badge")
+        badge.setProperty("tone", tone)
+        badge.setFixedSize(theme.badge, theme.badge)
         badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        badge.setStyleSheet(f"background: {colour}; color: white; border-radius: {size // 2}px;"
-                            f"font-size: {theme.huge}px; font-weight: bold; border: none;")
         layout.addWidget(badge, 0, Qt.AlignmentFlag.AlignHCenter)
     head = label(title, "heading", align=Qt.AlignmentFlag.AlignCenter)
-    head.setStyleSheet(f"color: {colour}; border: none; background: transparent;")
+    head.setProperty("tone", tone)
     layout.addWidget(head)
     if text:
-        what = label(text, "value", align=Qt.AlignmentFlag.AlignCenter)
-        what.setStyleSheet("border: none; background: transparent;")
-        layout.addWidget(what)
+        layout.addWidget(label(text, "value", align=Qt.AlignmentFlag.AlignCenter))
     for widget in extra:
         layout.addWidget(widget)
     if buttons:
@@ -249,30 +231,26 @@ def item_button(theme: Theme, title: str, hint: str = "", on_click: Callable[[],
     row = QHBoxLayout(button)
     row.setContentsMargins(theme.mm(5), theme.mm(2), theme.mm(5), theme.mm(2))
     row.setSpacing(theme.mm(4))
-    ink = theme.palette.accent_ink if checked else theme.palette.ink
-    muted = theme.palette.accent_ink if checked else theme.palette.muted
+
+    def part(text: str, role: str) -> QLabel:  # white on the blue of a ticked one
+        piece = QLabel(text)
+        piece.setProperty("role", role)
+        piece.setProperty("on", bool(checked))
+        piece.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        return piece
+
     if checked is not None:
-        mark = QLabel("☑" if checked else "☐")
-        mark.setStyleSheet(f"color: {ink}; font-size: {theme.heading}px; background: transparent; border: none;")
-        row.addWidget(mark)
+        row.addWidget(part("☑" if checked else "☐", "item-mark"))
     texts = QVBoxLayout()
     texts.setSpacing(theme.mm(1))
-    head = QLabel(title)
-    head.setStyleSheet(f"color: {ink}; font-size: {theme.title}px; font-weight: bold; background: transparent;"
-                       "border: none;")
-    texts.addWidget(head)
+    texts.addWidget(part(title, "item-title"))
     if hint:
-        more = QLabel(hint)
+        more = part(hint, "item-hint")
         more.setWordWrap(True)
-        more.setStyleSheet(f"color: {muted}; font-size: {theme.small}px; background: transparent; border: none;")
         texts.addWidget(more)
     row.addLayout(texts, 1)
     if side:
-        right = QLabel(side)
-        right.setStyleSheet(f"color: {muted}; font-size: {theme.body}px; background: transparent; border: none;")
-        row.addWidget(right)
-    for child in button.findChildren(QLabel):
-        child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        row.addWidget(part(side, "item-side"))
     if on_click is not None:
         button.clicked.connect(lambda checked=False: on_click())
     return button

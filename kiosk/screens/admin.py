@@ -159,7 +159,6 @@ class AdminScreen(Screen):
         layout.addLayout(row, 1)
 
     def _render_panel(self, layout: QVBoxLayout) -> None:
-        th = self.theme
         top = QHBoxLayout()
         top.addWidget(label(self.t("panel_title"), "heading"))
         top.addStretch(1)

@@ -21,6 +21,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from kiosk.screens._journey import PHONE_GAPS, Keypad, centred, code_boxes, notice, result_panel
+from kiosk.screens._journey import tall as journey_tall
 from kiosk.screens.base import Screen, ScreenState, Tile
 from kiosk.widgets import card, label, primary, secondary
 
@@ -49,10 +50,13 @@ def spawn(coro) -> None:
     task.add_done_callback(_TASKS.discard)
 
 
-def tall(button: QWidget, theme, millimetres: float, css: str = "") -> None:
-    """``button`` ``millimetres`` high on the glass (never under the touch size), with
-    ``css`` (the hang-up button's red) in the same style sheet."""
-    height = max(theme.touch, round(theme.mm(millimetres) * getattr(theme, "scale", 1.0)))
+def tall(button: QWidget, theme, millimetres: int, css: str = "") -> None:
+    """``button`` ``millimetres`` high on the glass (:func:`kiosk.screens._journey.tall`),
+    or with ``css`` (the big hang-up button's red and text) in a style sheet of its own."""
+    if not css:
+        journey_tall(button, theme, millimetres)
+        return
+    height = theme.tall(millimetres)
     button.setStyleSheet(f"QPushButton {{ min-height: {height}px; max-height: {height}px; {css} }}")
     button.setFixedHeight(height)
 
@@ -329,8 +333,7 @@ class CallScreen(Screen):
             text = self.t("next_in_line")
         else:
             text = self.t("position", ahead=call.position - 1, minutes=max(1, round(call.wait_s / 60)))
-        hang = primary(self.t("hang_up"), self.hang_up, name="call-hang-up")
-        tall(hang, th, 22, f"background: {th.palette.error}; color: white;")
+        hang = primary(self.t("hang_up"), self.hang_up, name="call-hang-up")  # sized by the panel
         buttons = [hang, secondary(self.t("leave_number"), self.want_callback, name="call-leave-number")]
         return centred(result_panel(th, self.t("calling", department=name), text, buttons, role="ask"))
 

@@ -429,9 +429,7 @@ class DropOffScreen(Screen):
 def _booking_keypad(theme, on_key, *, clear_text: str, back_text: str, enabled: bool = True) -> QWidget:
     """The booking alphabet on big keys, eight a row, then clear and back."""
     pad = QWidget()
-    p = theme.palette
-    pad.setStyleSheet(f"QPushButton[key=\"true\"] {{ font-size: {theme.title}px; font-weight: bold; }}"
-                      f"QPushButton:disabled {{ color: {p.line}; border-color: {p.line}; }}")
+    pad.setProperty("role", "letterpad")  # its look is the theme's
     grid = QGridLayout(pad)
     grid.setContentsMargins(0, 0, 0, 0)
     grid.setSpacing(theme.mm(2))
@@ -465,5 +463,5 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     area.setWidget(widget)
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
+    area.setProperty("role", "list")
     return area

@@ -185,7 +185,7 @@ class GuideScreen(Screen):
         area.setWidget(grid_of(th, buttons, 3))
         area.setWidgetResizable(True)
         area.setFrameShape(QScrollArea.Shape.NoFrame)
-        area.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
+        area.setProperty("role", "list")
         results.addWidget(area, 1)
 
     def _item(self) -> QWidget:

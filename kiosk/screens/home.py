@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.screens.base import Screen, ScreenState
-from kiosk.theme import TILE_COLOURS
 from kiosk.widgets import BigTile, label, secondary
 
 
@@ -53,7 +52,7 @@ class HomeScreen(Screen):
             tile = cls.tile
             assert tile is not None
             widget = BigTile(th, self.app.i18n.t(tile.title), self.app.i18n.t(tile.hint),
-                             TILE_COLOURS[index % len(TILE_COLOURS)], tile.glyph,
+                             index, tile.glyph,
                              on_click=lambda name=cls.name: self.app.go(name), name=f"tile-{cls.name}")
             grid.addWidget(widget, index // columns, index % columns)
         for column in range(columns):

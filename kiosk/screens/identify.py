@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.flows.identify import Identification, Step
 from kiosk.screens.base import Screen, ScreenState
-from kiosk.widgets import CameraView, ErrorPanel, Keypad, card, label, primary, secondary
+from kiosk.widgets import CameraView, ErrorPanel, Keypad, label, primary, secondary
 
 log = logging.getLogger("kiosk.screens.identify")
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.flows.doors import LockerDoors
 from kiosk.screens._journey import (PHONE_GAPS, Keypad, LazyModule, centred, code_boxes, notice, result_panel,
@@ -173,12 +173,12 @@ class ProgressScreen(Screen):
         area.setWidget(cards)
         area.setWidgetResizable(True)
         area.setFrameShape(QScrollArea.Shape.NoFrame)
-        area.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
+        area.setProperty("role", "list")
         layout.addWidget(area, 1)
         return body
 
     def _card(self, row: progress_flow.ProgressRow) -> QWidget:
-        th, case, p = self.theme, row.case, self.theme.palette
+        th, case = self.theme, row.case
         frame = QFrame()
         frame.setObjectName(f"progress-case-{case.id}")
         frame.setProperty("role", "card")
@@ -189,17 +189,12 @@ class ProgressScreen(Screen):
         text.setSpacing(th.mm(2))
         top = QHBoxLayout()
         top.setSpacing(th.mm(3))
-        tag = QLabel(self.t(row.kind_key))
-        tag.setStyleSheet(f"background: {p.background}; color: {p.muted}; border: 1px solid {p.line};"
-                          f"border-radius: {th.mm(1.5)}px; padding: 2px {th.mm(2)}px; font-size: {th.small}px;")
-        top.addWidget(tag)
+        top.addWidget(label(self.t(row.kind_key), "tag", wrap=False))
         top.addWidget(label(case.item, "title", wrap=False))
         top.addStretch(1)
-        chip = QLabel(self.t(row.state_key))
+        chip = label(self.t(row.state_key), "chip", wrap=False)
         chip.setObjectName(f"progress-state-{case.id}")
-        colour = _state_colour(th, case.state)
-        chip.setStyleSheet(f"background: {colour}; color: white; border-radius: {th.mm(2)}px;"
-                           f"padding: {th.mm(1)}px {th.mm(3)}px; font-size: {th.body}px; font-weight: bold;")
+        chip.setProperty("tone", _state_tone(case.state))
         top.addWidget(chip)
         text.addLayout(top)
         text.addWidget(_stages(th, row.stage))
@@ -219,7 +214,7 @@ class ProgressScreen(Screen):
         elif case.rating:
             rated = label(self.t("rated", stars=case.rating) + "\n" + "★" * case.rating, "value",
                           align=Qt.AlignmentFlag.AlignCenter)
-            rated.setStyleSheet(f"color: {p.warn};")
+            rated.setProperty("tone", "warn")
             outer.addWidget(rated, 0, Qt.AlignmentFlag.AlignVCenter)
         return frame
 
@@ -319,15 +314,15 @@ def _when(case: cases.Case) -> str:
     return moment.strftime("%m-%d %H:%M")
 
 
-def _state_colour(theme, state: CaseState) -> str:
-    p = theme.palette
+def _state_tone(state: CaseState) -> str:
+    """The colour of a state's chip, a tone of the theme."""
     if state in (CaseState.RESULT_DEPOSITED, CaseState.PICKED_UP):
-        return p.primary  # the resident has something to do
+        return "primary"  # the resident has something to do
     if state in (CaseState.EVALUATED, CaseState.CLOSED):
-        return p.ok
+        return "ok"
     if state in (CaseState.CANCELLED, CaseState.EXPIRED, CaseState.QUARANTINED, CaseState.RETURNED_WITH_REASONS):
-        return p.warn
-    return p.accent
+        return "warn"
+    return "accent"
 
 
 def _stages(theme, stage: int) -> QWidget:
@@ -338,9 +333,9 @@ def _stages(theme, stage: int) -> QWidget:
     row.setSpacing(theme.mm(1.5))
     for index in range(len(progress_flow.STAGES)):
         part = QFrame()
+        part.setProperty("role", "bar")
+        part.setProperty("tone", "ok" if 0 <= index <= stage else "")
         part.setFixedHeight(theme.mm(2.5))
-        colour = theme.palette.ok if 0 <= index <= stage else theme.palette.line
-        part.setStyleSheet(f"background: {colour}; border-radius: {theme.mm(1)}px;")
         row.addWidget(part, 1)
     return bar
 

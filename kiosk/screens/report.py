@@ -11,9 +11,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBox
 from kiosk.screens._journey import LazyModule, centred, grid_of, notice, result_panel, steps, tall
 from kiosk.screens.base import Screen, ScreenState, Tile
 from kiosk.widgets import card, choice, label, primary, secondary
+from kiosk.theme import TINTS
 
 SCRATCH, STEP = "report", "report_step"
-# one character on a coloured disc per category (the kiosk's CJK font has no emoji)
+# one character on a coloured disc per category (the kiosk's CJK font has no emoji), of the theme's TINTS
 GLYPHS = {"street_lamp": ("灯", "#B25E00"), "manhole_cover": ("井", "#5A6270"), "litter": ("垃", "#1E7B34"),
           "noise": ("噪", "#7A4A9E"), "facilities": ("设", "#1D4E89"), "greenery": ("绿", "#2E7D32"),
           "parking": ("车", "#B3261E"), "water": ("水", "#00767A"), "other": ("他", "#4A5568")}
@@ -115,7 +116,7 @@ class ReportScreen(Screen):
         return body
 
     def _categories(self) -> QWidget:
-        th, flow = self.theme, self.flow
+        th = self.theme
         buttons = []
         for category in report_flow.CATEGORIES:
             glyph, colour = GLYPHS.get(category, ("", th.palette.accent))
@@ -265,15 +266,14 @@ def _glyph_button(theme, glyph: str, colour: str, title: str, on_click, *, name:
     row = QHBoxLayout(button)
     row.setContentsMargins(theme.mm(6), theme.mm(2), theme.mm(6), theme.mm(2))
     row.setSpacing(theme.mm(5))
-    size = round(theme.mm(16) * theme.scale)
     disc = QLabel(glyph)
-    disc.setFixedSize(size, size)
+    disc.setProperty("role", "disc")
+    disc.setProperty("tint", TINTS.index(colour))  # the theme's sheet colours it
+    disc.setFixedSize(theme.disc, theme.disc)
     disc.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    disc.setStyleSheet(f"background: {colour}; color: white; border-radius: {size // 2}px;"
-                       f"font-size: {theme.title}px; font-weight: bold;")
     row.addWidget(disc)
     text = QLabel(title)
-    text.setStyleSheet(f"font-size: {theme.title}px; font-weight: bold; background: transparent;")
+    text.setProperty("role", "disc-title")
     row.addWidget(text, 1)
     for child in (disc, text):
         child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from sync.server.accounts import Account, signed_in
-from sync.server.models import Device, EventRow, Household
+from sync.server.models import Device, Household
 from sync.server.web import render
 
 Admin = Annotated[Account, Depends(signed_in("admin"))]
@@ -28,7 +28,7 @@ def engine_of(request: Request):
 def dashboard(request: Request, account: Admin) -> HTMLResponse:
     from sync.server.admin.quarantine import quarantined_query
 
-    devices, events = Device.__table__, EventRow.__table__
+    devices = Device.__table__
     with engine_of(request).connect() as conn:
         households = conn.execute(select(func.count()).select_from(Household.__table__)
                                   .where(Household.__table__.c.community == account.community)).scalar_one()

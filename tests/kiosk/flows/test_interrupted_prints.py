@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -194,6 +195,29 @@ def test_a_certificate_killed_before_its_job_was_queued_is_not_printed(make_conf
         after = printing.register.get(record.serial)
         assert after.state is CertificateState.PRINT_FAILED and after.last_error.startswith(INTERRUPTED)
         assert printing.reprint(record.serial).printed  # staff re-print the kept PDF
+
+
+def test_an_old_job_of_the_same_serial_is_not_taken_for_the_killed_print(make_config, cupsd, fault_queue,
+                                                                         hung_cupsd, tmp_path):
+    """cupsd keeps its job history when the kiosk's store is wiped (a reinstall numbers
+    from 000001 again): the earlier certificate's completed job has the same serial."""
+    config = make_config(cupsd.url(fault_queue))
+    with open_store(config) as store:
+        earlier = CertificatePrinting.from_config(config, store).print_certificate("residence_proof", PROOF)
+    assert earlier.printed
+    shutil.rmtree(tmp_path / "var")  # the reinstall
+    listener, path = hung_cupsd
+    kiosk = KilledPrint(make_config, f"cups://{fault_queue}?server={path}")
+    listener.settimeout(60)
+    connection, _ = listener.accept()
+    kiosk.kill()
+    connection.close()
+    with open_store(config) as store:
+        printing = CertificatePrinting.from_config(config, store)
+        [record] = printing.register.unsettled()
+        assert record.serial == earlier.serial and record.job_id is None
+        assert printing.settle().failed == [record.serial]
+        assert printing.register.get(record.serial).state is CertificateState.PRINT_FAILED
 
 
 def test_while_cups_cannot_be_asked_the_certificate_stays_issued(make_config, tmp_path):

@@ -57,3 +57,13 @@ def test_a_report_goes_to_the_grid_worker_and_shows_in_my_progress(tmp_path, mak
     wait_screen(qtbot, app, "progress")
     qtbot.waitUntil(lambda: visible(app, QLabel, f"progress-state-{case.id}") is not None, timeout=10000)
     assert visible(app, QLabel, f"progress-next-{case.id}").text() == "已转交网格员，等待处理"
+
+
+def test_every_category_disc_colour_is_one_of_the_theme_tints():
+    """The discs are coloured by the theme's sheet through a ``tint`` number: a colour
+    outside TINTS would have no rule (and TINTS.index would raise while building)."""
+    from kiosk.screens.report import GLYPHS
+    from kiosk.theme import TINTS, Palette
+
+    assert {colour for _, colour in GLYPHS.values()} <= set(TINTS)
+    assert Palette().accent in TINTS  # an unknown category's disc
