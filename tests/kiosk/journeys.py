@@ -124,6 +124,14 @@ def visible(app, cls, name: str):
     return found[-1] if found else None
 
 
+def texts(widget) -> list[str]:
+    """What a person reads in ``widget`` (the app, a screen, a panel): the texts of its
+    visible labels, in the order they were made. Empty for None (a panel not shown)."""
+    from PySide6.QtWidgets import QLabel
+
+    return [w.text() for w in widget.findChildren(QLabel) if w.isVisible()] if widget is not None else []
+
+
 _faults = iter(range(1, 10_000))
 
 

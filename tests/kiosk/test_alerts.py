@@ -14,7 +14,7 @@ from appliance.keys import TrustedKeys
 from kiosk.flows.doors import LockerDoors
 from locker.daemon import socket_path, store_path
 from tests.kiosk.conftest import with_kiosk
-from tests.kiosk.journeys import bus, kiosk_config_on, running_bus, scanning_locker, server_key  # noqa: F401
+from tests.kiosk.journeys import bus, kiosk_config_on, running_bus, scanning_locker, server_key, texts  # noqa: F401
 from tests.locker.conftest import CONFIG, DOORS, LOCKER, Client, door
 
 
@@ -36,9 +36,7 @@ def hasty_locker(tmp_path, bus, server_key):
 
 
 def banner_text(app) -> str:
-    from PySide6.QtWidgets import QLabel
-
-    return " ".join(w.text() for w in app.alerts.findChildren(QLabel) if w.isVisible())
+    return " ".join(texts(app.alerts))
 
 
 def speaking_app(make_app, config, tmp_path):

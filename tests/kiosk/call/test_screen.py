@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QPushButton
 from appliance.keys import DeviceKey, encode_public_key
 from tests.kiosk.conftest import write_config
 from tests.sync.server.support import COMMUNITY, new_code
+from tests.kiosk.journeys import texts
 from tests.sync.server.video.support import PASSWORD, prepare
 
 
@@ -325,8 +326,7 @@ def test_a_recorded_department_asks_first_and_calls_only_once_she_agrees(live_se
         await until(lambda: screen.data["step"] == "recording", 5, "the recording notice")
         await asyncio.sleep(1.0)  # time enough for a call to reach the server, were one placed
         assert calls_at(site) == [] and screen.call is None
-        texts = [w.text() for w in app.findChildren(QLabel) if w.isVisible()]
-        assert "本次通话将被录音录像" in texts
+        assert "本次通话将被录音录像" in texts(app)
         app.grab().save(str(artifacts / "kiosk-recording-notice.png"))
         await tap(app, "call-back")  # she would rather not: back to the list, still nothing placed
         await until(lambda: screen.data["step"] == "choose", 15, "the departments again")

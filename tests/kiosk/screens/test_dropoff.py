@@ -15,7 +15,7 @@ from kiosk.store import cases
 from sync.store import pending
 from tests.kiosk.conftest import wait_screen
 from tests.kiosk.journeys import (bus, locker_process, door, is_open, kiosk_config_on, running_bus,  # noqa: F401
-                                  scanning_locker, server_key, visible)
+                                  scanning_locker, server_key, texts, visible)
 from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 from tests.support import require
 
@@ -104,8 +104,8 @@ def test_no_free_door_is_said_plainly_and_nothing_is_left_half_made(tmp_path, ma
             qtbot.waitUntil(lambda: flow.step is Step.DONE, timeout=10000)
             app.go("dropoff", item="low-income")
     qtbot.waitUntil(lambda: visible(app, QFrame, "dropoff-failed") is not None, timeout=10000)
-    texts = [w.text() for w in visible(app, QFrame, "dropoff-failed").findChildren(QLabel)]
-    assert any(t.startswith("暂时没有合适的空柜门") for t in texts), texts
+    shown = texts(visible(app, QFrame, "dropoff-failed"))
+    assert any(t.startswith("暂时没有合适的空柜门") for t in shown), shown
     flow = app.session.scratch["dropoff"]
     assert cases.get(app.devices.store, flow.case_id).state.value == "cancelled"
 
@@ -171,8 +171,8 @@ def test_where_the_locker_prints_its_own_receipt_the_kiosk_prints_none(tmp_path,
         door(bus, flow.door, "close")
         qtbot.waitUntil(lambda: visible(app, QFrame, "dropoff-done") is not None, timeout=20000)
         assert flow.receipt is None and flow.receipt_by_locker
-        texts = [w.text() for w in visible(app, QFrame, "dropoff-done").findChildren(QLabel)]
-        assert any("云柜的打印口" in t for t in texts), texts
+        shown = texts(visible(app, QFrame, "dropoff-done"))
+        assert any("云柜的打印口" in t for t in shown), shown
         def receipts() -> list[str]:
             return [state for (state,) in printing_locker.client.sql(
                 "SELECT state FROM receipts WHERE case_id = ?", "SQ20261205-LOCKER")]

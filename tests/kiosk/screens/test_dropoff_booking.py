@@ -20,7 +20,7 @@ from sync.server import db, keys
 from sync.server.models import Case
 from tests.kiosk.conftest import wait_screen
 from tests.kiosk.journeys import (bus, door, is_open, kiosk_config_on, locker_process, running_bus,  # noqa: F401
-                                  visible)
+                                  texts, visible)
 from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 from tests.kiosk.screens.test_dropoff import qr_codes, text_of
 from tests.support import require
@@ -139,8 +139,8 @@ def test_the_booking_code_typed_at_the_kiosk_opens_a_door_and_the_receipt_prints
     type_code(tap, app, short)
     tap(app, "dropoff-code-open")
     qtbot.waitUntil(lambda: visible(app, QFrame, "dropoff-failed") is not None, timeout=15000)
-    texts = [w.text() for w in visible(app, QFrame, "dropoff-failed").findChildren(QLabel)]
-    assert any(t.startswith("此预约码已经使用过") for t in texts), texts
+    shown = texts(visible(app, QFrame, "dropoff-failed"))
+    assert any(t.startswith("此预约码已经使用过") for t in shown), shown
     assert not any(is_open(bus, n) for n in range(1, 9) if n != flow.door)
 
 
@@ -158,12 +158,12 @@ def test_wrong_booking_codes_back_the_keypad_off_and_a_new_session_does_not_rese
         tap(app, "dropoff-code-open")
         qtbot.waitUntil(lambda: visible(app, QFrame, "dropoff-code-refusal") is not None
                         and text_of(app, "code-digit-0") == "", timeout=15000)
-        texts = [w.text() for w in visible(app, QFrame, "dropoff-code-refusal").findChildren(QLabel)]
+        shown = texts(visible(app, QFrame, "dropoff-code-refusal"))
         if attempt < tries - 1:
-            assert any(t.startswith("预约码不正确") for t in texts), texts
+            assert any(t.startswith("预约码不正确") for t in shown), shown
     flow = app.session.scratch["dropoff"]
     assert flow.refusal.reason == "backing_off" and flow.wait_seconds() > 30
-    assert any("秒后再试" in t for t in texts), texts
+    assert any("秒后再试" in t for t in shown), shown
     assert not visible(app, QPushButton, "dropoff-key-2").isEnabled()
     assert not visible(app, QPushButton, "dropoff-code-open").isEnabled()
     key = DeviceKey.load_or_create(app.config.data_dir, app.config.appliance.id)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from PySide6.QtWidgets import QFrame, QLabel, QLineEdit
+from PySide6.QtWidgets import QFrame, QLineEdit
 
 from drivers.printer import Printer
 from drivers.printer.codec import JobState
 from kiosk.screenshots import DEMO_RESIDENT
 from tests.kiosk.conftest import wait_screen, write_config
-from tests.kiosk.journeys import fault_printer, visible  # noqa: F401
+from tests.kiosk.journeys import fault_printer, texts, visible  # noqa: F401
 from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 from tests.support import require
 
@@ -63,10 +63,8 @@ def test_browse_search_and_print_the_checklist(tmp_path, make_app, tap, qtbot, c
     app.navigator.screens["guide"].hot("低保")
     tap(app, "guide-item-low-income")
 
-    def texts() -> list[str]:
-        return [w.text() for w in app.navigator.current.findChildren(QLabel) if w.isVisible()]
-    qtbot.waitUntil(lambda: "1. 家庭成员居民身份证" in texts())
-    assert "社区党群服务中心一楼3号窗口" in texts() and "最低生活保障申请" in texts()
+    qtbot.waitUntil(lambda: "1. 家庭成员居民身份证" in texts(app.navigator.current))
+    assert {"社区党群服务中心一楼3号窗口", "最低生活保障申请"} <= set(texts(app.navigator.current))
     meter.start()  # the print runs off the UI thread
     tap(app, "guide-print")
     qtbot.waitUntil(lambda: visible(app, QFrame, "guide-printed") is not None, timeout=20000)
@@ -92,8 +90,8 @@ def test_a_printer_fault_is_explained(tmp_path, make_app, tap, qtbot, cupsd, fau
     app.go("guide", item="senior-card")
     tap(app, "guide-print", timeout=10)
     qtbot.waitUntil(lambda: visible(app, QFrame, "guide-print-failed") is not None, timeout=30000)
-    texts = [w.text() for w in visible(app, QFrame, "guide-print-failed").findChildren(QLabel)]
-    assert "打印机缺纸，请联系工作人员添纸" in texts
+    shown = texts(visible(app, QFrame, "guide-print-failed"))
+    assert "打印机缺纸，请联系工作人员添纸" in shown
 
 
 @pytest.mark.ui_stall

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QPushButton
 from kiosk.flows.pickup import Step
 from tests.kiosk.conftest import wait_screen, with_kiosk
 from tests.kiosk.journeys import (bus, locker_process, scanning_locker, door, is_open, kiosk_config_on,  # noqa: F401
-                                  result_waiting, running_bus, server_key, visible, wait_for)
+                                  result_waiting, running_bus, server_key, texts, visible, wait_for)
 from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 
 
@@ -67,8 +67,7 @@ def test_typing_the_code_opens_the_door_and_shutting_it_finishes(tmp_path, make_
 
 
 def refusal_texts(app) -> list[str]:
-    panel = visible(app, QFrame, "pickup-refusal")
-    return [w.text() for w in panel.findChildren(QLabel)] if panel is not None else []
+    return texts(visible(app, QFrame, "pickup-refusal"))
 
 
 def test_a_wrong_code_is_explained_in_chinese_first_then_english(tmp_path, make_app, tap, qtbot, locker):

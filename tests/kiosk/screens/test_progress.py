@@ -12,7 +12,7 @@ from kiosk.store import cases
 from sync.store import pending
 from tests.kiosk.conftest import wait_screen
 from tests.kiosk.journeys import (bus, locker_process, door, kiosk_config_on, result_waiting, running_bus,  # noqa: F401
-                                  server_key, visible)
+                                  server_key, texts, visible)
 from tests.kiosk.screens.stalls import LIMIT_MS, Stalls, warm_up
 
 
@@ -154,7 +154,7 @@ def test_a_number_linked_at_the_kiosk_shows_her_cases_on_the_phone_pages(tmp_pat
     tap(app, "progress-phone-confirm")
     qtbot.waitUntil(lambda: visible(app, QFrame, "progress-phone-done") is not None, timeout=10000)
     meter.stop()
-    done = [w.text() for w in visible(app, QFrame, "progress-phone-done").findChildren(QLabel)]
+    done = texts(visible(app, QFrame, "progress-phone-done"))
     assert any("139****9000" in t for t in done), done
     app.grab().save(str(artifacts / "kiosk-phone-linked.png"))
     [event] = [e for e in pending(app.devices.store, 100) if e.aggregate_type == "phone"]
