@@ -14,7 +14,18 @@ asked), the face models, a private cupsd with its PDF printer, the app's own sto
 * Card → printed: card on the reader at home, then the welcome's 居住证明, a
   purpose, 打印: until the CUPS job completed; the taps are counted.
 * Memory: resident set after 50 and after 100 whole journeys (card, face check,
-  residence form, purpose, preview, card pulled), and the growth between.
+  residence form, purpose, preview, card pulled), and the growth between, in MB
+  (10^6 bytes) as the issue states it. The note splits it into anonymous memory
+  (what the kiosk allocated) and file pages (the shared libraries' code, which
+  other processes share). The file part depends on the page cache: right after
+  ``pip install`` wrote the libraries, the kernel maps them in large folios and the
+  same process shows ~40 MiB more (measured: cv2 alone 33 MiB, 17 MiB after
+  ``echo 3 > /proc/sys/vm/drop_caches``).
+* Screen refresh: the UI thread's CPU time to rebuild each state of every screen
+  (the states ``--screenshot`` renders), best of 3; the worst state and the sum.
+  Baseline: a bare widget with as many labels as the worst state has, built and
+  laid out under the same style sheet. The UI-stall limit is 100 ms for everything
+  the UI thread does at once; a refresh is most of a tap's work.
 """
 from __future__ import annotations
 
@@ -90,11 +101,14 @@ def _config(folder: Path, reader: str, printer: str):
     return path, config_module.load(path, check_devices=False)
 
 
-def _rss_mib() -> float:
+def _resident() -> dict[str, float]:
+    """VmRSS, RssAnon and RssFile of this process, in bytes."""
+    found = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile"):
+            found[key] = int(value.split()[0]) * 1024
+    return found
 
 
 class Driver:
@@ -200,7 +214,7 @@ def run() -> list[Figure]:
             figures.append(Figure("taps, card placed → residence proof printed", max(taps), "taps", "<= 4",
                                   max(taps) <= 4))
 
-            at: dict[int, float] = {}
+            at: dict[int, dict[str, float]] = {}
             for n in range(1, 101):
                 sim.request(cmd="insert", card=ZHANG)
                 drive.until(drive.welcome)
@@ -213,19 +227,84 @@ def run() -> list[Figure]:
                     import gc
                     gc.collect()
                     qt.processEvents()
-                    at[n] = _rss_mib()
-            figures.append(Figure("resident memory after 100 journeys", at[100], "MiB", "<= 350 MiB",
-                                  at[100] <= 350))
-            growth = at[100] - at[50]
-            figures.append(Figure("memory growth, journey 50 → 100", growth, "MiB", "<= 5 MiB (no growth)",
-                                  growth <= 5, note=f"{at[50]:.0f} → {at[100]:.0f} MiB"))
-            app.shutdown()
-            app.deleteLater()
-            qt.sendPostedEvents(None, 0)
+                    at[n] = _resident()
+            mb = {n: {key: value / 1e6 for key, value in sizes.items()} for n, sizes in at.items()}
+            figures.append(Figure("resident memory after 100 journeys", mb[100]["VmRSS"], "MB", "<= 350 MB",
+                                  mb[100]["VmRSS"] <= 350,
+                                  note=f"anonymous {mb[100]['RssAnon']:.0f} MB + file pages {mb[100]['RssFile']:.0f} MB"))
+            growth = mb[100]["VmRSS"] - mb[50]["VmRSS"]
+            figures.append(Figure("memory growth, journey 50 → 100", growth, "MB", "<= 5 MB (no growth)",
+                                  growth <= 5, note=f"{mb[50]['VmRSS']:.0f} → {mb[100]['VmRSS']:.0f} MB"))
+            figures.extend(_refreshes(app, qt))
+            app.dispose()
             del app, drive
         finally:
             cups.stop()
     return figures
+
+
+def _refreshes(app, qt) -> list[Figure]:
+    """Each screen state rebuilt three times: the best UI-thread CPU time of each."""
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+    from kiosk.screenshots import DEMO_RESIDENT
+
+    took: dict[str, float] = {}
+    labels: dict[str, int] = {}
+    for name, screen in app.navigator.screens.items():
+        for state in screen.states():
+            app.session.identify(DEMO_RESIDENT)
+            app.navigator.current = screen
+            app.navigator.setCurrentWidget(screen)
+            state.setup(screen)
+            qt.processEvents()
+            best = float("inf")
+            for _ in range(3):
+                started = time.thread_time()
+                screen.refresh()
+                app.repaint()
+                qt.processEvents()
+                best = min(best, time.thread_time() - started)
+            key = f"{name}/{state.name}"
+            took[key] = best * 1000
+            labels[key] = sum(1 for shown in screen.findChildren(QLabel) if shown.isVisibleTo(screen))
+            app.home()
+            qt.processEvents()
+    worst = max(took, key=took.get)
+
+    # The baseline does what a refresh does, bare: a new body of as many labels (Chinese
+    # text, the app's style sheet) swapped in for the old one on a shown full-screen window.
+    host = QWidget()
+    host.resize(1920, 1080)
+    column = QVBoxLayout(host)
+    host.show()
+    qt.processEvents()
+    bodies: list[QWidget] = []
+
+    def swap() -> float:
+        started = time.thread_time()
+        body = QWidget()
+        rows = QVBoxLayout(body)
+        for n in range(labels[worst]):
+            rows.addWidget(QLabel(f"第 {n} 行 居住证明 办事指南"))
+        if bodies:
+            old = bodies.pop()
+            column.removeWidget(old)
+            old.hide()
+            old.deleteLater()
+        column.addWidget(body)
+        bodies.append(body)
+        host.repaint()
+        qt.processEvents()
+        return (time.thread_time() - started) * 1000
+    baseline = min(swap() for _ in range(4))
+    host.close()
+    host.deleteLater()
+    return [Figure("slowest screen refresh (UI-thread CPU)", took[worst], "ms", "<= 100 ms (the stall limit)",
+                   took[worst] <= 100, baseline=baseline,
+                   note=f"{worst}, {labels[worst]} labels shown; baseline: a bare body of as many labels swapped in"),
+            Figure("every screen state refreshed once (UI-thread CPU)", sum(took.values()), "ms",
+                   note=f"{len(took)} states")]
 
 
 def _check_alone(app, rounds: int) -> list[float]:

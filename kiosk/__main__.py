@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         from kiosk.screenshots import render_all
         window = KioskApp(config)
         written = render_all(window, args.screenshot, only=args.only)
-        window.shutdown()
+        window.dispose()
         print(f"{len(written)} screenshots in {args.screenshot}")
         return 0
 
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     qt.aboutToQuit.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())
-    window.shutdown()
+    window.dispose()
     from appliance import restart
     if restart.requested():  # the server's configuration changed (kiosk.reconfigure): run again
         restart.reexec()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget
 
@@ -398,6 +398,21 @@ class KioskApp(QMainWindow):
         self.jobs.shutdown()
         self.voice.stop()
         self.devices.close()
+
+    def dispose(self) -> None:
+        """Shut down and delete the window and everything on it, now, while the
+        interpreter is whole. Left alive, the window would be deleted by PySide's exit
+        clean-up, after the signal connections are cleared and as the interpreter
+        tears down, where any slip of the binding shows as a crash on the way out (a
+        kiosk stopped by systemd would end as a failure). What start-up froze
+        (:meth:`_warmed_up`) is handed back to the collector first."""
+        import gc
+
+        self.shutdown()
+        gc.unfreeze()
+        self.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        gc.collect()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.shutdown()

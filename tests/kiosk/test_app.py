@@ -183,3 +183,17 @@ def test_idle_waits_while_a_video_call_is_queued_or_live(make_app, kiosk_config,
     qtbot.waitUntil(app.countdown.isVisible, timeout=5000)
     qtbot.waitUntil(lambda: app.navigator.current.name == "home", timeout=5000)
     assert app.session.resident is None
+
+
+def test_a_disposed_window_is_deleted_at_once_with_everything_on_it(kiosk_config, qapp):
+    from shiboken6 import Shiboken
+
+    from kiosk.app import KioskApp
+
+    app = KioskApp(kiosk_config)
+    app.show()
+    screen = app.navigator.screens["home"]
+    app.dispose()
+    # gone before the interpreter's exit clean-up could get to it
+    assert not Shiboken.isValid(app)
+    assert not Shiboken.isValid(screen)
