@@ -96,12 +96,16 @@ class KioskApp(QMainWindow):
         from kiosk.widgets.keyboard import KeyboardHook, OnScreenKeyboard
         self.keyboard = OnScreenKeyboard(central, self.theme, self.i18n.t)  # a text box tapped brings it up
         self.keyboard_hook = KeyboardHook(self, self.keyboard)
+        from kiosk.window_input import WindowInput
+        self.input = WindowInput(self)  # touches, clicks and keys, where Qt delivers them
+        self.input.listeners.append(self.keyboard_hook.saw)
 
         for cls in sorted(discover().values(), key=lambda c: c.name):
             self.navigator.add(cls(self))
         self.navigator.listeners.append(lambda name: self._retranslate_chrome())
         self.idle = IdleWatch(timeouts=self.timeouts, armed=self._idle_armed, on_countdown=self._countdown,
                               on_cancel=self.countdown.hide, on_timeout=lambda: self.end_session(EndReason.IDLE))
+        self.input.listeners.append(self.idle.saw)
         self.setWindowTitle(config.appliance.name)
         self.refresh_announcements()
         self.go(HOME)
@@ -395,6 +399,7 @@ class KioskApp(QMainWindow):
         self.locker_alerts.stop()
         self.idle.stop()
         self.keyboard_hook.stop()
+        self.input.stop()
         self.jobs.shutdown()
         self.voice.stop()
         self.devices.close()

@@ -8,7 +8,6 @@ import time
 from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication
 
 from kiosk.session import Timeouts
 
@@ -27,12 +26,11 @@ class IdleWatch(QObject):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.tick)
         self._timer.start(tick_ms)
-        QApplication.instance().installEventFilter(self)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+    def saw(self, event: QEvent) -> None:
+        """An event at the window (:class:`kiosk.window_input.WindowInput`)."""
         if event.type() in _TOUCHES:
             self.touch()
-        return False
 
     def touch(self) -> None:
         self.last_touch = time.monotonic()
@@ -62,4 +60,3 @@ class IdleWatch(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
-        QApplication.instance().removeEventFilter(self)

@@ -5,7 +5,7 @@ Chinese candidates, most used first: :mod:`kiosk.widgets.pinyin`), ABC (letters 
 they are) and 123 (digits, the words a place needs: 号 楼 单元 室, punctuation).
 完成 puts it away; it goes by itself when the text box does (the screen changed).
 
-Why not Qt Virtual Keyboard: PySide6-Essentials 6.12 carries its QML and its pinyin
+Why not Qt Virtual Keyboard: PySide6-Essentials (6.11) carries its QML and its pinyin
 plugin but its libraries come with PySide6-Addons (59 MB more on every kiosk), and for
 a widgets app it shows the keyboard as a window of its own, which cage (it makes every
 window fill the screen) would put over the whole app. This panel is part of the
@@ -194,6 +194,21 @@ class OnScreenKeyboard(QFrame):
         return button
 
     def _build(self) -> None:
+        """The keys of the current page, at the theme's sizes. Keys made on a shown
+        panel stay hidden until the next turn of the event loop (Qt shows a new child
+        of a visible widget later), and a hidden key takes no room: measured then, the
+        panel came out as a 22-pixel strip with its keys below the screen (the 123 page,
+        and any page after the elderly or the language switch). So the panel is rebuilt
+        hidden and shown again, measured."""
+        shown = self.isVisible()
+        if shown:
+            self.hide()
+        self._make_keys()
+        if shown:
+            self._place()
+            self.show()
+
+    def _make_keys(self) -> None:
         th = self.theme
         old = self.layout()
         if old is not None:
@@ -276,26 +291,38 @@ class OnScreenKeyboard(QFrame):
 
 
 class KeyboardHook(QObject):
-    """Brings the keyboard up when a text box of ``window`` is tapped or takes the
-    focus, and puts it away when something else takes the focus (an application-wide
-    event filter, as :class:`kiosk.idle.IdleWatch` is)."""
+    """Brings the keyboard up when a text box of ``window`` takes the focus or is
+    tapped (again, after 完成 put the keyboard away), and puts it away when something
+    else takes the focus. The focus through ``QApplication.focusChanged``, the taps
+    through :class:`kiosk.window_input.WindowInput` (``watch``)."""
 
     def __init__(self, window: QWidget, keyboard: OnScreenKeyboard) -> None:
         super().__init__(window)
         self.window, self.keyboard = window, keyboard
-        QApplication.instance().installEventFilter(self)
+        self._watching = QApplication.instance().focusChanged.connect(self._focus)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind not in (QEvent.Type.FocusIn, QEvent.Type.MouseButtonRelease):
-            return False
-        if isinstance(watched, QLineEdit) and not watched.isReadOnly() and self.window.isAncestorOf(watched):
-            self.keyboard.attach(watched)
-        elif kind == QEvent.Type.FocusIn and isinstance(watched, QWidget) and watched is not self.keyboard \
-                and not self.keyboard.isAncestorOf(watched) and self.keyboard.target is not None:
+    def saw(self, event: QEvent) -> None:
+        """An event at the window: a finger lifted from an editable box brings the keyboard."""
+        if event.type() != QEvent.Type.MouseButtonRelease:
+            return
+        under = self.window.childAt(event.position().toPoint())  # window coordinates at the QWindow
+        while under is not None and not isinstance(under, QLineEdit):
+            under = under.parentWidget()
+        if self._editable(under):
+            self.keyboard.attach(under)
+
+    def _focus(self, _old: QWidget | None, now: QWidget | None) -> None:
+        if self._editable(now):
+            self.keyboard.attach(now)
+        elif now is not None and now is not self.keyboard and not self.keyboard.isAncestorOf(now) \
+                and self.keyboard.target is not None:
             self.keyboard.commit_letters()
             self.keyboard.detach()
-        return False
+
+    def _editable(self, widget: QWidget | None) -> bool:
+        return isinstance(widget, QLineEdit) and not widget.isReadOnly() and self.window.isAncestorOf(widget)
 
     def stop(self) -> None:
-        QApplication.instance().removeEventFilter(self)
+        if self._watching is not None:
+            QApplication.instance().focusChanged.disconnect(self._watching)
+            self._watching = None

@@ -104,20 +104,60 @@ class Taps:
         self.count = 0
 
     def __call__(self, app, name: str, timeout: float = 5.0) -> None:
-        from PySide6.QtCore import Qt
+        """Taps the button named ``name`` once it is shown, enabled and not under an
+        overlay (the screen may be rebuilt meanwhile: it is looked up again)."""
         from PySide6.QtWidgets import QAbstractButton
 
         deadline = time.monotonic() + timeout
         while True:
             buttons = [b for b in app.findChildren(QAbstractButton, name) if b.isVisible() and b.isEnabled()]
             if buttons:
-                break
+                at, hit = reach(buttons[-1])
+                if at is not None:
+                    break
             if time.monotonic() > deadline:
+                if buttons:
+                    cover = f"{type(hit).__name__} {hit.objectName()!r}" if hit is not None else "nothing (off the window)"
+                    raise AssertionError(f"button {name!r} is covered by {cover}")
                 visible = sorted({b.objectName() for b in app.findChildren(QAbstractButton) if b.isVisible()})
                 raise AssertionError(f"no visible button {name!r}; visible: {visible}")
             self.qtbot.wait(20)
         self.count += 1
-        self.qtbot.mouseClick(buttons[-1], Qt.MouseButton.LeftButton)
+        press(buttons[-1], at)
+
+
+def reach(widget):
+    """Where a finger on ``widget``'s centre lands in its window, and what it hits
+    there: ``(point, widget)`` when it reaches the widget, ``(None, what_is_there)``
+    when something covers it (an overlay) or the centre is off the window."""
+    window = widget.window()
+    at = widget.mapTo(window, widget.rect().center())
+    hit = window.childAt(at)
+    return (at, hit) if hit is widget or widget.isAncestorOf(hit) else (None, hit)
+
+
+def press(widget, at) -> None:
+    """Pressed and lifted at ``at``, delivered to the window (the ``QWindow``) as a
+    touch is: Qt finds the widget under the finger, and the window's watchers (idle,
+    the keyboard's hook) see it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    QTest.mouseClick(widget.window().windowHandle(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+
+
+def finger(qtbot, widget, *, timeout: float = 5.0) -> None:
+    """A finger on ``widget``; a widget under an overlay is not reached, as a finger
+    would not reach it: wait for the overlay to go, then fail naming it."""
+    deadline = time.monotonic() + timeout
+    at, hit = reach(widget)
+    while at is None:
+        if time.monotonic() > deadline:
+            cover = f"{type(hit).__name__} {hit.objectName()!r}" if hit is not None else "nothing (off the window)"
+            raise AssertionError(f"{widget.objectName()!r} is covered by {cover}")
+        qtbot.wait(20)
+        at, hit = reach(widget)
+    press(widget, at)
 
 
 @pytest.fixture

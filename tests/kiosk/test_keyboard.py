@@ -5,13 +5,12 @@ description reaches the flow as typing does), the 123 page gives digits and 号/
 in both languages and elderly mode go to the test's artifacts."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QPushButton
 
 from kiosk.screenshots import DEMO_RESIDENT
 from kiosk.session import EndReason
 from kiosk.widgets.pinyin import Pinyin
-from tests.kiosk.conftest import wait_screen
+from tests.kiosk.conftest import finger, wait_screen
 from tests.kiosk.journeys import visible
 
 
@@ -28,7 +27,7 @@ def test_pinyin_gives_the_common_words_first():
 
 
 def tap_box(qtbot, box: QLineEdit) -> None:
-    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+    finger(qtbot, box)
 
 
 def spell(tap, app, letters: str) -> None:
@@ -129,3 +128,37 @@ def test_the_keyboard_in_english_and_elderly_mode(kiosk_app, tap, qtbot, artifac
     app.grab().save(str(artifacts / "keyboard-pinyin-en-elderly.png"))
     pick(tap, app, qtbot, "居住证")
     assert box.text() == "居住证"
+
+
+def test_every_page_of_the_keyboard_is_on_the_screen_after_every_switch(kiosk_app, tap, qtbot):
+    """Each page's keys lie inside the window after the page, the language or elderly
+    mode is switched while the keyboard is up (a page rebuilt on the shown panel was
+    once measured before its keys were shown: a 22-pixel strip, its keys below the
+    screen, where no finger reaches them)."""
+    app = kiosk_app
+    box = to_description(app, tap, qtbot)
+    tap_box(qtbot, box)
+    qtbot.waitUntil(app.keyboard.isVisible, timeout=3000)
+    window = app.rect()
+
+    def keys_on_screen(page: str) -> None:
+        qtbot.wait(30)
+        keys = [key for key in app.keyboard.findChildren(QPushButton) if key.isVisible()]
+        assert len(keys) > 20, page
+        for key in keys:
+            corner = key.mapTo(app, key.rect().bottomRight())
+            assert window.contains(corner), (page, key.objectName(), corner, app.keyboard.geometry())
+
+    keys_on_screen("pinyin")
+    for mode in ("123", "abc", "zh"):
+        tap(app, f"kb-mode-{mode}")
+        keys_on_screen(mode)
+    app.set_elderly(True)  # the screen is built again: its new box is tapped
+    qtbot.waitUntil(lambda: visible(app, QLineEdit, "report-text") is not None)
+    tap_box(qtbot, visible(app, QLineEdit, "report-text"))
+    qtbot.waitUntil(app.keyboard.isVisible, timeout=3000)
+    keys_on_screen("elderly")
+    tap(app, "kb-mode-123")
+    keys_on_screen("elderly 123")
+    app.keyboard.restyle(app.theme)  # as the language switch does, the keyboard up
+    keys_on_screen("restyled")

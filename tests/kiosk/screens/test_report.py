@@ -32,6 +32,7 @@ def test_a_report_goes_to_the_grid_worker_and_shows_in_my_progress(tmp_path, mak
     qtbot.waitUntil(lambda: visible(app, QPushButton, "report-next") is not None
                     and visible(app, QPushButton, "report-next").isEnabled())
     type_in(visible(app, QLineEdit, "report-place-detail"), "门卫室东侧")
+    tap(app, "kb-done")  # the keyboard came up with the box; 完成 puts it away, 下一步 was under it
     tap(app, "report-next")
     qtbot.waitUntil(lambda: visible(app, QPushButton, "report-submit") is not None)
     assert not visible(app, QPushButton, "report-submit").isEnabled()  # nothing said yet
@@ -40,6 +41,7 @@ def test_a_report_goes_to_the_grid_worker_and_shows_in_my_progress(tmp_path, mak
                     and visible(app, QPushButton, "report-submit").isEnabled())
     type_in(visible(app, QLineEdit, "report-text"), "晚上有老人路过")
     assert visible(app, QLabel, "report-preview").text() == "井盖下沉，容易绊倒；晚上有老人路过"
+    tap(app, "kb-done")
     tap(app, "report-submit")
     qtbot.waitUntil(lambda: visible(app, QPushButton, "report-progress") is not None, timeout=10000)
     meter.stop()
