@@ -236,8 +236,11 @@ class OnScreenKeyboard(QFrame):
         bar.addStretch(1)
         self.previous = self._button("‹", "prev", role="secondary", width=0.8)
         self.following = self._button("›", "next", role="secondary", width=0.8)
-        bar.addWidget(self.previous)
-        bar.addWidget(self.following)
+        for arrow in (self.previous, self.following):
+            policy = arrow.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)  # the bar keeps its height: the keys do not jump
+            arrow.setSizePolicy(policy)
+            bar.addWidget(arrow)
         outer.addLayout(bar)
         grid = QGridLayout()
         grid.setSpacing(th.mm(2))
@@ -279,6 +282,9 @@ class OnScreenKeyboard(QFrame):
             slot.setVisible(bool(text))
         self.previous.setEnabled(self.first > 0)
         self.following.setEnabled(self.first + PAGE < len(self.candidates))
+        paging = len(self.candidates) > PAGE  # the arrows only when there is another page
+        self.previous.setVisible(paging)
+        self.following.setVisible(paging)
         if self.layout() is not None:
             self.layout().activate()  # the candidates' widths now, not at the next turn of the loop
 

@@ -162,3 +162,24 @@ def test_every_page_of_the_keyboard_is_on_the_screen_after_every_switch(kiosk_ap
     keys_on_screen("elderly 123")
     app.keyboard.restyle(app.theme)  # as the language switch does, the keyboard up
     keys_on_screen("restyled")
+
+
+def test_the_arrows_page_through_the_candidates_and_are_gone_without_another_page(kiosk_app, tap, qtbot):
+    app = kiosk_app
+    box = to_description(app, tap, qtbot)
+    tap_box(qtbot, box)
+    qtbot.waitUntil(app.keyboard.isVisible, timeout=3000)
+    height = app.keyboard.height()
+    assert visible(app, QPushButton, "kb-next") is None  # nothing spelled
+    spell(tap, app, "shi")
+    qtbot.waitUntil(lambda: len(app.keyboard.candidates) > 9, timeout=3000)
+    first_page = [slot.text() for slot in app.keyboard.slots if slot.isVisible()]
+    assert not visible(app, QPushButton, "kb-prev").isEnabled()
+    tap(app, "kb-next")
+    second_page = [slot.text() for slot in app.keyboard.slots if slot.isVisible()]
+    assert second_page and set(second_page).isdisjoint(first_page)
+    tap(app, "kb-prev")
+    assert [slot.text() for slot in app.keyboard.slots if slot.isVisible()] == first_page
+    assert app.keyboard.height() == height  # the arrows came and went; the keys stayed where they were
+    tap(app, "kb-mode-123")
+    assert visible(app, QPushButton, "kb-next") is None
