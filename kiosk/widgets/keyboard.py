@@ -300,7 +300,7 @@ class KeyboardHook(QObject):
     """Brings the keyboard up when a text box of ``window`` takes the focus or is
     tapped (again, after 完成 put the keyboard away), and puts it away when something
     else takes the focus. The focus through ``QApplication.focusChanged``, the taps
-    through :class:`kiosk.window_input.WindowInput` (``watch``)."""
+    through :class:`kiosk.window_input.WindowInput` (:meth:`saw`)."""
 
     def __init__(self, window: QWidget, keyboard: OnScreenKeyboard) -> None:
         super().__init__(window)
