@@ -33,6 +33,16 @@ def settle(rounds: int = 5) -> None:
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
+def show_state(app, screen, state) -> None:
+    """``screen`` on the app in ``state`` (one of its ``states()``), with the demo
+    resident identified where the state needs one."""
+    if state.resident:
+        app.session.identify(DEMO_RESIDENT)
+    app.navigator.current = screen
+    app.navigator.setCurrentWidget(screen)
+    state.setup(screen)
+
+
 def render_all(app, folder: str | Path, *, only: str | None = None) -> list[Path]:
     """Render every state; returns the files written."""
     out = Path(folder)
@@ -51,12 +61,8 @@ def render_all(app, folder: str | Path, *, only: str | None = None) -> list[Path
                     app.set_language(lang)
                 if app.elderly != elderly:
                     app.set_elderly(elderly)
-                if state.resident:
-                    app.session.identify(DEMO_RESIDENT)
                 app.navigator.go(name) if name != screen.name else None
-                app.navigator.current = screen
-                app.navigator.setCurrentWidget(screen)
-                state.setup(screen)
+                show_state(app, screen, state)
                 app._retranslate_chrome()
                 app.countdown.hide()
                 settle()

@@ -39,7 +39,7 @@ TILE_COLOURS = ("#B3261E", "#1D4E89", "#1E7B34", "#7A4A9E", "#B25E00", "#00767A"
 # Tints by number (``tint`` property): the tiles' colours, then two more for the report's discs.
 TINTS = TILE_COLOURS + ("#2E7D32", "#4A5568")
 # The heights of the journeys' tall buttons (``tall`` property, kiosk.screens._journey.tall), mm.
-TALL_MM = (18, 20, 22, 28, 30, 40)
+TALL_MM = (18, 20, 28, 30)
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,14 @@ from kiosk.widgets import label, secondary
 
 def tall(button: QWidget, theme: Theme, millimetres: int) -> int:
     """Make ``button`` ``millimetres`` high on the glass (scaled in elderly mode, never
-    under the touch size). Through the style sheet: the app's ``min-height`` would beat
-    setMinimumHeight and setFixedHeight when the style polishes the button; the theme's
-    sheet has a rule for each of :data:`~kiosk.theme.TALL_MM` (a sheet of the button's
-    own would be applied again each time the button changes parent)."""
+    under the touch size), one of :data:`~kiosk.theme.TALL_MM`. Through the theme's
+    sheet, which has a rule for each: the app's ``min-height`` would beat
+    setMinimumHeight and setFixedHeight when the style polishes the button, and a sheet
+    of the button's own would be applied again each time the button changes parent."""
+    if millimetres not in TALL_MM:
+        raise ValueError(f"a tall button of {millimetres} mm: the theme's sheet has {TALL_MM} (kiosk.theme.TALL_MM)")
     height = theme.tall(millimetres)
-    if millimetres in TALL_MM:
-        button.setProperty("tall", millimetres)
-        if button.styleSheet():
-            button.setStyleSheet("")  # a height given before (a sheet of its own) gives way
-    else:
-        button.setStyleSheet(f"QPushButton {{ min-height: {height}px; max-height: {height}px; }}")
+    button.setProperty("tall", millimetres)
     button.setFixedHeight(height)  # for the layouts asking before the style polished it
     return height
 
